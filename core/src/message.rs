@@ -1,0 +1,120 @@
+//! The message type (SPEC ): a borrowed, `Copy` view of one flash message.
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::level::{Level, TagTable, Tags};
+
+/// One flash message: a level, its text, optional extra tags and a safe-HTML flag.
+///
+/// `Message` borrows its strings (like `httparse`'s headers), so it is `Copy` and costs
+/// nothing to pass around. Owned, fixed-capacity storage for many messages is
+/// [`MessageList`](crate::list::MessageList); an [`Inbox`](crate::inbox::Inbox) hands out
+/// `Message`s that borrow from it.
+///
+/// Equality follows: two messages are equal when their `level` and `text` are equal;
+/// `extra_tags` and `safe` are ignored.
+///
+/// `extra_tags` distinguishes `None` from `Some("")` because Django's wire format does
+/// the element is omitted only for `None`); both render the same tags.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Message<'a> {
+    /// The level.
+    pub level: Level,
+    /// The message text. An inbox never stores an empty text.
+    pub text: &'a str,
+    /// Extra tags, kept exactly as written; `None` and `Some("")` render alike.
+    pub extra_tags: Option<&'a str>,
+    /// Whether the text is trusted HTML (Django's `mark_safe`), to be rendered unescaped.
+    pub safe: bool,
+}
+
+impl<'a> Message<'a> {
+    /// A message with no extra tags (`Some("")`, as Django's `add()` defaults) that is not
+    /// marked safe.
+    pub const fn new(level: Level, text: &'a str) -> Self {
+        Message {
+            level,
+            text,
+            extra_tags: Some(""),
+            safe: false,
+        }
+    }
+
+    /// The same message with `extra_tags` set.
+    pub const fn with_extra_tags(self, extra_tags: &'a str) -> Self {
+        Message {
+            extra_tags: Some(extra_tags),
+            ..self
+        }
+    }
+
+    /// The same message with the safe-HTML flag set to `safe`.
+    pub const fn with_safe(self, safe: bool) -> Self {
+        Message { safe, ..self }
+    }
+
+    /// The extra tags, with `None` read as `""`.
+    pub fn extra_tags_str(&self) -> &'a str {
+        self.extra_tags.unwrap_or("")
+    }
+
+    /// The level's tag in `table`.
+    pub fn level_tag<'t>(&self, table: &TagTable<'t>) -> &'t str {
+        table.level_tag(self.level)
+    }
+
+    /// The full tag string in `table`: extra tags first, then the level tag.
+    pub fn tags<'t>(&self, table: &TagTable<'t>) -> Tags<'a>
+    where
+        't: 'a,
+    {
+        table.tags(self.level, self.extra_tags)
+    }
+}
+
+impl PartialEq for Message<'_> {
+    /// equal when level and text are equal; extra tags and the safe flag are ignored.
+    fn eq(&self, other: &Self) -> bool {
+        self.level == other.level && self.text == other.text
+    }
+}
+
+impl Eq for Message<'_> {}
+
+impl fmt::Display for Message<'_> {
+    /// a message displays as its text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// and Django's `test_eq` (SPEC §10 #52).
+    #[test]
+    fn r_1_8_equality_ignores_extra_tags_and_safe() {
+        let a = Message::new(Level::INFO, "hello");
+        assert_eq!(a, a);
+        assert_eq!(a, a.with_extra_tags("x").with_safe(true));
+        assert_eq!(a, Message { extra_tags: None, ..a });
+        assert_ne!(a, Message::new(Level::INFO, "hello!"));
+        assert_ne!(a, Message::new(Level::WARNING, "hello"));
+    }
+
+    #[test]
+    fn r_1_9_display_is_text_and_tags_follow_table() {
+        let m = Message::new(Level::SUCCESS, "Saved.").with_extra_tags("big");
+        let mut buf = heapless::String::<32>::new();
+        core::fmt::write(&mut buf, format_args!("{m}")).unwrap();
+        assert_eq!(buf.as_str(), "Saved.");
+        let t = TagTable::defaults();
+        assert_eq!(m.level_tag(&t), "success");
+        assert_eq!(m.tags(&t), "big success");
+        assert_eq!(m.extra_tags_str(), "big");
+        assert_eq!(Message { extra_tags: None, ..m }.extra_tags_str(), "");
+    }
+}
