@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod codec;
 pub mod level;
+pub mod list;
 pub mod message;
 
 pub use level::{Level, TagTable, Tags};

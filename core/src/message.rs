@@ -25,6 +25,7 @@ pub struct Message<'a> {
     /// The message text. An inbox never stores an empty text.
     pub text: &'a str,
     /// Extra tags, kept exactly as written; `None` and `Some("")` render alike.
+    #[serde(borrow)]
     pub extra_tags: Option<&'a str>,
     /// Whether the text is trusted HTML (Django's `mark_safe`), to be rendered unescaped.
     pub safe: bool,
