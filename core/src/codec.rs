@@ -179,6 +179,21 @@ pub fn encode_body(
     Ok(written + 1)
 }
 
+/// Reads just the version and issued-at time at the start of a body.
+///
+/// # Errors
+/// [`DecodeError::Empty`], [`DecodeError::UnsupportedVersion`], [`DecodeError::Truncated`]
+/// or [`DecodeError::BadVarint`].
+pub fn peek_issued_at(body: &[u8]) -> Result<u64, DecodeError> {
+    let (&version, rest) = body.split_first().ok_or(DecodeError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    postcard::take_from_bytes::<u64>(rest)
+        .map(|(v, _)| v)
+        .map_err(map_postcard)
+}
+
 /// Decodes a body, appending its messages to `into`, and returns its header.
 ///
 /// On error `into` is left exactly as it was (messages appended before the error are

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod level;
 pub mod list;
 pub mod message;
+pub mod signer;
 
 pub use level::{Level, TagTable, Tags};
 pub use message::Message;

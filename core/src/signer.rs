@@ -1,0 +1,530 @@
+//! Signing: HMAC-SHA256 over a body, bound to a purpose and a cookie name, with key
+//! rotation, written as base64url without padding.
+//!
+//! A signed value is `base64url_nopad(body || mac)`, where `body` is a
+//! [codec](crate::codec) body (version byte, issued-at time, messages) and
+//!
+//! ```text
+//! mac = HMAC-SHA256(K, "herald-v1\0" || u64le(len(purpose)) || purpose
+//!                      || u64le(len(cookie_name)) || cookie_name || body)
+//! K   = HMAC-SHA256(secret, "herald-v1 message signing key")
+//! ```
+//!
+//! Binding the purpose and the cookie name into the MAC (domain separation) means a value
+//! signed for another purpose or another cookie never verifies here, even under the same
+//! secret. `K` is derived from a secret of any length; the keyed and domain-bound HMAC
+//! state is computed once in [`Signer::new`] and cloned per value, so signing a value costs
+//! one HMAC pass over its bytes and nothing else.
+//!
+//! Verification decodes strict base64url (no padding, canonical trailing bits), then
+//! checks the MAC in constant time (`verify_slice`) with the current key and then each
+//! fallback key in order, and reports which one matched ([`KeyUsed`]).
+
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::codec::{self, DecodeError};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length in bytes of the MAC appended to every signed body.
+pub const MAC_LEN: usize = 32;
+/// The longest signed value accepted or written, in characters: browsers keep at most
+/// 4096 bytes per cookie.
+pub const MAX_VALUE_LEN: usize = 4096;
+/// The longest raw (base64-decoded) signed value: `MAX_VALUE_LEN * 3 / 4`.
+pub const MAX_RAW_LEN: usize = MAX_VALUE_LEN / 4 * 3;
+/// Default maximum number of fallback keys a [`Signer`] holds.
+pub const DEFAULT_FALLBACKS: usize = 4;
+
+/// The length of the base64url (unpadded) text of `raw_len` bytes.
+pub const fn encoded_len(raw_len: usize) -> usize {
+    (raw_len * 4).div_ceil(3)
+}
+
+/// The largest raw length whose base64url text is at most `value_len` characters.
+pub const fn max_raw_len(value_len: usize) -> usize {
+    value_len * 3 / 4
+}
+
+/// The scratch space [`Signer::open`] needs for a value of `value_len` characters.
+pub const fn scratch_len(value_len: usize) -> usize {
+    value_len.div_ceil(4) * 3
+}
+
+/// Which key verified a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUsed {
+    /// The current key: the value is up to date.
+    Current,
+    /// The fallback key at this index: the value should be re-signed with the current key.
+    Fallback(usize),
+}
+
+/// A [`Signer`] was given more fallback keys than its capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooManyKeys {
+    /// The signer's fallback capacity.
+    pub capacity: usize,
+}
+
+impl fmt::Display for TooManyKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "too many fallback keys: this signer holds at most {}", self.capacity)
+    }
+}
+
+impl core::error::Error for TooManyKeys {}
+
+/// Why a value could not be signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealError {
+    /// The output buffer is shorter than the signed value; `needed` is its exact length.
+    BufferTooSmall {
+        /// The exact number of characters the signed value needs.
+        needed: usize,
+    },
+}
+
+impl fmt::Display for SealError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SealError::BufferTooSmall { needed } => {
+                write!(f, "output buffer too small: the signed value needs {needed} bytes")
+            }
+        }
+    }
+}
+
+impl core::error::Error for SealError {}
+
+/// Why a signed value was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenError {
+    /// The value is longer than [`MAX_VALUE_LEN`] or than the scratch buffer allows.
+    TooLong,
+    /// The value is not canonical unpadded base64url.
+    BadBase64,
+    /// The decoded value is too short to hold a body and a MAC.
+    TooShort,
+    /// No key produced this MAC: tampered, truncated, signed with an unknown key, or
+    /// signed for another purpose or cookie.
+    BadSignature,
+    /// The value verified but is older than the allowed maximum age.
+    Expired {
+        /// When the value was issued.
+        issued_at: u64,
+        /// The current time the caller passed in.
+        now: u64,
+    },
+    /// The value verified but its body header is malformed (for example an unknown
+    /// format version); only a key holder can produce this.
+    Body(DecodeError),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::TooLong => f.write_str("signed value is too long"),
+            OpenError::BadBase64 => f.write_str("signed value is not canonical base64url"),
+            OpenError::TooShort => f.write_str("signed value is too short"),
+            OpenError::BadSignature => f.write_str("signature does not match any key"),
+            OpenError::Expired { issued_at, now } => {
+                write!(f, "signed value expired (issued at {issued_at}, now {now})")
+            }
+            OpenError::Body(e) => write!(f, "signed body is malformed: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for OpenError {}
+
+/// A verified value: its body (borrowed from the caller's scratch buffer) and the key
+/// that verified it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Opened<'s> {
+    /// The verified body, ready for [`codec::decode_body`].
+    pub body: &'s [u8],
+    /// When the body says it was issued.
+    pub issued_at: u64,
+    /// Which key verified it.
+    pub key: KeyUsed,
+}
+
+/// Derives the MAC key from a secret of any length.
+fn derive_key(secret: &[u8]) -> [u8; 32] {
+    let mut kdf = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    kdf.update(b"herald-v1 message signing key");
+    kdf.finalize().into_bytes().into()
+}
+
+fn bound_state(secret: &[u8], purpose: &str, cookie_name: &str) -> HmacSha256 {
+    let key = derive_key(secret);
+    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
+    mac.update(b"herald-v1\0");
+    mac.update(&(purpose.len() as u64).to_le_bytes());
+    mac.update(purpose.as_bytes());
+    mac.update(&(cookie_name.len() as u64).to_le_bytes());
+    mac.update(cookie_name.as_bytes());
+    mac
+}
+
+/// Signs with one current key and verifies with it or any of up to `FALLBACKS` fallback
+/// keys (key rotation: move the old secret to the fallbacks, sign with the new one).
+///
+/// The signer owns precomputed HMAC states, so it is built once (at start-up) and shared;
+/// it allocates nothing.
+///
+/// ```
+/// use herald_core::signer::{Signer, KeyUsed};
+/// let old = Signer::<4>::new(b"old secret", "flash", "messages", &[]).unwrap();
+/// let new = Signer::<4>::new(b"new secret", "flash", "messages", &[b"old secret"]).unwrap();
+/// let mut out = [0u8; 128];
+/// let value = old.seal(&[1, 0, 0, 0], &mut out).unwrap();
+/// let mut scratch = [0u8; 128];
+/// let opened = new.open(value.as_bytes(), 0, None, &mut scratch).unwrap();
+/// assert_eq!(opened.key, KeyUsed::Fallback(0));
+/// ```
+#[derive(Clone)]
+pub struct Signer<const FALLBACKS: usize = DEFAULT_FALLBACKS> {
+    current: HmacSha256,
+    fallbacks: heapless::Vec<HmacSha256, FALLBACKS>,
+}
+
+impl<const FALLBACKS: usize> fmt::Debug for Signer<FALLBACKS> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("fallback_keys", &self.fallbacks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const FALLBACKS: usize> Signer<FALLBACKS> {
+    /// A signer for `purpose` and `cookie_name`, signing with `secret` and also accepting
+    /// values signed with any of `fallbacks` (in order).
+    ///
+    /// # Errors
+    /// [`TooManyKeys`] when `fallbacks` has more than `FALLBACKS` entries.
+    pub fn new(
+        secret: &[u8],
+        purpose: &str,
+        cookie_name: &str,
+        fallbacks: &[&[u8]],
+    ) -> Result<Self, TooManyKeys> {
+        let mut states = heapless::Vec::new();
+        for fallback in fallbacks {
+            states
+                .push(bound_state(fallback, purpose, cookie_name))
+                .map_err(|_| TooManyKeys {
+                    capacity: FALLBACKS,
+                })?;
+        }
+        Ok(Signer {
+            current: bound_state(secret, purpose, cookie_name),
+            fallbacks: states,
+        })
+    }
+
+    /// The number of fallback keys.
+    pub fn fallback_count(&self) -> usize {
+        self.fallbacks.len()
+    }
+
+    /// The MAC of `body` under the current key.
+    pub fn mac(&self, body: &[u8]) -> [u8; MAC_LEN] {
+        let mut mac = self.current.clone();
+        mac.update(body);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Checks `tag` against the MAC of `body` under the current key, then each fallback key,
+    /// in constant time per key.
+    ///
+    /// # Errors
+    /// [`OpenError::BadSignature`] when no key matches.
+    pub fn verify(&self, body: &[u8], tag: &[u8]) -> Result<KeyUsed, OpenError> {
+        let check = |state: &HmacSha256| {
+            let mut mac = state.clone();
+            mac.update(body);
+            mac.verify_slice(tag).is_ok()
+        };
+        if check(&self.current) {
+            return Ok(KeyUsed::Current);
+        }
+        self.fallbacks
+            .iter()
+            .position(check)
+            .map(KeyUsed::Fallback)
+            .ok_or(OpenError::BadSignature)
+    }
+
+    /// Writes `base64url_nopad(body || mac(body))` into `out` and returns it.
+    ///
+    /// # Errors
+    /// [`SealError::BufferTooSmall`] when `out` is shorter than
+    /// `encoded_len(body.len() + MAC_LEN)`.
+    pub fn seal<'o>(&self, body: &[u8], out: &'o mut [u8]) -> Result<&'o str, SealError> {
+        let mut writer = SealWriter::new(self, out);
+        writer.write(body);
+        writer.finish()
+    }
+
+    /// Starts a streaming seal into `out`: write the body in pieces, then
+    /// [`SealWriter::finish`]. The body is MACed and base64-encoded in one pass, without
+    /// ever being held whole in memory.
+    pub fn seal_writer<'o>(&self, out: &'o mut [u8]) -> SealWriter<'o> {
+        SealWriter::new(self, out)
+    }
+
+    /// Verifies a signed value and returns its body, decoded into `scratch`, which needs
+    /// [`scratch_len`]`(value.len())` bytes ([`MAX_RAW_LEN`] covers every value).
+    ///
+    /// `now` is the caller's current time in seconds; with `max_age = Some(age)` a value
+    /// issued more than `age` seconds before `now` is rejected. Values issued in the future
+    /// (clock skew between servers) are accepted.
+    ///
+    /// # Errors
+    /// [`OpenError::TooLong`] when the value exceeds [`MAX_VALUE_LEN`] or `scratch`;
+    /// [`OpenError::BadBase64`] for non-canonical base64url; [`OpenError::TooShort`];
+    /// [`OpenError::BadSignature`] when no key matches; [`OpenError::Body`] when the
+    /// verified body's header is malformed; [`OpenError::Expired`] past `max_age`.
+    pub fn open<'s>(
+        &self,
+        value: &[u8],
+        now: u64,
+        max_age: Option<u64>,
+        scratch: &'s mut [u8],
+    ) -> Result<Opened<'s>, OpenError> {
+        if value.len() > MAX_VALUE_LEN || scratch_len(value.len()) > scratch.len() {
+            return Err(OpenError::TooLong);
+        }
+        let n = decode_canonical(value, scratch)?;
+        let raw = &scratch[..n];
+        if raw.len() <= MAC_LEN {
+            return Err(OpenError::TooShort);
+        }
+        let (body, tag) = raw.split_at(raw.len() - MAC_LEN);
+        let key = self.verify(body, tag)?;
+        let issued_at = codec::peek_issued_at(body).map_err(OpenError::Body)?;
+        if let Some(age) = max_age
+            && now > issued_at.saturating_add(age)
+        {
+            return Err(OpenError::Expired { issued_at, now });
+        }
+        Ok(Opened {
+            body,
+            issued_at,
+            key,
+        })
+    }
+}
+
+fn decode_canonical(value: &[u8], scratch: &mut [u8]) -> Result<usize, OpenError> {
+    URL_SAFE_NO_PAD
+        .decode_slice(value, scratch)
+        .map_err(|_| OpenError::BadBase64)
+}
+
+const BLOCK: usize = 192;
+
+/// A streaming sealer: bytes written to it are MACed and base64url-encoded in blocks of
+/// 192 bytes, so a body can be serialized straight into its signed form. Made by
+/// [`Signer::seal_writer`].
+pub struct SealWriter<'o> {
+    mac: HmacSha256,
+    out: &'o mut [u8],
+    written: usize,
+    raw_len: usize,
+    buf: [u8; BLOCK],
+    buf_len: usize,
+    overflow: bool,
+}
+
+impl<'o> SealWriter<'o> {
+    fn new<const F: usize>(signer: &Signer<F>, out: &'o mut [u8]) -> Self {
+        SealWriter {
+            mac: signer.current.clone(),
+            out,
+            written: 0,
+            raw_len: 0,
+            buf: [0; BLOCK],
+            buf_len: 0,
+            overflow: false,
+        }
+    }
+
+    /// Appends body bytes. A too-small output is reported by [`SealWriter::finish`].
+    pub fn write(&mut self, mut data: &[u8]) {
+        self.raw_len += data.len();
+        while !data.is_empty() {
+            let take = (BLOCK - self.buf_len).min(data.len());
+            self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);
+            self.buf_len += take;
+            data = &data[take..];
+            if self.buf_len == BLOCK {
+                self.mac.update(&self.buf);
+                self.flush_encoded(BLOCK);
+            }
+        }
+    }
+
+    fn flush_encoded(&mut self, len: usize) {
+        if !self.overflow {
+            match URL_SAFE_NO_PAD.encode_slice(&self.buf[..len], &mut self.out[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(_) => self.overflow = true,
+            }
+        }
+        self.buf.copy_within(len..self.buf_len, 0);
+        self.buf_len -= len;
+    }
+
+    /// Appends the MAC, finishes the base64 text and returns it.
+    ///
+    /// # Errors
+    /// [`SealError::BufferTooSmall`] when the output buffer was too short.
+    pub fn finish(mut self) -> Result<&'o str, SealError> {
+        let needed = encoded_len(self.raw_len + MAC_LEN);
+        self.mac.update(&self.buf[..self.buf_len]);
+        let tag: [u8; MAC_LEN] = self.mac.clone().finalize().into_bytes().into();
+        // The pending bytes plus the tag always fit: buf_len < BLOCK and BLOCK - 1 + 32
+        // is less than two blocks, so flush whole 3-byte groups first.
+        let whole = self.buf_len / 3 * 3;
+        self.flush_encoded(whole);
+        let mut tail = [0u8; 2 + MAC_LEN];
+        tail[..self.buf_len].copy_from_slice(&self.buf[..self.buf_len]);
+        tail[self.buf_len..self.buf_len + MAC_LEN].copy_from_slice(&tag);
+        let tail_len = self.buf_len + MAC_LEN;
+        if !self.overflow {
+            match URL_SAFE_NO_PAD.encode_slice(&tail[..tail_len], &mut self.out[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(_) => self.overflow = true,
+            }
+        }
+        if self.overflow {
+            return Err(SealError::BufferTooSmall { needed });
+        }
+        debug_assert_eq!(self.written, needed);
+        let out: &'o [u8] = self.out;
+        Ok(core::str::from_utf8(&out[..self.written]).expect("base64 is ASCII"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(secret: &[u8], fallbacks: &[&[u8]]) -> Signer {
+        Signer::new(secret, "flash", "messages", fallbacks).unwrap()
+    }
+
+    #[test]
+    fn seal_matches_plain_hmac_and_base64() {
+        let s = signer(b"k", &[]);
+        for len in [1usize, 2, 3, 100, 191, 192, 193, 383, 384, 385, 1500] {
+            let body: [u8; 1500] = core::array::from_fn(|i| (i * 7 + len) as u8);
+            let body = &body[..len];
+            let mut out = [0u8; 4096];
+            let value = s.seal(body, &mut out).unwrap();
+            let mut raw = [0u8; 1600];
+            raw[..len].copy_from_slice(body);
+            raw[len..len + MAC_LEN].copy_from_slice(&s.mac(body));
+            let mut expect = [0u8; 4096];
+            let n = URL_SAFE_NO_PAD
+                .encode_slice(&raw[..len + MAC_LEN], &mut expect)
+                .unwrap();
+            assert_eq!(value.as_bytes(), &expect[..n], "len {len}");
+            assert_eq!(value.len(), encoded_len(len + MAC_LEN));
+            let need = value.len();
+            assert_eq!(
+                s.seal(body, &mut out[..need - 1]),
+                Err(SealError::BufferTooSmall { needed: need })
+            );
+        }
+    }
+
+    #[test]
+    fn open_accepts_own_and_fallback_and_rejects_others() {
+        let body = [1u8, 200, 1, 0, 0];
+        let (mut a, mut b) = ([0u8; 128], [0u8; 128]);
+        let mut scratch = [0u8; 128];
+        let v = signer(b"one", &[]).seal(&body, &mut a).unwrap();
+        let ok = signer(b"one", &[]).open(v.as_bytes(), 0, None, &mut scratch).unwrap();
+        assert_eq!((ok.body, ok.key, ok.issued_at), (&body[..], KeyUsed::Current, 200));
+        let rotated = signer(b"two", &[b"zero", b"one"]);
+        assert_eq!(
+            rotated.open(v.as_bytes(), 0, None, &mut scratch).unwrap().key,
+            KeyUsed::Fallback(1)
+        );
+        assert_eq!(
+            signer(b"two", &[b"zero"]).open(v.as_bytes(), 0, None, &mut scratch),
+            Err(OpenError::BadSignature)
+        );
+        // Domain separation: same secret, other purpose or cookie name.
+        let other_purpose: Signer = Signer::new(b"one", "other", "messages", &[]).unwrap();
+        let other_cookie: Signer = Signer::new(b"one", "flash", "msgs", &[]).unwrap();
+        assert_eq!(other_purpose.open(v.as_bytes(), 0, None, &mut scratch), Err(OpenError::BadSignature));
+        assert_eq!(other_cookie.open(v.as_bytes(), 0, None, &mut scratch), Err(OpenError::BadSignature));
+        // Ambiguity of the domain encoding: "ab"+"c" differs from "a"+"bc".
+        let x = Signer::<0>::new(b"k", "ab", "c", &[]).unwrap().seal(&body, &mut b).unwrap();
+        assert_eq!(
+            Signer::<0>::new(b"k", "a", "bc", &[]).unwrap().open(x.as_bytes(), 0, None, &mut scratch),
+            Err(OpenError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn max_age_and_malformed_inputs() {
+        let s = signer(b"k", &[]);
+        let mut out = [0u8; 128];
+        let mut scratch = [0u8; 128];
+        let v = s.seal(&[1, 100, 0, 0], &mut out).unwrap();
+        assert!(s.open(v.as_bytes(), 110, Some(10), &mut scratch).is_ok());
+        assert_eq!(
+            s.open(v.as_bytes(), 111, Some(10), &mut scratch),
+            Err(OpenError::Expired { issued_at: 100, now: 111 })
+        );
+        assert!(s.open(v.as_bytes(), 0, Some(10), &mut scratch).is_ok(), "future is accepted");
+        assert_eq!(s.open(b"", 0, None, &mut scratch), Err(OpenError::TooShort));
+        assert_eq!(s.open(b"a=", 0, None, &mut scratch), Err(OpenError::BadBase64));
+        assert_eq!(s.open(b"a+b/", 0, None, &mut scratch), Err(OpenError::BadBase64));
+        assert_eq!(s.open(b"AAAA", 0, None, &mut scratch), Err(OpenError::TooShort));
+        let mut padded = [0u8; 130];
+        padded[..v.len()].copy_from_slice(v.as_bytes());
+        padded[v.len()] = b'=';
+        assert_eq!(s.open(&padded[..v.len() + 1], 0, None, &mut scratch), Err(OpenError::BadBase64));
+        let long = [b'A'; MAX_VALUE_LEN + 4];
+        assert_eq!(s.open(&long, 0, None, &mut scratch), Err(OpenError::TooLong));
+        assert_eq!(s.open(&long[..400], 0, None, &mut scratch), Err(OpenError::TooLong));
+        // A verified body with a bad header is a body error, not a panic.
+        let v = s.seal(&[9, 0], &mut out).unwrap();
+        assert_eq!(
+            s.open(v.as_bytes(), 0, None, &mut scratch),
+            Err(OpenError::Body(DecodeError::UnsupportedVersion(9)))
+        );
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_rejected() {
+        let s = signer(b"k", &[b"old"]);
+        let mut out = [0u8; 256];
+        let body: [u8; 100] = core::array::from_fn(|i| if i == 0 { 1 } else { i as u8 });
+        let v = s.seal(&body, &mut out).unwrap();
+        let mut value = [0u8; 256];
+        let n = v.len();
+        value[..n].copy_from_slice(v.as_bytes());
+        let mut scratch = [0u8; 256];
+        for i in 0..n {
+            for bit in 0..8 {
+                value[i] ^= 1 << bit;
+                assert!(s.open(&value[..n], 0, None, &mut scratch).is_err(), "byte {i} bit {bit}");
+                value[i] ^= 1 << bit;
+            }
+        }
+        assert!(s.open(&value[..n], 0, None, &mut scratch).is_ok());
+    }
+}
