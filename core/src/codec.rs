@@ -22,6 +22,7 @@ use serde::{Serialize, Serializer};
 
 use crate::list::{CapacityError, ListView, MessageList};
 use crate::message::Message;
+use crate::signer::{SealError, SealWriter, Signer};
 
 /// The version byte that starts every body of this format.
 pub const FORMAT_VERSION: u8 = 1;
@@ -49,7 +50,10 @@ impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EncodeError::BufferTooSmall { needed } => {
-                write!(f, "output buffer too small: the encoded body needs {needed} bytes")
+                write!(
+                    f,
+                    "output buffer too small: the encoded body needs {needed} bytes"
+                )
             }
         }
     }
@@ -121,10 +125,7 @@ fn str_len(s: &str) -> usize {
 
 /// The exact encoded size of one message.
 pub fn message_len(m: &Message<'_>) -> usize {
-    varint_len(zigzag(m.level.0))
-        + str_len(m.text)
-        + m.extra_tags.map_or(1, |e| 1 + str_len(e))
-        + 1
+    varint_len(zigzag(m.level.0)) + str_len(m.text) + m.extra_tags.map_or(1, |e| 1 + str_len(e)) + 1
 }
 
 /// The exact size of a body's framing (everything but the messages) for `count` messages.
@@ -175,8 +176,53 @@ pub fn encode_body(
     let written = postcard::to_slice(&body, rest)
         .map_err(|_| EncodeError::BufferTooSmall { needed })?
         .len();
-    debug_assert_eq!(written + 1, needed, "body_len must predict the encoding exactly");
+    debug_assert_eq!(
+        written + 1,
+        needed,
+        "body_len must predict the encoding exactly"
+    );
     Ok(written + 1)
+}
+
+struct SealFlavor<'w, 'o>(&'w mut SealWriter<'o>);
+
+impl postcard::ser_flavors::Flavor for SealFlavor<'_, '_> {
+    type Output = ();
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.write(&[byte]);
+        Ok(())
+    }
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.write(data);
+        Ok(())
+    }
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encodes `messages` with `header` and signs the body in one pass, writing the signed
+/// value (`base64url(body || mac)`) into `out`. The body is never held whole in memory.
+///
+/// # Errors
+/// [`SealError::BufferTooSmall`] when `out` is shorter than the signed value
+/// ([`truncate::signed_len`](crate::truncate::signed_len)).
+pub fn seal_body<'o, const F: usize>(
+    header: &Header,
+    messages: ListView<'_>,
+    signer: &Signer<F>,
+    out: &'o mut [u8],
+) -> Result<&'o str, SealError> {
+    let mut writer = signer.seal_writer(out);
+    writer.write(&[FORMAT_VERSION]);
+    let body = BodyOut {
+        issued_at: header.issued_at,
+        continued: header.continued,
+        messages: SeqOf(messages),
+    };
+    // The flavor never fails; a short output is reported by `finish`.
+    let _ = postcard::serialize_with_flavor(&body, SealFlavor(&mut writer));
+    writer.finish()
 }
 
 /// Reads just the version and issued-at time at the start of a body.
@@ -337,7 +383,14 @@ mod tests {
 
     #[test]
     fn varint_len_matches_leb128() {
-        for (v, n) in [(0u64, 1), (127, 1), (128, 2), (16383, 2), (16384, 3), (u64::MAX, 10)] {
+        for (v, n) in [
+            (0u64, 1),
+            (127, 1),
+            (128, 2),
+            (16383, 2),
+            (16384, 3),
+            (u64::MAX, 10),
+        ] {
             assert_eq!(varint_len(v), n, "{v}");
         }
     }
@@ -365,7 +418,10 @@ mod tests {
         assert_eq!(decode_body(&out[..n], &mut back), Ok(h));
         assert_eq!(back.len(), 3);
         for (a, b) in l.iter().zip(back.iter()) {
-            assert_eq!((a.level, a.text, a.extra_tags, a.safe), (b.level, b.text, b.extra_tags, b.safe));
+            assert_eq!(
+                (a.level, a.text, a.extra_tags, a.safe),
+                (b.level, b.text, b.extra_tags, b.safe)
+            );
         }
         // Exact layout of a small body.
         let one = list(&[Message::new(Level::INFO, "Hi")]);
@@ -386,7 +442,10 @@ mod tests {
             encode_body(&Header::default(), l.view(), &mut out[..0]),
             Err(EncodeError::BufferTooSmall { needed: need })
         );
-        assert_eq!(encode_body(&Header::default(), l.view(), &mut out[..need]), Ok(need));
+        assert_eq!(
+            encode_body(&Header::default(), l.view(), &mut out[..need]),
+            Ok(need)
+        );
     }
 
     #[test]
@@ -396,15 +455,32 @@ mod tests {
         assert_eq!(d(&[]), Err(DecodeError::Empty));
         assert_eq!(d(&[2, 0, 0, 0]), Err(DecodeError::UnsupportedVersion(2)));
         assert_eq!(d(&[1, 0, 0]), Err(DecodeError::Truncated));
-        assert_eq!(d(&[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0]), Err(DecodeError::BadVarint));
+        assert_eq!(
+            d(&[
+                1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0
+            ]),
+            Err(DecodeError::BadVarint)
+        );
         assert_eq!(d(&[1, 0, 2, 0]), Err(DecodeError::BadBool));
-        assert_eq!(d(&[1, 0, 0, 1, 40, 1, b'x', 2, 0]), Err(DecodeError::BadOption));
-        assert_eq!(d(&[1, 0, 0, 1, 40, 1, 0xff, 0, 0]), Err(DecodeError::BadUtf8));
+        assert_eq!(
+            d(&[1, 0, 0, 1, 40, 1, b'x', 2, 0]),
+            Err(DecodeError::BadOption)
+        );
+        assert_eq!(
+            d(&[1, 0, 0, 1, 40, 1, 0xff, 0, 0]),
+            Err(DecodeError::BadUtf8)
+        );
         assert_eq!(d(&[1, 0, 0, 1, 40, 0, 0, 0]), Err(DecodeError::EmptyText));
         assert_eq!(d(&[1, 0, 0, 0, 9]), Err(DecodeError::TrailingBytes));
-        assert_eq!(d(&[1, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, b'x', 0, 0]), Err(DecodeError::BadVarint));
         assert_eq!(
-            d(&[1, 0, 0, 5, 40, 1, b'a', 0, 0, 40, 1, b'b', 0, 0, 40, 1, b'c', 0, 0, 40, 1, b'd', 0, 0, 40, 1, b'e', 0, 0]),
+            d(&[1, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, b'x', 0, 0]),
+            Err(DecodeError::BadVarint)
+        );
+        assert_eq!(
+            d(&[
+                1, 0, 0, 5, 40, 1, b'a', 0, 0, 40, 1, b'b', 0, 0, 40, 1, b'c', 0, 0, 40, 1, b'd',
+                0, 0, 40, 1, b'e', 0, 0
+            ]),
             Err(DecodeError::Capacity(CapacityError::TooManyMessages))
         );
         assert_eq!(d(&[1, 0, 0, 0]), Ok(Header::default()));

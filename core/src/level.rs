@@ -127,7 +127,9 @@ pub struct Tags<'a> {
 impl<'a> Tags<'a> {
     /// The two parts in output order, empty parts dropped.
     pub fn parts(&self) -> impl Iterator<Item = &'a str> + use<'a> {
-        [self.extra, self.level].into_iter().filter(|p| !p.is_empty())
+        [self.extra, self.level]
+            .into_iter()
+            .filter(|p| !p.is_empty())
     }
 
     /// The rendered length in bytes.
@@ -197,13 +199,21 @@ mod tests {
         assert_eq!(t.level_tag(Level::WARNING), "warning");
         assert_eq!(t.level_tag(Level::ERROR), "error");
         for other in [0, -5, 29, 41, 50, i32::MIN, i32::MAX] {
-            assert_eq!(t.level_tag(Level(other)), "", "R-1.4: level {other} has no tag");
+            assert_eq!(
+                t.level_tag(Level(other)),
+                "",
+                "R-1.4: level {other} has no tag"
+            );
         }
     }
 
     #[test]
     fn r_1_3_overrides_replace_blank_and_add() {
-        let o = [(Level::INFO, "custom"), (Level::DEBUG, ""), (Level(12), "bad")];
+        let o = [
+            (Level::INFO, "custom"),
+            (Level::DEBUG, ""),
+            (Level(12), "bad"),
+        ];
         let t = TagTable::new(&o);
         assert_eq!(t.level_tag(Level::INFO), "custom");
         assert_eq!(t.level_tag(Level::DEBUG), "");
@@ -227,7 +237,10 @@ mod tests {
         assert_eq!(t.tags(Level(3), None), "");
         assert!(t.tags(Level(3), Some("")).is_empty());
         assert_eq!(t.tags(Level::DEBUG, Some("  a  β  ")), "  a  β   debug");
-        assert_eq!(t.tags(Level::DEBUG, Some("  a  β  ")).len(), "  a  β   debug".len());
+        assert_eq!(
+            t.tags(Level::DEBUG, Some("  a  β  ")).len(),
+            "  a  β   debug".len()
+        );
         assert!(t.tags(Level::INFO, Some("a")) != "a  info");
         assert!(t.tags(Level::INFO, Some("a")) != "a info ");
     }
@@ -245,7 +258,15 @@ mod tests {
             t.tags(Level::SUCCESS, Some("")),
             t.tags(Level::INFO, None),
         ];
-        let want = ["info", "", "extra-tag debug", "warning", "error", "success", "info"];
+        let want = [
+            "info",
+            "",
+            "extra-tag debug",
+            "warning",
+            "error",
+            "success",
+            "info",
+        ];
         for (g, w) in got.iter().zip(want) {
             assert_eq!(*g, w);
         }

@@ -7,10 +7,18 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod inbox;
 pub mod level;
 pub mod list;
 pub mod message;
 pub mod signer;
+pub mod truncate;
 
+pub use inbox::{
+    AddError, Added, CookieAction, Inbox, LoadError, Loaded, Plan, SessionAction, Storage, Update,
+};
 pub use level::{Level, TagTable, Tags};
+pub use list::{CapacityError, ListView, MessageList, Messages};
 pub use message::Message;
+pub use signer::{KeyUsed, Signer};
+pub use truncate::Policy;

@@ -90,7 +90,12 @@ impl<const BYTES: usize, const MSGS: usize> fmt::Debug for MessageList<BYTES, MS
 impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
     /// An empty list.
     pub const fn new() -> Self {
-        const { assert!(BYTES <= u16::MAX as usize, "MessageList BYTES must be <= 65535") };
+        const {
+            assert!(
+                BYTES <= u16::MAX as usize,
+                "MessageList BYTES must be <= 65535"
+            )
+        };
         MessageList {
             arena: heapless::String::new(),
             entries: heapless::Vec::new(),
@@ -119,7 +124,11 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
             text_len: message.text.len() as u16,
             extra_len: extra.len() as u16,
             flags: if message.safe { SAFE } else { 0 }
-                | if message.extra_tags.is_some() { HAS_EXTRA } else { 0 },
+                | if message.extra_tags.is_some() {
+                    HAS_EXTRA
+                } else {
+                    0
+                },
         };
         // Cannot fail: the free space was checked above.
         let _ = self.arena.push_str(message.text);
@@ -298,10 +307,16 @@ mod tests {
         .unwrap();
         assert_eq!(l.len(), 2);
         let a = l.get(0).unwrap();
-        assert_eq!((a.level, a.text, a.extra_tags, a.safe), (Level::INFO, "héllo", Some("a b"), false));
+        assert_eq!(
+            (a.level, a.text, a.extra_tags, a.safe),
+            (Level::INFO, "héllo", Some("a b"), false)
+        );
         let b = l.get(1).unwrap();
-        assert_eq!((b.level, b.text, b.extra_tags, b.safe), (Level(-7), "x", None, true));
-        assert_eq!(l.iter().rev().next().unwrap().text, "x");
+        assert_eq!(
+            (b.level, b.text, b.extra_tags, b.safe),
+            (Level(-7), "x", None, true)
+        );
+        assert_eq!(l.iter().next_back().unwrap().text, "x");
         assert_eq!(l.slice(1..9).len(), 1);
         assert_eq!(l.slice(5..9).len(), 0);
         assert_eq!(l.bytes_used(), "héllo".len() + 3 + 1);

@@ -101,7 +101,13 @@ mod tests {
         let a = Message::new(Level::INFO, "hello");
         assert_eq!(a, a);
         assert_eq!(a, a.with_extra_tags("x").with_safe(true));
-        assert_eq!(a, Message { extra_tags: None, ..a });
+        assert_eq!(
+            a,
+            Message {
+                extra_tags: None,
+                ..a
+            }
+        );
         assert_ne!(a, Message::new(Level::INFO, "hello!"));
         assert_ne!(a, Message::new(Level::WARNING, "hello"));
     }
@@ -116,6 +122,13 @@ mod tests {
         assert_eq!(m.level_tag(&t), "success");
         assert_eq!(m.tags(&t), "big success");
         assert_eq!(m.extra_tags_str(), "big");
-        assert_eq!(Message { extra_tags: None, ..m }.extra_tags_str(), "");
+        assert_eq!(
+            Message {
+                extra_tags: None,
+                ..m
+            }
+            .extra_tags_str(),
+            ""
+        );
     }
 }

@@ -74,7 +74,11 @@ pub struct TooManyKeys {
 
 impl fmt::Display for TooManyKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "too many fallback keys: this signer holds at most {}", self.capacity)
+        write!(
+            f,
+            "too many fallback keys: this signer holds at most {}",
+            self.capacity
+        )
     }
 }
 
@@ -94,7 +98,10 @@ impl fmt::Display for SealError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SealError::BufferTooSmall { needed } => {
-                write!(f, "output buffer too small: the signed value needs {needed} bytes")
+                write!(
+                    f,
+                    "output buffer too small: the signed value needs {needed} bytes"
+                )
             }
         }
     }
@@ -453,11 +460,19 @@ mod tests {
         let (mut a, mut b) = ([0u8; 128], [0u8; 128]);
         let mut scratch = [0u8; 128];
         let v = signer(b"one", &[]).seal(&body, &mut a).unwrap();
-        let ok = signer(b"one", &[]).open(v.as_bytes(), 0, None, &mut scratch).unwrap();
-        assert_eq!((ok.body, ok.key, ok.issued_at), (&body[..], KeyUsed::Current, 200));
+        let ok = signer(b"one", &[])
+            .open(v.as_bytes(), 0, None, &mut scratch)
+            .unwrap();
+        assert_eq!(
+            (ok.body, ok.key, ok.issued_at),
+            (&body[..], KeyUsed::Current, 200)
+        );
         let rotated = signer(b"two", &[b"zero", b"one"]);
         assert_eq!(
-            rotated.open(v.as_bytes(), 0, None, &mut scratch).unwrap().key,
+            rotated
+                .open(v.as_bytes(), 0, None, &mut scratch)
+                .unwrap()
+                .key,
             KeyUsed::Fallback(1)
         );
         assert_eq!(
@@ -467,12 +482,26 @@ mod tests {
         // Domain separation: same secret, other purpose or cookie name.
         let other_purpose: Signer = Signer::new(b"one", "other", "messages", &[]).unwrap();
         let other_cookie: Signer = Signer::new(b"one", "flash", "msgs", &[]).unwrap();
-        assert_eq!(other_purpose.open(v.as_bytes(), 0, None, &mut scratch), Err(OpenError::BadSignature));
-        assert_eq!(other_cookie.open(v.as_bytes(), 0, None, &mut scratch), Err(OpenError::BadSignature));
-        // Ambiguity of the domain encoding: "ab"+"c" differs from "a"+"bc".
-        let x = Signer::<0>::new(b"k", "ab", "c", &[]).unwrap().seal(&body, &mut b).unwrap();
         assert_eq!(
-            Signer::<0>::new(b"k", "a", "bc", &[]).unwrap().open(x.as_bytes(), 0, None, &mut scratch),
+            other_purpose.open(v.as_bytes(), 0, None, &mut scratch),
+            Err(OpenError::BadSignature)
+        );
+        assert_eq!(
+            other_cookie.open(v.as_bytes(), 0, None, &mut scratch),
+            Err(OpenError::BadSignature)
+        );
+        // Ambiguity of the domain encoding: "ab"+"c" differs from "a"+"bc".
+        let x = Signer::<0>::new(b"k", "ab", "c", &[])
+            .unwrap()
+            .seal(&body, &mut b)
+            .unwrap();
+        assert_eq!(
+            Signer::<0>::new(b"k", "a", "bc", &[]).unwrap().open(
+                x.as_bytes(),
+                0,
+                None,
+                &mut scratch
+            ),
             Err(OpenError::BadSignature)
         );
     }
@@ -486,20 +515,44 @@ mod tests {
         assert!(s.open(v.as_bytes(), 110, Some(10), &mut scratch).is_ok());
         assert_eq!(
             s.open(v.as_bytes(), 111, Some(10), &mut scratch),
-            Err(OpenError::Expired { issued_at: 100, now: 111 })
+            Err(OpenError::Expired {
+                issued_at: 100,
+                now: 111
+            })
         );
-        assert!(s.open(v.as_bytes(), 0, Some(10), &mut scratch).is_ok(), "future is accepted");
+        assert!(
+            s.open(v.as_bytes(), 0, Some(10), &mut scratch).is_ok(),
+            "future is accepted"
+        );
         assert_eq!(s.open(b"", 0, None, &mut scratch), Err(OpenError::TooShort));
-        assert_eq!(s.open(b"a=", 0, None, &mut scratch), Err(OpenError::BadBase64));
-        assert_eq!(s.open(b"a+b/", 0, None, &mut scratch), Err(OpenError::BadBase64));
-        assert_eq!(s.open(b"AAAA", 0, None, &mut scratch), Err(OpenError::TooShort));
+        assert_eq!(
+            s.open(b"a=", 0, None, &mut scratch),
+            Err(OpenError::BadBase64)
+        );
+        assert_eq!(
+            s.open(b"a+b/", 0, None, &mut scratch),
+            Err(OpenError::BadBase64)
+        );
+        assert_eq!(
+            s.open(b"AAAA", 0, None, &mut scratch),
+            Err(OpenError::TooShort)
+        );
         let mut padded = [0u8; 130];
         padded[..v.len()].copy_from_slice(v.as_bytes());
         padded[v.len()] = b'=';
-        assert_eq!(s.open(&padded[..v.len() + 1], 0, None, &mut scratch), Err(OpenError::BadBase64));
+        assert_eq!(
+            s.open(&padded[..v.len() + 1], 0, None, &mut scratch),
+            Err(OpenError::BadBase64)
+        );
         let long = [b'A'; MAX_VALUE_LEN + 4];
-        assert_eq!(s.open(&long, 0, None, &mut scratch), Err(OpenError::TooLong));
-        assert_eq!(s.open(&long[..400], 0, None, &mut scratch), Err(OpenError::TooLong));
+        assert_eq!(
+            s.open(&long, 0, None, &mut scratch),
+            Err(OpenError::TooLong)
+        );
+        assert_eq!(
+            s.open(&long[..400], 0, None, &mut scratch),
+            Err(OpenError::TooLong)
+        );
         // A verified body with a bad header is a body error, not a panic.
         let v = s.seal(&[9, 0], &mut out).unwrap();
         assert_eq!(
@@ -521,7 +574,10 @@ mod tests {
         for i in 0..n {
             for bit in 0..8 {
                 value[i] ^= 1 << bit;
-                assert!(s.open(&value[..n], 0, None, &mut scratch).is_err(), "byte {i} bit {bit}");
+                assert!(
+                    s.open(&value[..n], 0, None, &mut scratch).is_err(),
+                    "byte {i} bit {bit}"
+                );
                 value[i] ^= 1 << bit;
             }
         }

@@ -1,0 +1,691 @@
+//! The per-request state machine (SPEC §2, Django's `BaseStorage`, with the storage rules
+//! of §4 – §6): load what the request carries, add, iterate, keep, and decide at response
+//! time exactly what each storage must do.
+//!
+//! ## Lifecycle of one request
+//! 1. [`Inbox::new`] with the configured [`Storage`] and default minimum level.
+//! 2. [`Inbox::load_cookie`] with the incoming cookie value (cookie and fallback storage),
+//!    then, if [`Inbox::needs_session`] says so, [`Inbox::load_session`] with the session
+//!    entry. Loading is **eager**: the MAC is checked and the messages are copied into the
+//!    inbox at once, so the request handler never waits on a decode and a bad value is
+//!    known immediately. Django's lazy-load *observable* behaviour is kept: an invalid
+//!    cookie under cookie storage marks the inbox used only when something touches the
+//!    messages (`len`, `contains`, iteration — R-2.4, R-4.20), so an untouched bad cookie
+//!    is left alone.
+//! 3. The handler calls [`Inbox::add`], [`Inbox::iter`], [`Inbox::keep`], ….
+//! 4. [`Inbox::plan`] (or [`Inbox::plan_with`] for another codec) says what to write:
+//!    a [`Plan`] with the cookie action, the session action and the unstored messages.
+//!    [`Inbox::seal_cookie`] and [`Inbox::encode_session`] produce the bytes.
+//!
+//! The adapters only move bytes between HTTP and these calls; every decision is here.
+
+use core::fmt;
+use core::ops::Range;
+
+use crate::codec::{self, DecodeError, EncodeError, Header};
+use crate::level::Level;
+use crate::list::{CapacityError, DEFAULT_BYTES, DEFAULT_MSGS, ListView, MessageList, Messages};
+use crate::message::Message;
+use crate::signer::{self, KeyUsed, OpenError, SealError, Signer};
+use crate::truncate::{self, Policy};
+
+/// Where messages are kept between requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Storage {
+    /// A signed cookie only (Django's `CookieStorage`): when not all fit, the oldest are
+    /// dropped and reported unstored.
+    Cookie,
+    /// The session only (Django's `SessionStorage`): no size limit, nothing signed.
+    Session,
+    /// Cookie first, the overflow in the session (Django's `FallbackStorage`, the default).
+    #[default]
+    Fallback,
+}
+
+/// What [`Inbox::add`] did with a message it accepted as valid input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Added {
+    /// The message was queued and will be shown or stored.
+    Queued,
+    /// The text was empty, so nothing was queued (R-2.1).
+    IgnoredEmpty,
+    /// The level is below the inbox's minimum level, so nothing was queued (R-2.1).
+    IgnoredBelowLevel,
+}
+
+/// A message [`Inbox::add`] could not queue because a capacity was exceeded. The message is
+/// handed back, so nothing is dropped silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddError<'m> {
+    /// The message that was not queued.
+    pub message: Message<'m>,
+    /// Which capacity it did not fit in.
+    pub reason: CapacityError,
+}
+
+impl fmt::Display for AddError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "message not queued: {}", self.reason)
+    }
+}
+
+impl core::error::Error for AddError<'_> {}
+
+/// What a successful load found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loaded {
+    /// No value, or an empty one: nothing to read, and nothing marked (R-4.12).
+    Absent,
+    /// A valid value.
+    Messages {
+        /// How many messages it held.
+        count: usize,
+        /// Whether it carried the not-finished marker (more messages in the session).
+        continued: bool,
+        /// Which key verified it (`Current` for session data, which is not signed). A
+        /// fallback key means the adapter should re-sign: see [`Inbox::needs_resign`].
+        key: KeyUsed,
+    },
+}
+
+/// Why a value could not be loaded. The inbox then holds no messages from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// The signed cookie was rejected (tampered, truncated, garbage, unknown key, expired).
+    Open(OpenError),
+    /// The bytes verified (or came from the session) but do not decode.
+    Decode(DecodeError),
+    /// A load was attempted after messages were added or after the same source was
+    /// loaded; loads must come first, cookie before session.
+    OutOfOrder,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Open(e) => write!(f, "messages cookie rejected: {e}"),
+            LoadError::Decode(e) => write!(f, "stored messages do not decode: {e}"),
+            LoadError::OutOfOrder => f.write_str("messages must be loaded before any add"),
+        }
+    }
+}
+
+impl core::error::Error for LoadError {}
+
+/// What [`Inbox::update`] says must be stored (R-2.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Update {
+    /// Nothing was read or added: write nothing, touch nothing (R-2.6 step 4, R-2.7).
+    Unchanged,
+    /// Messages were read and nothing was added since: clear the storage.
+    Clear,
+    /// Store these messages, in this order (indices into the inbox, see
+    /// [`Inbox::messages`]).
+    Store(Range<usize>),
+}
+
+/// What to do with the messages cookie at response time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CookieAction {
+    /// Send no `Set-Cookie`.
+    Keep,
+    /// Send a deletion cookie.
+    Delete,
+    /// Send a cookie holding these messages, with the not-finished marker if `continued`
+    /// (see [`Inbox::seal_cookie`]).
+    Set {
+        /// The messages to put in the cookie.
+        messages: Range<usize>,
+        /// Whether to add the not-finished marker.
+        continued: bool,
+    },
+}
+
+/// What to do with the session entry at response time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionAction {
+    /// Leave the session alone.
+    Keep,
+    /// Remove the messages entry.
+    Remove,
+    /// Store these messages (see [`Inbox::encode_session`]).
+    Set {
+        /// The messages to store.
+        messages: Range<usize>,
+    },
+}
+
+/// Everything the response must carry, decided by [`Inbox::plan`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The cookie's action.
+    pub cookie: CookieAction,
+    /// The session's action.
+    pub session: SessionAction,
+    /// Messages that no storage takes (cookie storage drops the oldest that do not fit).
+    /// Never silently dropped: the adapter reports them.
+    pub unstored: Range<usize>,
+}
+
+/// The state of one source (cookie or session) after loading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    NotLoaded,
+    Absent,
+    Invalid,
+    Valid {
+        has_messages: bool,
+        continued: bool,
+        key: KeyUsed,
+    },
+}
+
+/// The per-request message state (Django's storage object), with fixed capacities:
+/// `BYTES` for all texts and extra tags, `MSGS` messages (loaded and queued together).
+///
+/// At the defaults (3072 bytes, 32 messages) the whole state is a few bytes over 3.5 KiB
+/// (`core::mem::size_of::<Inbox>()`, reported in the README), sized for a full 2048-byte
+/// cookie plus as much again added during the request.
+///
+/// ```
+/// use herald_core::{Inbox, Level, Storage, Added};
+/// let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+/// assert_eq!(inbox.add(Level::SUCCESS, "Profile saved.", ""), Ok(Added::Queued));
+/// assert_eq!(inbox.add(Level::DEBUG, "hidden", ""), Ok(Added::IgnoredBelowLevel));
+/// let texts: heapless::Vec<&str, 4> = inbox.iter().map(|m| m.text).collect();
+/// assert_eq!(texts, ["Profile saved."]);
+/// ```
+#[derive(Clone)]
+pub struct Inbox<const BYTES: usize = DEFAULT_BYTES, const MSGS: usize = DEFAULT_MSGS> {
+    list: MessageList<BYTES, MSGS>,
+    /// `list[..loaded]` is Django's `_loaded_data`, `list[loaded..]` its `_queued_messages`.
+    loaded: usize,
+    used: bool,
+    added_new: bool,
+    /// An invalid value that marks the inbox used when first touched (R-4.20).
+    invalid_untouched: bool,
+    default_level: Level,
+    level: Option<Level>,
+    storage: Storage,
+    cookie: Source,
+    session: Source,
+    /// How many of the loaded messages came from the cookie (they come first).
+    cookie_count: usize,
+}
+
+impl<const BYTES: usize, const MSGS: usize> fmt::Debug for Inbox<BYTES, MSGS> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inbox")
+            .field("storage", &self.storage)
+            .field("loaded", &self.list.slice(0..self.loaded))
+            .field("queued", &self.list.slice(self.loaded..self.list.len()))
+            .field("used", &self.used)
+            .field("added_new", &self.added_new)
+            .field("level", &self.level())
+            .finish()
+    }
+}
+
+impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
+    /// An empty inbox for `storage`, whose minimum level defaults to `default_level`
+    /// (Django's `MESSAGE_LEVEL`, INFO unless configured).
+    pub const fn new(storage: Storage, default_level: Level) -> Self {
+        Inbox {
+            list: MessageList::new(),
+            loaded: 0,
+            used: false,
+            added_new: false,
+            invalid_untouched: false,
+            default_level,
+            level: None,
+            storage,
+            cookie: Source::NotLoaded,
+            session: Source::NotLoaded,
+            cookie_count: 0,
+        }
+    }
+
+    /// The storage this inbox plans for.
+    pub fn storage(&self) -> Storage {
+        self.storage
+    }
+
+    fn load_into(&mut self, body: &[u8]) -> Result<Header, LoadError> {
+        codec::decode_body(body, &mut self.list).map_err(LoadError::Decode)
+    }
+
+    fn loading_allowed(&self, source: Source) -> bool {
+        source == Source::NotLoaded && self.list.len() == self.loaded
+    }
+
+    fn mark_invalid(&mut self, marks_used: bool) {
+        if marks_used {
+            self.invalid_untouched = true;
+        }
+    }
+
+    /// Loads the incoming messages cookie: verifies it with `signer` (and `max_age`
+    /// against `now`, both in seconds) and appends its messages to the loaded list.
+    ///
+    /// A missing or empty value is [`Loaded::Absent`] and marks nothing (R-4.12). Needs
+    /// [`signer::MAX_RAW_LEN`] bytes of stack for the decoded value.
+    ///
+    /// # Errors
+    /// [`LoadError::Open`] for a value that does not verify, [`LoadError::Decode`] for a
+    /// verified value that does not decode (including [`DecodeError::Capacity`] when its
+    /// messages exceed this inbox's capacities), [`LoadError::OutOfOrder`] when called
+    /// twice or after an add. After an error the inbox holds nothing from the value; under
+    /// [`Storage::Cookie`] an invalid cookie is cleared by the next update once the
+    /// messages are touched (R-4.20), under [`Storage::Fallback`] it is left alone until new
+    /// messages replace it (R-6.4). A capacity error marks nothing, so messages that this
+    /// inbox cannot hold are not deleted unless new ones are stored in their place.
+    pub fn load_cookie<const F: usize>(
+        &mut self,
+        value: Option<&[u8]>,
+        signer: &Signer<F>,
+        now: u64,
+        max_age: Option<u64>,
+    ) -> Result<Loaded, LoadError> {
+        if !self.loading_allowed(self.cookie) {
+            return Err(LoadError::OutOfOrder);
+        }
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            self.cookie = Source::Absent;
+            return Ok(Loaded::Absent);
+        };
+        self.cookie = Source::Invalid;
+        let marks_used = self.storage == Storage::Cookie;
+        let mut scratch = [0u8; signer::MAX_RAW_LEN];
+        let opened = match signer.open(value, now, max_age, &mut scratch) {
+            Ok(o) => o,
+            Err(e) => {
+                self.mark_invalid(marks_used);
+                return Err(LoadError::Open(e));
+            }
+        };
+        let before = self.list.len();
+        let header = match self.load_into(opened.body) {
+            Ok(h) => h,
+            Err(e) => {
+                self.mark_invalid(
+                    marks_used && !matches!(e, LoadError::Decode(DecodeError::Capacity(_))),
+                );
+                return Err(e);
+            }
+        };
+        let count = self.list.len() - before;
+        self.loaded = self.list.len();
+        self.cookie_count = count;
+        self.cookie = Source::Valid {
+            has_messages: count > 0,
+            continued: header.continued,
+            key: opened.key,
+        };
+        Ok(Loaded::Messages {
+            count,
+            continued: header.continued,
+            key: opened.key,
+        })
+    }
+
+    /// Whether the session entry must be read: always for [`Storage::Session`], and for
+    /// [`Storage::Fallback`] only when the cookie was valid and carried the not-finished
+    /// marker (R-6.2: an absent or invalid cookie means the session is never consulted).
+    pub fn needs_session(&self) -> bool {
+        if self.session != Source::NotLoaded {
+            return false;
+        }
+        match self.storage {
+            Storage::Cookie => false,
+            Storage::Session => true,
+            Storage::Fallback => matches!(
+                self.cookie,
+                Source::Valid {
+                    continued: true,
+                    ..
+                }
+            ),
+        }
+    }
+
+    /// Loads the session entry (an unsigned body written by [`Inbox::encode_session`]) and
+    /// appends its messages after the cookie's.
+    ///
+    /// # Errors
+    /// [`LoadError::Decode`] for bytes that do not decode (the inbox then holds nothing from
+    /// them; under [`Storage::Session`] the entry is removed once the messages are touched),
+    /// [`LoadError::OutOfOrder`] when called twice or after an add.
+    pub fn load_session(&mut self, body: Option<&[u8]>) -> Result<Loaded, LoadError> {
+        if !self.loading_allowed(self.session) {
+            return Err(LoadError::OutOfOrder);
+        }
+        let Some(body) = body.filter(|b| !b.is_empty()) else {
+            self.session = Source::Absent;
+            return Ok(Loaded::Absent);
+        };
+        let before = self.list.len();
+        match self.load_into(body) {
+            Ok(header) => {
+                let count = self.list.len() - before;
+                self.loaded = self.list.len();
+                self.session = Source::Valid {
+                    has_messages: count > 0,
+                    continued: header.continued,
+                    key: KeyUsed::Current,
+                };
+                Ok(Loaded::Messages {
+                    count,
+                    continued: header.continued,
+                    key: KeyUsed::Current,
+                })
+            }
+            Err(e) => {
+                self.session = Source::Invalid;
+                let capacity = matches!(e, LoadError::Decode(DecodeError::Capacity(_)));
+                self.mark_invalid(self.storage == Storage::Session && !capacity);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the cookie verified with a fallback key, so the response should re-sign it
+    /// with the current key even if nothing else changes. [`Inbox::plan`] already does
+    /// this: a request that leaves the messages unchanged rewrites such a cookie.
+    pub fn needs_resign(&self) -> bool {
+        matches!(
+            self.cookie,
+            Source::Valid {
+                key: KeyUsed::Fallback(_),
+                ..
+            }
+        )
+    }
+
+    fn touch(&mut self) {
+        if self.invalid_untouched {
+            self.invalid_untouched = false;
+            self.used = true;
+        }
+    }
+
+    /// The minimum level in force: the per-request override, else the default (R-2.2).
+    pub fn level(&self) -> Level {
+        self.level.unwrap_or(self.default_level)
+    }
+
+    /// Overrides the minimum level for this request; `None` goes back to the default
+    /// (R-2.2, R-7.5).
+    pub fn set_level(&mut self, level: Option<Level>) {
+        self.level = level;
+    }
+
+    /// Queues `text` at `level` with `extra_tags` (R-2.1): an empty text or a level below
+    /// [`Inbox::level`] is ignored, and the return value says so.
+    ///
+    /// # Errors
+    /// [`AddError`], handing the message back, when it does not fit in the inbox's
+    /// capacities.
+    pub fn add<'m>(
+        &mut self,
+        level: Level,
+        text: &'m str,
+        extra_tags: &'m str,
+    ) -> Result<Added, AddError<'m>> {
+        self.add_message(Message::new(level, text).with_extra_tags(extra_tags))
+    }
+
+    /// Queues a complete [`Message`] (any extra tags, safe flag) under the rules of
+    /// [`Inbox::add`].
+    ///
+    /// # Errors
+    /// [`AddError`], handing the message back, when it does not fit.
+    pub fn add_message<'m>(&mut self, message: Message<'m>) -> Result<Added, AddError<'m>> {
+        if message.text.is_empty() {
+            return Ok(Added::IgnoredEmpty);
+        }
+        if message.level < self.level() {
+            return Ok(Added::IgnoredBelowLevel);
+        }
+        self.list
+            .push(message)
+            .map_err(|reason| AddError { message, reason })?;
+        self.added_new = true;
+        Ok(Added::Queued)
+    }
+
+    /// Iterates all messages, loaded then queued (R-2.3): marks the inbox used and moves
+    /// the queue into the loaded list. Iterating again yields the same messages. Stopping
+    /// early still counts as reading them all, as in Django.
+    pub fn iter(&mut self) -> Messages<'_> {
+        self.touch();
+        self.used = true;
+        self.loaded = self.list.len();
+        self.list.iter()
+    }
+
+    /// The number of loaded plus queued messages (R-2.4). Does not mark the inbox used.
+    pub fn len(&mut self) -> usize {
+        self.touch();
+        self.list.len()
+    }
+
+    /// Whether there are no messages at all. Does not mark the inbox used.
+    pub fn is_empty(&mut self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a message equal to `message` (R-1.8: same level and text) is loaded or
+    /// queued (R-2.5). Does not mark the inbox used.
+    pub fn contains(&mut self, message: &Message<'_>) -> bool {
+        self.touch();
+        self.list.iter().any(|m| m == *message)
+    }
+
+    /// Undoes the read: the messages iterated so far are kept for the next request, as
+    /// with Django's `storage.used = False`.
+    pub fn keep(&mut self) {
+        self.used = false;
+    }
+
+    /// Whether the messages were iterated (Django's `used`).
+    pub fn used(&self) -> bool {
+        self.used
+    }
+
+    /// Whether a message was queued in this request (Django's `added_new`).
+    pub fn added_new(&self) -> bool {
+        self.added_new
+    }
+
+    /// The messages in `range` (as given by an [`Update`] or a [`Plan`]), without marking
+    /// anything.
+    pub fn messages(&self, range: Range<usize>) -> ListView<'_> {
+        self.list.slice(range)
+    }
+
+    /// What must be stored (R-2.6): nothing, a clear, or an ordered list.
+    pub fn update(&mut self) -> Update {
+        let queue = self.loaded..self.list.len();
+        if self.used {
+            if queue.is_empty() {
+                Update::Clear
+            } else {
+                Update::Store(queue)
+            }
+        } else if self.added_new {
+            self.touch();
+            Update::Store(0..self.list.len())
+        } else {
+            Update::Unchanged
+        }
+    }
+
+    /// The complete response plan in herald's own format: [`Inbox::update`], then the
+    /// storage rules of SPEC §4 – §6, with truncation to `max_value_len` characters of
+    /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at `now`.
+    pub fn plan(&mut self, max_value_len: usize, now: u64) -> Plan {
+        let resign = self.needs_resign();
+        let mut plan = self
+            .plan_with(|view, policy| truncate::fit(view, policy, now, max_value_len).kept.len());
+        // Key rotation: a cookie that verified with a fallback key is re-signed with the
+        // current key even when nothing else changed.
+        if resign && plan.cookie == CookieAction::Keep && self.storage != Storage::Session {
+            let loaded = self.cookie_messages();
+            let continued = matches!(
+                self.cookie,
+                Source::Valid {
+                    continued: true,
+                    ..
+                }
+            );
+            plan.cookie = CookieAction::Set {
+                messages: loaded,
+                continued,
+            };
+        }
+        plan
+    }
+
+    fn cookie_messages(&self) -> Range<usize> {
+        // The cookie's messages are the first ones loaded (the session's follow them).
+        0..self.cookie_count
+    }
+
+    /// The response plan for any codec: `fit(view, policy)` returns how many messages of
+    /// `view` fit in the cookie under `policy` (for [`Policy::KeepNewest`] the newest
+    /// ones, for [`Policy::KeepOldest`] the oldest). herald's own format uses
+    /// [`truncate::fit`]; the Django codec uses Django's bisection.
+    pub fn plan_with(&mut self, fit: impl FnOnce(ListView<'_>, Policy) -> usize) -> Plan {
+        let update = self.update();
+        let cookie_used = matches!(
+            self.cookie,
+            Source::Valid {
+                has_messages: true,
+                ..
+            }
+        );
+        let session_used = matches!(
+            self.session,
+            Source::Valid {
+                has_messages: true,
+                ..
+            }
+        );
+        let keep = Plan {
+            cookie: CookieAction::Keep,
+            session: SessionAction::Keep,
+            unstored: 0..0,
+        };
+        match (self.storage, update) {
+            (_, Update::Unchanged) => keep,
+            (Storage::Cookie, Update::Clear) => Plan {
+                cookie: CookieAction::Delete,
+                ..keep
+            },
+            (Storage::Session, Update::Clear) => Plan {
+                session: SessionAction::Remove,
+                ..keep
+            },
+            (Storage::Fallback, Update::Clear) => Plan {
+                cookie: if cookie_used {
+                    CookieAction::Delete
+                } else {
+                    CookieAction::Keep
+                },
+                session: if session_used {
+                    SessionAction::Remove
+                } else {
+                    SessionAction::Keep
+                },
+                unstored: 0..0,
+            },
+            (Storage::Session, Update::Store(r)) => Plan {
+                session: SessionAction::Set { messages: r },
+                ..keep
+            },
+            (Storage::Cookie, Update::Store(r)) => {
+                let kept = fit(self.list.slice(r.clone()), Policy::KeepNewest).min(r.len());
+                let cut = r.end - kept;
+                Plan {
+                    cookie: CookieAction::Set {
+                        messages: cut..r.end,
+                        continued: cut > r.start,
+                    },
+                    session: SessionAction::Keep,
+                    unstored: r.start..cut,
+                }
+            }
+            (Storage::Fallback, Update::Store(r)) => {
+                let kept = fit(self.list.slice(r.clone()), Policy::KeepOldest).min(r.len());
+                let cut = r.start + kept;
+                let session = if cut < r.end {
+                    SessionAction::Set {
+                        messages: cut..r.end,
+                    }
+                } else if session_used {
+                    SessionAction::Remove
+                } else {
+                    SessionAction::Keep
+                };
+                Plan {
+                    cookie: CookieAction::Set {
+                        messages: r.start..cut,
+                        continued: cut < r.end,
+                    },
+                    session,
+                    unstored: r.end..r.end,
+                }
+            }
+        }
+    }
+
+    /// Writes the signed cookie value for `messages` (with the not-finished marker if
+    /// `continued`) into `out`, issued at `now`: one encode and one HMAC, in one pass.
+    ///
+    /// # Errors
+    /// [`SealError::BufferTooSmall`] when `out` is shorter than the value, whose exact
+    /// length is [`truncate::signed_len`].
+    pub fn seal_cookie<'o, const F: usize>(
+        &self,
+        messages: Range<usize>,
+        continued: bool,
+        signer: &Signer<F>,
+        now: u64,
+        out: &'o mut [u8],
+    ) -> Result<&'o str, SealError> {
+        let header = Header {
+            issued_at: now,
+            continued,
+        };
+        codec::seal_body(&header, self.list.slice(messages), signer, out)
+    }
+
+    /// The exact length of the session entry [`Inbox::encode_session`] writes.
+    pub fn session_len(&self, messages: Range<usize>, now: u64) -> usize {
+        codec::body_len(
+            &Header {
+                issued_at: now,
+                continued: false,
+            },
+            self.list.slice(messages),
+        )
+    }
+
+    /// Writes the session entry (an unsigned body) for `messages` into `out` and returns
+    /// its length.
+    ///
+    /// # Errors
+    /// [`EncodeError::BufferTooSmall`] when `out` is shorter than [`Inbox::session_len`].
+    pub fn encode_session(
+        &self,
+        messages: Range<usize>,
+        now: u64,
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let header = Header {
+            issued_at: now,
+            continued: false,
+        };
+        codec::encode_body(&header, self.list.slice(messages), out)
+    }
+}
