@@ -1,0 +1,631 @@
+//! The inbox against SPEC.md, rule by rule, and the Django tests of SPEC §10 that apply to
+//! a storage state machine. Each test names the rule (R-x.y) or the Django test it mirrors.
+
+use herald_core::inbox::{CookieAction, SessionAction};
+use herald_core::signer::MAX_VALUE_LEN;
+use herald_core::truncate::signed_len;
+use herald_core::{
+    Added, Inbox, KeyUsed, Level, LoadError, Loaded, Message, Signer, Storage, Update,
+    codec::Header,
+};
+
+const NOW: u64 = 1_700_000_000;
+const MAX: usize = 2048;
+
+fn signer() -> Signer {
+    Signer::new(
+        b"a secret of a reasonable length!",
+        "herald.messages",
+        "messages",
+        &[],
+    )
+    .unwrap()
+}
+
+/// What one response writes, as the next request will see it.
+#[derive(Debug, Default, Clone)]
+struct Jar {
+    cookie: Option<String>,
+    session: Option<Vec<u8>>,
+}
+
+/// Runs the plan of `inbox` against `jar` like an adapter would; returns the plan.
+fn respond(inbox: &mut Inbox, jar: &mut Jar) -> herald_core::Plan {
+    let plan = inbox.plan(MAX, NOW);
+    match &plan.cookie {
+        CookieAction::Keep => {}
+        CookieAction::Delete => jar.cookie = None,
+        CookieAction::Set {
+            messages,
+            continued,
+        } => {
+            let mut out = [0u8; MAX_VALUE_LEN];
+            let v = inbox
+                .seal_cookie(messages.clone(), *continued, &signer(), NOW, &mut out)
+                .unwrap();
+            assert!(v.len() <= MAX, "cookie value over its bound");
+            jar.cookie = Some(v.to_owned());
+        }
+    }
+    match &plan.session {
+        SessionAction::Keep => {}
+        SessionAction::Remove => jar.session = None,
+        SessionAction::Set { messages } => {
+            let mut out = vec![0u8; inbox.session_len(messages.clone(), NOW)];
+            let n = inbox
+                .encode_session(messages.clone(), NOW, &mut out)
+                .unwrap();
+            assert_eq!(n, out.len());
+            jar.session = Some(out);
+        }
+    }
+    plan
+}
+
+fn request(storage: Storage, jar: &Jar) -> Inbox {
+    let mut inbox = Inbox::new(storage, Level::INFO);
+    if storage != Storage::Session {
+        let _ = inbox.load_cookie(
+            jar.cookie.as_deref().map(str::as_bytes),
+            &signer(),
+            NOW,
+            None,
+        );
+    }
+    if inbox.needs_session() {
+        inbox.load_session(jar.session.as_deref()).unwrap();
+    }
+    inbox
+}
+
+fn texts(inbox: &mut Inbox) -> Vec<String> {
+    inbox.iter().map(|m| m.text.to_owned()).collect()
+}
+
+fn with_messages(storage: Storage, msgs: &[&str]) -> Jar {
+    let mut jar = Jar::default();
+    let mut inbox = request(storage, &jar);
+    for m in msgs {
+        inbox.add(Level::INFO, m, "").unwrap();
+    }
+    respond(&mut inbox, &mut jar);
+    jar
+}
+
+const ALL: [Storage; 3] = [Storage::Cookie, Storage::Session, Storage::Fallback];
+
+/// and Django `test_add`: adding sets `added_new`; two adds give len 2.
+#[test]
+fn r_2_1_add_sets_added_new() {
+    for s in ALL {
+        let mut inbox = request(s, &Jar::default());
+        assert!(!inbox.added_new());
+        inbox.add(Level::INFO, "Test message 1", "").unwrap();
+        assert!(inbox.added_new());
+        inbox.add(Level::INFO, "Test message 2", "tag").unwrap();
+        assert_eq!(inbox.len(), 2);
+    }
+}
+
+/// empty text and levels strictly below the minimum are ignored, and say so; a
+/// level equal to the minimum is kept.
+#[test]
+fn r_2_1_ignored_adds_are_reported() {
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert_eq!(inbox.add(Level::INFO, "", ""), Ok(Added::IgnoredEmpty));
+    assert_eq!(inbox.add(Level(19), "x", ""), Ok(Added::IgnoredBelowLevel));
+    assert!(!inbox.added_new(), "ignored adds do not set added_new");
+    assert_eq!(inbox.add(Level::INFO, "x", ""), Ok(Added::Queued));
+    assert_eq!(inbox.update(), Update::Store(0..1));
+}
+
+/// Capacity overflow hands the message back and changes nothing.
+#[test]
+fn capacity_overflow_hands_the_message_back() {
+    let mut inbox: Inbox<16, 2> = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.add(Level::INFO, "0123456789", "").unwrap();
+    let err = inbox.add(Level::ERROR, "0123456789", "x").unwrap_err();
+    assert_eq!(err.message.text, "0123456789");
+    assert_eq!(err.message.level, Level::ERROR);
+    assert_eq!(err.message.extra_tags, Some("x"));
+    assert_eq!(err.reason, herald_core::CapacityError::TooManyBytes);
+    inbox.add(Level::INFO, "a", "").unwrap();
+    let err = inbox.add(Level::INFO, "b", "").unwrap_err();
+    assert_eq!(err.reason, herald_core::CapacityError::TooManyMessages);
+    assert_eq!(inbox.len(), 2);
+}
+
+/// step 4 and Django `test_no_update`: no read, no add → nothing stored, no header.
+#[test]
+fn r_2_6_no_update() {
+    for s in ALL {
+        let jar = with_messages(s, &["one"]);
+        let mut inbox = request(s, &jar);
+        let plan = inbox.plan(MAX, NOW);
+        assert_eq!(plan.cookie, CookieAction::Keep, "{s:?}");
+        assert_eq!(plan.session, SessionAction::Keep, "{s:?}");
+        let mut inbox = request(s, &Jar::default());
+        assert_eq!(inbox.update(), Update::Unchanged);
+    }
+}
+
+/// Django `test_add_update`: two adds then update persist 2 messages.
+#[test]
+fn django_test_add_update() {
+    for s in ALL {
+        let mut jar = Jar::default();
+        let mut inbox = request(s, &jar);
+        inbox.add(Level::INFO, "Test message 1", "").unwrap();
+        inbox.add(Level::INFO, "Test message 1", "tag").unwrap();
+        respond(&mut inbox, &mut jar);
+        assert_eq!(texts(&mut request(s, &jar)).len(), 2, "{s:?}");
+    }
+}
+
+/// Django `test_existing_add_read_update`: existing + 1 added, full read, update → 0 stored.
+#[test]
+fn django_test_existing_add_read_update() {
+    for s in ALL {
+        let mut jar = with_messages(s, &["a", "b"]);
+        let mut inbox = request(s, &jar);
+        inbox.add(Level::INFO, "Test message 3", "").unwrap();
+        assert_eq!(texts(&mut inbox), ["a", "b", "Test message 3"]);
+        assert_eq!(inbox.update(), Update::Clear);
+        respond(&mut inbox, &mut jar);
+        assert!(texts(&mut request(s, &jar)).is_empty(), "{s:?}");
+    }
+}
+
+/// Django `test_existing_read_add_update`: existing read, then 1 added → exactly 1 stored.
+#[test]
+fn django_test_existing_read_add_update() {
+    for s in ALL {
+        let mut jar = with_messages(s, &["a", "b"]);
+        let mut inbox = request(s, &jar);
+        let _ = texts(&mut inbox);
+        inbox.add(Level::INFO, "Test message 3", "").unwrap();
+        assert_eq!(inbox.update(), Update::Store(2..3));
+        respond(&mut inbox, &mut jar);
+        assert_eq!(texts(&mut request(s, &jar)), ["Test message 3"], "{s:?}");
+    }
+}
+
+/// and Django `test_existing_read`: iterating sets used; iterating again yields the
+/// same data.
+#[test]
+fn r_2_3_iteration_is_repeatable() {
+    for s in ALL {
+        let jar = with_messages(s, &["a", "b"]);
+        let mut inbox = request(s, &jar);
+        assert!(!inbox.used());
+        let first = texts(&mut inbox);
+        assert!(inbox.used());
+        assert_eq!(first, texts(&mut inbox));
+        assert_eq!(first, ["a", "b"]);
+    }
+}
+
+/// partial iteration counts as reading everything, queue included.
+#[test]
+fn r_2_3_partial_read_consumes_all() {
+    let mut jar = with_messages(Storage::Cookie, &["a", "b", "c"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.iter().next().unwrap().text, "a");
+    respond(&mut inbox, &mut jar);
+    assert_eq!(jar.cookie, None, "deleted after a partial read");
+}
+
+/// len and contains load but do not mark used.
+#[test]
+fn r_2_4_r_2_5_len_and_contains_do_not_mark_used() {
+    let jar = with_messages(Storage::Cookie, &["a", "b"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    inbox.add(Level::WARNING, "c", "").unwrap();
+    assert_eq!(inbox.len(), 3);
+    assert!(inbox.contains(&Message::new(Level::INFO, "b")));
+    assert!(inbox.contains(&Message::new(Level::WARNING, "c").with_extra_tags("other")));
+    assert!(!inbox.contains(&Message::new(Level::ERROR, "c")));
+    assert!(!inbox.used());
+    assert_eq!(
+        inbox.update(),
+        Update::Store(0..3),
+        "R-2.6 step 3: loaded + queue"
+    );
+}
+
+/// Keep (Django's `used = False`): the messages read survive for the next request.
+#[test]
+fn keep_undoes_the_read() {
+    for s in ALL {
+        let mut jar = with_messages(s, &["a", "b"]);
+        let mut inbox = request(s, &jar);
+        let _ = texts(&mut inbox);
+        inbox.keep();
+        respond(&mut inbox, &mut jar);
+        assert_eq!(texts(&mut request(s, &jar)), ["a", "b"], "{s:?}");
+        // Keep, then add: loaded + queued are stored.
+        let mut inbox = request(s, &jar);
+        let _ = texts(&mut inbox);
+        inbox.keep();
+        inbox.add(Level::INFO, "c", "").unwrap();
+        respond(&mut inbox, &mut jar);
+        assert_eq!(texts(&mut request(s, &jar)), ["a", "b", "c"], "{s:?}");
+    }
+}
+
+/// and Django `test_default_level`, `test_low_level`, `test_high_level`,
+/// `test_settings_level`.
+#[test]
+fn r_2_2_levels() {
+    let add_standard = |inbox: &mut Inbox| {
+        for (level, text) in [
+            (Level::DEBUG, "A debugging message"),
+            (Level::INFO, "A generic info message"),
+            (Level::SUCCESS, "This was a triumph."),
+            (Level::WARNING, "A warning"),
+            (Level::ERROR, "An error"),
+            (Level(29), "Some custom level"),
+        ] {
+            let _ = inbox.add(level, text, "").unwrap();
+        }
+        inbox.len()
+    };
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert_eq!(inbox.level(), Level::INFO);
+    assert_eq!(add_standard(&mut inbox), 5, "test_default_level");
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.set_level(Some(Level(5)));
+    assert_eq!(inbox.level(), Level(5));
+    assert_eq!(add_standard(&mut inbox), 6, "test_low_level");
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.set_level(Some(Level::WARNING));
+    assert_eq!(add_standard(&mut inbox), 2, "test_high_level");
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level(29));
+    assert_eq!(inbox.level(), Level(29));
+    assert_eq!(add_standard(&mut inbox), 3, "test_settings_level");
+    inbox.set_level(Some(Level::DEBUG));
+    inbox.set_level(None);
+    assert_eq!(inbox.level(), Level(29), "None resets to the default");
+}
+
+/// Django `test_multiple_posts`: several requests add before one reads; all shown, in order.
+#[test]
+fn django_test_multiple_posts() {
+    for s in ALL {
+        let mut jar = Jar::default();
+        let mut expected = Vec::new();
+        for level in [10, 20, 25, 30, 40] {
+            let mut inbox = request(s, &jar);
+            inbox.set_level(Some(Level(0)));
+            for i in 0..5 {
+                let t = format!("level {level} message {i}");
+                inbox.add(Level(level), &t, "").unwrap();
+                expected.push(t);
+            }
+            respond(&mut inbox, &mut jar);
+        }
+        let mut inbox = request(s, &jar);
+        assert_eq!(texts(&mut inbox), expected, "{s:?}");
+        respond(&mut inbox, &mut jar);
+        assert!(texts(&mut request(s, &jar)).is_empty(), "{s:?}: shown once");
+    }
+}
+
+/// absent and empty cookies mark nothing.
+#[test]
+fn r_4_12_absent_cookie() {
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert_eq!(
+        inbox.load_cookie(Some(b""), &signer(), NOW, None),
+        Ok(Loaded::Absent)
+    );
+    assert_eq!(inbox.len(), 0);
+    assert!(!inbox.used());
+    assert_eq!(inbox.plan(MAX, NOW).cookie, CookieAction::Keep);
+}
+
+/// and Django `test_get_bad_cookie`: a bad cookie iterates as empty, is cleared
+/// once touched, and left alone when untouched.
+#[test]
+fn r_4_20_invalid_cookie_under_cookie_storage() {
+    let jar = with_messages(Storage::Cookie, &["a"]);
+    let bad = &jar.cookie.as_ref().unwrap()[1..];
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert!(matches!(
+        inbox.load_cookie(Some(bad.as_bytes()), &signer(), NOW, None),
+        Err(LoadError::Open(_))
+    ));
+    assert_eq!(
+        inbox.plan(MAX, NOW).cookie,
+        CookieAction::Keep,
+        "untouched: left alone"
+    );
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    let _ = inbox.load_cookie(Some(bad.as_bytes()), &signer(), NOW, None);
+    assert_eq!(inbox.len(), 0);
+    assert!(inbox.used(), "touching an invalid cookie marks used");
+    assert_eq!(inbox.plan(MAX, NOW).cookie, CookieAction::Delete);
+}
+
+/// an invalid cookie under fallback storage is never deleted by a read-only request.
+#[test]
+fn r_6_4_invalid_cookie_under_fallback_is_left_alone() {
+    let mut inbox: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    let _ = inbox.load_cookie(Some(b"garbage"), &signer(), NOW, None);
+    assert!(
+        !inbox.needs_session(),
+        "R-6.2: invalid cookie → session never consulted"
+    );
+    assert!(texts(&mut inbox).is_empty());
+    let plan = inbox.plan(MAX, NOW);
+    assert_eq!(plan.cookie, CookieAction::Keep);
+    assert_eq!(plan.session, SessionAction::Keep);
+}
+
+/// Django `test_max_cookie_length` (R-4.7, remove_oldest=True): only 4 of 5 fit; the
+/// unstored one is the oldest.
+#[test]
+fn django_test_max_cookie_length() {
+    // herald's format: 4 × (330 + 6) bytes fit in the 1496 a 2048-char value leaves for
+    // messages, 5 do not.
+    let text = "x".repeat(329);
+    let mut inbox = request(Storage::Cookie, &Jar::default());
+    for i in 0..5 {
+        inbox.add(Level::INFO, &format!("{i}{text}"), "").unwrap();
+    }
+    let mut jar = Jar::default();
+    let plan = respond(&mut inbox, &mut jar);
+    assert_eq!(plan.unstored, 0..1);
+    assert_eq!(
+        inbox
+            .messages(plan.unstored.clone())
+            .get(0)
+            .unwrap()
+            .text
+            .as_bytes()[0],
+        b'0'
+    );
+    let got = texts(&mut request(Storage::Cookie, &jar));
+    assert_eq!(got.len(), 4);
+    assert!(got[0].starts_with('1') && got[3].starts_with('4'));
+}
+
+/// the sentinel (continued marker) only when something was dropped; nothing
+/// fitting gives a marker-only value, not a deletion.
+#[test]
+fn r_4_7_marker_only_when_dropped() {
+    let mut inbox = request(Storage::Cookie, &Jar::default());
+    inbox.add(Level::INFO, "short", "").unwrap();
+    assert_eq!(
+        inbox.plan(MAX, NOW).cookie,
+        CookieAction::Set {
+            messages: 0..1,
+            continued: false
+        }
+    );
+    let huge = "y".repeat(3000);
+    let mut inbox = request(Storage::Cookie, &Jar::default());
+    inbox.add(Level::INFO, &huge, "").unwrap();
+    let plan = inbox.plan(MAX, NOW);
+    assert_eq!(
+        plan.cookie,
+        CookieAction::Set {
+            messages: 1..1,
+            continued: true
+        }
+    );
+    assert_eq!(plan.unstored, 0..1);
+    // The marker-only value is small and reads back as no messages.
+    let mut jar = Jar::default();
+    respond(&mut inbox, &mut jar);
+    assert!(jar.cookie.as_ref().unwrap().len() < 100);
+    assert!(texts(&mut request(Storage::Cookie, &jar)).is_empty());
+}
+
+/// Django `test_no_fallback` / `test_session_fallback` / `test_session_fallback_only`
+/// and `test_get_fallback` / `test_get_fallback_only` / `test_flush_used_backends`
+///
+#[test]
+fn r_6_fallback_split_and_flush() {
+    // 5 × 100 chars all fit: the session is not written.
+    let hundred: Vec<String> = (0..5).map(|i| format!("{i}{}", "z".repeat(99))).collect();
+    let refs: Vec<&str> = hundred.iter().map(String::as_str).collect();
+    let jar = with_messages(Storage::Fallback, &refs);
+    assert!(jar.session.is_none(), "test_no_fallback");
+    // 5 × 330 chars: 4 in the cookie, 1 in the session, read back in order.
+    let long: Vec<String> = (0..5).map(|i| format!("{i}{}", "w".repeat(329))).collect();
+    let refs: Vec<&str> = long.iter().map(String::as_str).collect();
+    let mut jar = with_messages(Storage::Fallback, &refs);
+    assert!(
+        jar.cookie.is_some() && jar.session.is_some(),
+        "test_session_fallback"
+    );
+    let mut only_cookie: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    let loaded = only_cookie
+        .load_cookie(
+            jar.cookie.as_deref().map(str::as_bytes),
+            &signer(),
+            NOW,
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        loaded,
+        Loaded::Messages {
+            count: 4,
+            continued: true,
+            key: KeyUsed::Current
+        }
+    );
+    let mut inbox = request(Storage::Fallback, &jar);
+    assert_eq!(texts(&mut inbox), long, "test_get_fallback");
+    respond(&mut inbox, &mut jar);
+    assert!(
+        jar.cookie.is_none() && jar.session.is_none(),
+        "test_flush_used_backends"
+    );
+    // One message larger than any cookie (Django uses 5000 chars; the default inbox holds
+    // 3072 bytes of text): marker-only cookie, all in the session.
+    let big = "v".repeat(2500);
+    let mut jar = with_messages(Storage::Fallback, &[&big]);
+    assert!(
+        jar.cookie.as_ref().unwrap().len() < 100,
+        "test_session_fallback_only"
+    );
+    let mut inbox = request(Storage::Fallback, &jar);
+    assert_eq!(texts(&mut inbox), [big.clone()], "test_get_fallback_only");
+    respond(&mut inbox, &mut jar);
+    // a marker-only cookie is not deleted after its session messages are read.
+    assert!(jar.cookie.is_some());
+    assert!(jar.session.is_none());
+}
+
+/// with no cookie the session is never consulted (Django `test_get_empty`).
+#[test]
+fn r_6_2_no_cookie_no_session_read() {
+    let inbox = request(Storage::Fallback, &Jar::default());
+    assert!(!inbox.needs_session());
+}
+
+/// Key rotation: a cookie signed with the old key is read and re-signed with the new one.
+#[test]
+fn key_rotation_resigns_with_the_current_key() {
+    let old: Signer = Signer::new(b"old secret", "herald.messages", "messages", &[]).unwrap();
+    let new: Signer = Signer::new(
+        b"new secret",
+        "herald.messages",
+        "messages",
+        &[b"old secret"],
+    )
+    .unwrap();
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.add(Level::INFO, "kept", "").unwrap();
+    let mut out = [0u8; 512];
+    let value = inbox
+        .seal_cookie(0..1, false, &old, NOW, &mut out)
+        .unwrap()
+        .to_owned();
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    let loaded = inbox
+        .load_cookie(Some(value.as_bytes()), &new, NOW, None)
+        .unwrap();
+    assert_eq!(
+        loaded,
+        Loaded::Messages {
+            count: 1,
+            continued: false,
+            key: KeyUsed::Fallback(0)
+        }
+    );
+    assert!(inbox.needs_resign());
+    let plan = inbox.plan(MAX, NOW);
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = plan.cookie
+    else {
+        panic!("expected a re-signed cookie, got {plan:?}");
+    };
+    let resigned = inbox
+        .seal_cookie(messages, continued, &new, NOW, &mut out)
+        .unwrap();
+    let mut again: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    let loaded = again
+        .load_cookie(Some(resigned.as_bytes()), &new, NOW, None)
+        .unwrap();
+    assert_eq!(
+        loaded,
+        Loaded::Messages {
+            count: 1,
+            continued: false,
+            key: KeyUsed::Current
+        }
+    );
+}
+
+/// Loads must come first.
+#[test]
+fn loads_after_adds_are_refused() {
+    let mut inbox: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    inbox.add(Level::INFO, "x", "").unwrap();
+    assert_eq!(
+        inbox.load_cookie(None, &signer(), NOW, None),
+        Err(LoadError::OutOfOrder)
+    );
+    let mut inbox: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    inbox.load_cookie(None, &signer(), NOW, None).unwrap();
+    assert_eq!(
+        inbox.load_cookie(None, &signer(), NOW, None),
+        Err(LoadError::OutOfOrder)
+    );
+}
+
+/// Expired cookies (max-age) are invalid.
+#[test]
+fn max_age_expires_cookies() {
+    let jar = with_messages(Storage::Cookie, &["a"]);
+    let v = jar.cookie.unwrap();
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert!(
+        inbox
+            .load_cookie(Some(v.as_bytes()), &signer(), NOW + 61, Some(60))
+            .is_err()
+    );
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert!(
+        inbox
+            .load_cookie(Some(v.as_bytes()), &signer(), NOW + 60, Some(60))
+            .is_ok()
+    );
+}
+
+/// The per-request state at default capacity stays within 4 KiB.
+#[test]
+fn default_state_fits_in_4_kib() {
+    let size = core::mem::size_of::<Inbox>();
+    println!("size_of::<Inbox>() = {size}");
+    assert!(size <= 4096, "{size}");
+}
+
+/// A full-size (≈2 KB) signed cookie: every single-bit flip is rejected.
+#[test]
+fn every_bit_flip_of_a_full_size_cookie_is_rejected() {
+    let msgs: Vec<String> = (0..30)
+        .map(|i| format!("message {i:02} {}", "é".repeat(20)))
+        .collect();
+    let refs: Vec<&str> = msgs.iter().map(String::as_str).collect();
+    let jar = with_messages(Storage::Cookie, &refs);
+    let value = jar.cookie.unwrap().into_bytes();
+    assert!(value.len() > 1900 && value.len() <= MAX, "{}", value.len());
+    let s = signer();
+    let mut bytes = value.clone();
+    for i in 0..bytes.len() {
+        for bit in 0..8 {
+            bytes[i] ^= 1 << bit;
+            let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+            assert!(
+                inbox.load_cookie(Some(&bytes), &s, NOW, None).is_err(),
+                "byte {i} bit {bit}"
+            );
+            bytes[i] ^= 1 << bit;
+        }
+    }
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert!(inbox.load_cookie(Some(&bytes), &s, NOW, None).is_ok());
+}
+
+/// The predicted signed length is what sealing writes.
+#[test]
+fn predicted_length_is_exact() {
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.add(Level::INFO, "héllo", "tag").unwrap();
+    let mut out = [0u8; 512];
+    let v = inbox
+        .seal_cookie(0..1, false, &signer(), NOW, &mut out)
+        .unwrap();
+    let h = Header {
+        issued_at: NOW,
+        continued: false,
+    };
+    assert_eq!(v.len(), signed_len(&h, inbox.messages(0..1)));
+}
