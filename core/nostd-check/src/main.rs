@@ -1,0 +1,140 @@
+//! Links and runs the whole herald-core API without std or alloc: add, update/plan,
+//! encode+sign, verify+decode, both truncation policies and the fallback session part.
+#![no_std]
+#![no_main]
+
+use core::panic::PanicInfo;
+
+use herald_core::inbox::{CookieAction, SessionAction};
+use herald_core::truncate::{self, Policy};
+use herald_core::{Inbox, Level, Loaded, Signer, Storage};
+
+unsafe extern "C" {
+    fn write(fd: i32, buf: *const u8, count: usize) -> isize;
+    fn exit(code: i32) -> !;
+}
+
+fn say(s: &str) {
+    // SAFETY: `s` is a valid buffer of `s.len()` bytes for the duration of the call.
+    unsafe {
+        write(1, s.as_ptr(), s.len());
+    }
+}
+
+fn fail(what: &str) -> ! {
+    say("herald no_std check FAILED: ");
+    say(what);
+    say("\n");
+    // SAFETY: terminates the process.
+    unsafe { exit(1) }
+}
+
+#[panic_handler]
+fn panic(_: &PanicInfo) -> ! {
+    fail("panic")
+}
+
+/// Unwinding tables of the precompiled `core` may reference this symbol; with
+/// `panic = "abort"` it is never called.
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
+
+const NOW: u64 = 1_700_000_000;
+
+fn check() -> Result<(), &'static str> {
+    let signer: Signer = Signer::new(b"no_std secret", "herald.messages", "messages", &[b"old"])
+        .map_err(|_| "signer")?;
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox
+        .add(Level::SUCCESS, "Profile saved.", "")
+        .map_err(|_| "add")?;
+    inbox
+        .add(Level::WARNING, "Disk almost full", "disk")
+        .map_err(|_| "add")?;
+    let plan = inbox.plan(2048, NOW);
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = plan.cookie
+    else {
+        return Err("plan");
+    };
+    let mut out = [0u8; 2048];
+    let value = inbox
+        .seal_cookie(messages, continued, &signer, NOW, &mut out)
+        .map_err(|_| "seal")?;
+
+    let mut next: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    let loaded = next
+        .load_cookie(Some(value.as_bytes()), &signer, NOW, Some(3600))
+        .map_err(|_| "load")?;
+    if !matches!(loaded, Loaded::Messages { count: 2, .. }) {
+        return Err("count");
+    }
+    let mut it = next.iter();
+    if it.next().map(|m| m.text) != Some("Profile saved.") {
+        return Err("order");
+    }
+    if next.plan(2048, NOW).cookie != CookieAction::Delete {
+        return Err("read-once");
+    }
+
+    // Both truncation policies and the fallback split through the session part.
+    let mut fb: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    for _ in 0..20 {
+        fb.add(
+            Level::INFO,
+            "A message long enough to overflow a small cookie.",
+            "",
+        )
+        .map_err(|_| "add")?;
+    }
+    let newest = truncate::fit(fb.messages(0..20), Policy::KeepNewest, NOW, 300);
+    let oldest = truncate::fit(fb.messages(0..20), Policy::KeepOldest, NOW, 300);
+    if !(newest.continued && oldest.continued && newest.kept.end == 20 && oldest.kept.start == 0) {
+        return Err("truncate");
+    }
+    let plan = fb.plan(300, NOW);
+    let (
+        CookieAction::Set {
+            messages,
+            continued,
+        },
+        SessionAction::Set { messages: rest },
+    ) = (plan.cookie, plan.session)
+    else {
+        return Err("fallback plan");
+    };
+    let cookie = fb
+        .seal_cookie(messages, continued, &signer, NOW, &mut out)
+        .map_err(|_| "seal")?;
+    let mut session = [0u8; 2048];
+    let n = fb
+        .encode_session(rest, NOW, &mut session)
+        .map_err(|_| "session")?;
+    let mut reader: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    reader
+        .load_cookie(Some(cookie.as_bytes()), &signer, NOW, None)
+        .map_err(|_| "load")?;
+    if !reader.needs_session() {
+        return Err("needs_session");
+    }
+    reader
+        .load_session(Some(&session[..n]))
+        .map_err(|_| "load session")?;
+    if reader.iter().count() != 20 {
+        return Err("fallback count");
+    }
+    Ok(())
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+    match check() {
+        Ok(()) => {
+            say("herald no_std check: ok\n");
+            0
+        }
+        Err(what) => fail(what),
+    }
+}

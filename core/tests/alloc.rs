@@ -1,0 +1,122 @@
+//! Proof that every core operation allocates nothing: a counting global allocator whose
+//! thread-local counter only counts inside `count_allocs`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use herald_core::codec::{self, Header};
+use herald_core::inbox::CookieAction;
+use herald_core::truncate::{self, Policy};
+use herald_core::{Inbox, Level, MessageList, Signer, Storage};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn count_allocs<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+    let r = f();
+    COUNTING.with(|c| c.set(false));
+    (r, COUNT.with(Cell::get))
+}
+
+const NOW: u64 = 1_700_000_000;
+
+#[test]
+fn the_counter_counts() {
+    let (_, n) = count_allocs(|| Box::new(7u64));
+    assert_eq!(n, 1, "the counting allocator must see a Box");
+}
+
+#[test]
+fn every_core_operation_allocates_nothing() {
+    let signer: Signer = Signer::new(b"secret", "herald.messages", "messages", &[b"old"]).unwrap();
+    let texts: Vec<String> = (0..30).map(|i| format!("Message number {i} — ✓")).collect();
+
+    let ((), n) = count_allocs(|| {
+        // add + update + plan + encode+sign
+        let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        for t in &texts {
+            inbox.add(Level::SUCCESS, t, "tag").unwrap();
+        }
+        let plan = inbox.plan(2048, NOW);
+        let CookieAction::Set {
+            messages,
+            continued,
+        } = plan.cookie
+        else {
+            panic!("expected a cookie")
+        };
+        let mut out = [0u8; 2048];
+        let value = inbox
+            .seal_cookie(messages, continued, &signer, NOW, &mut out)
+            .unwrap();
+        assert!(value.len() <= 2048);
+
+        // verify + decode, then iterate
+        let mut next: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        next.load_cookie(Some(value.as_bytes()), &signer, NOW, None)
+            .unwrap();
+        assert!(next.iter().count() > 0);
+        let _ = next.update();
+
+        // truncation, both policies, and the plain codec
+        let mut list: MessageList = MessageList::new();
+        for t in &texts {
+            list.push(herald_core::Message::new(Level::INFO, t))
+                .unwrap();
+        }
+        let a = truncate::fit(list.view(), Policy::KeepNewest, NOW, 600);
+        let b = truncate::fit(list.view(), Policy::KeepOldest, NOW, 600);
+        assert!(a.continued && b.continued);
+        let mut body = [0u8; 4096];
+        let header = Header {
+            issued_at: NOW,
+            continued: false,
+        };
+        let n = codec::encode_body(&header, list.view(), &mut body).unwrap();
+        let mut back: MessageList = MessageList::new();
+        codec::decode_body(&body[..n], &mut back).unwrap();
+        assert_eq!(back.len(), list.len());
+
+        // fallback: session part encode and load
+        let mut fb: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+        for t in &texts {
+            fb.add(Level::INFO, t, "").unwrap();
+        }
+        let plan = fb.plan(600, NOW);
+        if let herald_core::SessionAction::Set { messages } = plan.session {
+            let n = fb.encode_session(messages, NOW, &mut body).unwrap();
+            let mut reader: Inbox = Inbox::new(Storage::Session, Level::INFO);
+            reader.load_session(Some(&body[..n])).unwrap();
+        } else {
+            panic!("expected overflow into the session");
+        }
+    });
+    assert_eq!(n, 0, "core operations allocated {n} times");
+}
