@@ -629,3 +629,15 @@ fn predicted_length_is_exact() {
     };
     assert_eq!(v.len(), signed_len(&h, inbox.messages(0..1)));
 }
+
+/// The README's example size: one "Profile saved." message, issued at a current Unix
+/// time, makes a value of this many characters (a Set-Cookie far below a peer's 183 B).
+#[test]
+fn one_message_cookie_size() {
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.add(Level::SUCCESS, "Profile saved.", "").unwrap();
+    let mut out = [0u8; 256];
+    let v = inbox.seal_cookie(0..1, false, &signer(), NOW, &mut out).unwrap();
+    println!("one-message cookie value: {} characters", v.len());
+    assert_eq!(v.len(), 79);
+}
