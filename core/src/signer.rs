@@ -5,16 +5,17 @@
 //! [codec](crate::codec) body (version byte, issued-at time, messages) and
 //!
 //! ```text
-//! mac = HMAC-SHA256(K, "herald-v1\0" || u64le(len(purpose)) || purpose
-//!                      || u64le(len(cookie_name)) || cookie_name || body)
-//! K   = HMAC-SHA256(secret, "herald-v1 message signing key")
+//! mac = HMAC-SHA256(K, body)
+//! K   = HMAC-SHA256(secret, "herald-v1 message signing key\0"
+//!                           || u64le(len(purpose)) || purpose
+//!                           || u64le(len(cookie_name)) || cookie_name)
 //! ```
 //!
-//! Binding the purpose and the cookie name into the MAC (domain separation) means a value
+//! Binding the purpose and the cookie name into the key (domain separation) means a value
 //! signed for another purpose or another cookie never verifies here, even under the same
-//! secret. `K` is derived from a secret of any length; the keyed and domain-bound HMAC
-//! state is computed once in [`Signer::new`] and cloned per value, so signing a value costs
-//! one HMAC pass over its bytes and nothing else.
+//! secret; the secret may have any length. The keyed HMAC state is computed once in
+//! [`Signer::new`] and cloned per value, so signing a value costs exactly one HMAC pass
+//! over its bytes — the same compressions as a bare HMAC-SHA256 of the body.
 //!
 //! Verification decodes strict base64url (no padding, canonical trailing bits), then
 //! checks the MAC in constant time (`verify_slice`) with the current key and then each
@@ -112,7 +113,8 @@ impl core::error::Error for SealError {}
 /// Why a signed value was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenError {
-    /// The value is longer than [`MAX_VALUE_LEN`] or than the scratch buffer allows.
+    /// The value is longer than the scratch buffer allows (for an inbox: longer than
+    /// [`MAX_VALUE_LEN`]).
     TooLong,
     /// The value is not canonical unpadded base64url.
     BadBase64,
@@ -162,22 +164,17 @@ pub struct Opened<'s> {
     pub key: KeyUsed,
 }
 
-/// Derives the MAC key from a secret of any length.
-fn derive_key(secret: &[u8]) -> [u8; 32] {
-    let mut kdf = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    kdf.update(b"herald-v1 message signing key");
-    kdf.finalize().into_bytes().into()
-}
-
+/// Derives the MAC key for `purpose` and `cookie_name` from a secret of any length and
+/// returns the keyed HMAC state.
 fn bound_state(secret: &[u8], purpose: &str, cookie_name: &str) -> HmacSha256 {
-    let key = derive_key(secret);
-    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
-    mac.update(b"herald-v1\0");
-    mac.update(&(purpose.len() as u64).to_le_bytes());
-    mac.update(purpose.as_bytes());
-    mac.update(&(cookie_name.len() as u64).to_le_bytes());
-    mac.update(cookie_name.as_bytes());
-    mac
+    let mut kdf = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
+    kdf.update(b"herald-v1 message signing key\0");
+    kdf.update(&(purpose.len() as u64).to_le_bytes());
+    kdf.update(purpose.as_bytes());
+    kdf.update(&(cookie_name.len() as u64).to_le_bytes());
+    kdf.update(cookie_name.as_bytes());
+    let key = kdf.finalize().into_bytes();
+    HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length")
 }
 
 /// Signs with one current key and verifies with it or any of up to `FALLBACKS` fallback
@@ -295,7 +292,7 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
     /// (clock skew between servers) are accepted.
     ///
     /// # Errors
-    /// [`OpenError::TooLong`] when the value exceeds [`MAX_VALUE_LEN`] or `scratch`;
+    /// [`OpenError::TooLong`] when the value does not fit in `scratch`;
     /// [`OpenError::BadBase64`] for non-canonical base64url; [`OpenError::TooShort`];
     /// [`OpenError::BadSignature`] when no key matches; [`OpenError::Body`] when the
     /// verified body's header is malformed; [`OpenError::Expired`] past `max_age`.
@@ -306,7 +303,7 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
         max_age: Option<u64>,
         scratch: &'s mut [u8],
     ) -> Result<Opened<'s>, OpenError> {
-        if value.len() > MAX_VALUE_LEN || scratch_len(value.len()) > scratch.len() {
+        if scratch_len(value.len()) > scratch.len() {
             return Err(OpenError::TooLong);
         }
         let n = decode_canonical(value, scratch)?;
