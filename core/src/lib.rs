@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod cookie_header;
 pub mod inbox;
 pub mod level;
 pub mod list;
