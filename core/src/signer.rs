@@ -364,6 +364,13 @@ impl<'o> SealWriter<'o> {
     /// Appends body bytes. A too-small output is reported by [`SealWriter::finish`].
     pub fn write(&mut self, mut data: &[u8]) {
         self.raw_len += data.len();
+        // Fast path: most writes are a few bytes of framing and fit in the block.
+        let free = BLOCK - self.buf_len;
+        if data.len() < free {
+            self.buf[self.buf_len..self.buf_len + data.len()].copy_from_slice(data);
+            self.buf_len += data.len();
+            return;
+        }
         while !data.is_empty() {
             let take = (BLOCK - self.buf_len).min(data.len());
             self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);
