@@ -473,7 +473,7 @@ fn r_6_fallback_split_and_flush() {
         "test_session_fallback_only"
     );
     let mut inbox = request(Storage::Fallback, &jar);
-    assert_eq!(texts(&mut inbox), [big.clone()], "test_get_fallback_only");
+    assert_eq!(texts(&mut inbox), [big], "test_get_fallback_only");
     respond(&mut inbox, &mut jar);
     // a marker-only cookie is not deleted after its session messages are read.
     assert!(jar.cookie.is_some());
@@ -637,7 +637,9 @@ fn one_message_cookie_size() {
     let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
     inbox.add(Level::SUCCESS, "Profile saved.", "").unwrap();
     let mut out = [0u8; 256];
-    let v = inbox.seal_cookie(0..1, false, &signer(), NOW, &mut out).unwrap();
+    let v = inbox
+        .seal_cookie(0..1, false, &signer(), NOW, &mut out)
+        .unwrap();
     println!("one-message cookie value: {} characters", v.len());
     assert_eq!(v.len(), 79);
 }
