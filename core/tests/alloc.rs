@@ -104,6 +104,22 @@ fn every_core_operation_allocates_nothing() {
         codec::decode_body(&body[..n], &mut back).unwrap();
         assert_eq!(back.len(), list.len());
 
+        // Cookie header parsing and Set-Cookie writing
+        let headers: [&[u8]; 2] = [b"a=1; b=\"2\"", b"messages=abc; messages=def"];
+        assert_eq!(
+            herald_core::cookie_header::cookie_value(headers, "messages"),
+            Some("abc")
+        );
+        let mut header = [0u8; 256];
+        let attrs = herald_core::cookie_header::CookieAttributes::new();
+        let set =
+            herald_core::cookie_header::write_set_cookie(&mut header, "messages", "abc", attrs)
+                .unwrap();
+        assert!(set.starts_with("messages=abc"));
+        let del = herald_core::cookie_header::write_delete_cookie(&mut header, "messages", attrs)
+            .unwrap();
+        assert!(del.contains("Max-Age=0"));
+
         // fallback: session part encode and load
         let mut fb: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
         for t in &texts {
