@@ -1,0 +1,342 @@
+//! `django.core.signing` for the messages cookie (SPEC §3): base62 timestamps, Python's
+//! non-validating base64 decoder, `salted_hmac`, the `TimestampSigner` layout with
+//! fallback keys, and `sign_object`'s compress-if-smaller rule.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use herald_core::signer::KeyUsed;
+
+use super::DecodeError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The prefix `get_cookie_signer` puts in front of `SECRET_KEY`.
+pub const SIGNER_KEY_PREFIX: &[u8] = b"django.http.cookies";
+/// The HMAC key salt of the messages signer: `"django.contrib.messages" + "signer"`.
+pub const HMAC_KEY_SALT: &[u8] = b"django.contrib.messagessigner";
+/// Length of a signature: base64url without padding of a SHA-256 digest.
+pub const SIGNATURE_LEN: usize = 43;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `django.core.signing.b62_encode`.
+pub fn b62_encode(n: i64) -> String {
+    if n == 0 {
+        return "0".to_owned();
+    }
+    let mut v = n.unsigned_abs();
+    let mut digits = Vec::with_capacity(12);
+    while v > 0 {
+        digits.push(BASE62[(v % 62) as usize]);
+        v /= 62;
+    }
+    if n < 0 {
+        digits.push(b'-');
+    }
+    digits.reverse();
+    String::from_utf8(digits).expect("ASCII")
+}
+
+/// `django.core.signing.b62_decode`: `"0"` is 0, a leading `-` negates (so `"-"`
+/// alone is 0), every other character must be a base-62 digit. Values beyond the `i64`
+/// range saturate. `None` where Python raises (an empty string or a bad digit).
+pub fn b62_decode(s: &str) -> Option<i64> {
+    if s == "0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    let mut v: i128 = 0;
+    for b in digits.bytes() {
+        let d = BASE62.iter().position(|&c| c == b)? as i128;
+        v = (v * 62 + d).min(i128::from(i64::MAX) + 1);
+    }
+    let v = if neg { -v } else { v };
+    Some(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+}
+
+/// `django.core.signing.b64_decode`: pads with `"=" * (-len % 4)` and decodes in
+/// Python's non-validating mode (`binascii.a2b_base64(strict_mode=False)` after
+/// `urlsafe_b64decode`'s `-_` → `+/` translation): bytes outside the alphabet are skipped,
+/// a pad sequence ends the input once it completes a quantum, and a leftover of one data
+/// character ("cannot be 1 more than a multiple of 4") or an unfinished quantum
+/// ("Incorrect padding") is an error.
+pub fn python_b64_decode(input: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let pad = (4 - input.len() % 4) % 4;
+    let mut out = Vec::with_capacity(input.len().div_ceil(4) * 3);
+    let mut quad_pos = 0u8;
+    let mut left: u8 = 0;
+    let mut pads = 0u8;
+    for &ch in input.iter().chain(std::iter::repeat_n(&b'=', pad)) {
+        if ch == b'=' {
+            if quad_pos >= 2 {
+                pads += 1;
+                if quad_pos + pads >= 4 {
+                    return Ok(out);
+                }
+            }
+            continue;
+        }
+        let v = match ch {
+            b'A'..=b'Z' => ch - b'A',
+            b'a'..=b'z' => ch - b'a' + 26,
+            b'0'..=b'9' => ch - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => continue,
+        };
+        pads = 0;
+        match quad_pos {
+            0 => {
+                quad_pos = 1;
+                left = v;
+            }
+            1 => {
+                quad_pos = 2;
+                out.push((left << 2) | (v >> 4));
+                left = v & 0x0f;
+            }
+            2 => {
+                quad_pos = 3;
+                out.push((left << 4) | (v >> 2));
+                left = v & 0x03;
+            }
+            _ => {
+                quad_pos = 0;
+                out.push((left << 6) | v);
+                left = 0;
+            }
+        }
+    }
+    match quad_pos {
+        0 => Ok(out),
+        1 => Err("number of data characters cannot be 1 more than a multiple of 4"),
+        _ => Err("Incorrect padding"),
+    }
+}
+
+/// One signing key: the `salted_hmac` state for `b"django.http.cookies" + secret`
+/// keyed once and cloned per signature.
+#[derive(Clone)]
+pub(crate) struct Key {
+    mac: HmacSha256,
+}
+
+impl Key {
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        let derived = Sha256::new()
+            .chain_update(HMAC_KEY_SALT)
+            .chain_update(SIGNER_KEY_PREFIX)
+            .chain_update(secret)
+            .finalize();
+        Key {
+            mac: HmacSha256::new_from_slice(&derived).expect("HMAC accepts keys of any length"),
+        }
+    }
+
+    /// `Signer.signature(value, key)`: 43 base64url characters.
+    pub(crate) fn signature(&self, value: &[u8]) -> [u8; SIGNATURE_LEN] {
+        let mut mac = self.mac.clone();
+        mac.update(value);
+        let digest = mac.finalize().into_bytes();
+        let mut out = [0u8; SIGNATURE_LEN];
+        let n = URL_SAFE_NO_PAD
+            .encode_slice(digest, &mut out)
+            .expect("43 bytes hold a 32-byte digest");
+        debug_assert_eq!(n, SIGNATURE_LEN);
+        out
+    }
+}
+
+/// Constant-time comparison of two byte strings, as `hmac.compare_digest` (a length
+/// mismatch is a mismatch).
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The current key and the fallback keys.
+#[derive(Clone)]
+pub(crate) struct Keys {
+    pub(crate) current: Key,
+    pub(crate) fallbacks: Vec<Key>,
+}
+
+/// What `TimestampSigner.unsign` returns, plus which key verified it.
+pub(crate) struct Unsigned<'v> {
+    /// The signed part before the timestamp: `[.]BASE64`.
+    pub(crate) payload: &'v str,
+    pub(crate) timestamp: i64,
+    pub(crate) key: KeyUsed,
+}
+
+impl Keys {
+    /// `Signer.unsign` then `TimestampSigner.unsign`.
+    pub(crate) fn unsign<'v>(&self, signed: &'v str) -> Result<Unsigned<'v>, DecodeError> {
+        let (value, sig) = signed.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
+        let sig = sig.as_bytes();
+        let mut key = None;
+        if ct_eq(sig, &self.current.signature(value.as_bytes())) {
+            key = Some(KeyUsed::Current);
+        } else {
+            for (i, k) in self.fallbacks.iter().enumerate() {
+                if ct_eq(sig, &k.signature(value.as_bytes())) {
+                    key = Some(KeyUsed::Fallback(i));
+                    break;
+                }
+            }
+        }
+        let key = key.ok_or(DecodeError::BadSignature)?;
+        let (payload, ts) = value.rsplit_once(':').ok_or(DecodeError::BadTimestamp)?;
+        let timestamp = b62_decode(ts).ok_or(DecodeError::BadTimestamp)?;
+        Ok(Unsigned {
+            payload,
+            timestamp,
+            key,
+        })
+    }
+}
+
+/// Reusable buffers for `sign_object`: the zlib stream state (level 6, zlib wrapper,
+/// window 15, memLevel 8: `zlib.compress` defaults), the compressed bytes and the
+/// base64 text.
+pub(crate) struct SignScratch {
+    deflate: Compress,
+    compressed: Vec<u8>,
+}
+
+impl SignScratch {
+    pub(crate) fn new() -> Self {
+        SignScratch {
+            deflate: Compress::new(Compression::new(6), true),
+            compressed: Vec::new(),
+        }
+    }
+
+    /// `zlib.compress(data)` into `self.compressed`.
+    fn compress(&mut self, data: &[u8]) {
+        self.deflate.reset();
+        self.compressed.clear();
+        self.compressed.reserve(data.len() + data.len() / 8 + 64);
+        loop {
+            let consumed = self.deflate.total_in() as usize;
+            let status = self
+                .deflate
+                .compress_vec(&data[consumed..], &mut self.compressed, FlushCompress::Finish)
+                .expect("deflate on a valid stream cannot fail");
+            if status == Status::StreamEnd {
+                break;
+            }
+            self.compressed.reserve(self.compressed.capacity().max(64));
+        }
+    }
+
+    /// `TimestampSigner.sign_object(data, compress=True)` on already serialized bytes
+    /// the value `[.]BASE64:TS:SIG`.
+    pub(crate) fn sign_object(&mut self, key: &Key, data: &[u8], timestamp: i64) -> String {
+        self.compress(data);
+        let use_compressed = self.compressed.len() + 1 < data.len();
+        let chosen: &[u8] = if use_compressed {
+            &self.compressed
+        } else {
+            data
+        };
+        let ts = b62_encode(timestamp);
+        let mut out = String::with_capacity(chosen.len() * 4 / 3 + ts.len() + SIGNATURE_LEN + 4);
+        if use_compressed {
+            out.push('.');
+        }
+        URL_SAFE_NO_PAD.encode_string(chosen, &mut out);
+        out.push(':');
+        out.push_str(&ts);
+        let sig = key.signature(out.as_bytes());
+        out.push(':');
+        out.push_str(std::str::from_utf8(&sig).expect("base64 is ASCII"));
+        out
+    }
+}
+
+/// `zlib.decompress(data)`: a zlib stream with window up to 32 KiB; bytes after the end of
+/// the stream are ignored, a stream that does not end is an error.
+pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut inflate = Decompress::new(true);
+    let mut out = Vec::with_capacity(data.len() * 4 + 64);
+    loop {
+        let consumed = inflate.total_in() as usize;
+        let before_out = inflate.total_out();
+        let status = inflate
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::None)
+            .map_err(|e| e.to_string())?;
+        match status {
+            Status::StreamEnd => return Ok(out),
+            _ if out.len() == out.capacity() => out.reserve(out.capacity()),
+            _ if inflate.total_in() as usize == data.len()
+                && inflate.total_out() == before_out =>
+            {
+                return Err("incomplete or truncated stream".to_owned());
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_3_2_base62() {
+        assert_eq!(b62_encode(0), "0");
+        assert_eq!(b62_encode(1_700_000_000), "1r31eq");
+        assert_eq!(b62_encode(1_767_225_600), "1vb66i");
+        assert_eq!(b62_encode(-61), "-z");
+        assert_eq!(b62_decode("1r31eq"), Some(1_700_000_000));
+        assert_eq!(b62_decode("-z"), Some(-61));
+        assert_eq!(b62_decode("-"), Some(0));
+        assert_eq!(b62_decode("00"), Some(0));
+        assert_eq!(b62_decode(""), None);
+        assert_eq!(b62_decode("1r3!"), None);
+        assert_eq!(b62_decode("zzzzzzzzzzzzzzzzzzzzzzzz"), Some(i64::MAX));
+        for n in [i64::MIN + 1, -1, 1, 61, 62, 4_102_444_800, i64::MAX] {
+            assert_eq!(b62_decode(&b62_encode(n)), Some(n));
+        }
+    }
+
+    #[test]
+    fn r_3_1_python_base64_is_non_validating() {
+        assert_eq!(python_b64_decode(b"W10").unwrap(), b"[]");
+        assert_eq!(python_b64_decode(b"W1 0").unwrap(), b"[]", "junk is skipped");
+        assert_eq!(python_b64_decode(b"W+0").unwrap(), python_b64_decode(b"W-0").unwrap());
+        assert_eq!(python_b64_decode(b"").unwrap(), b"");
+        assert!(python_b64_decode(b"A").is_err(), "1 more than a multiple of 4");
+        assert!(python_b64_decode(b"AAAAA").is_err());
+        // "A.B" pads to "A.B=": the dot is skipped, the quantum is left unfinished.
+        assert_eq!(python_b64_decode(b"A.B"), Err("Incorrect padding"));
+        // A completed pad sequence stops decoding: later data is ignored.
+        assert_eq!(python_b64_decode(b"YQ==YWJj").unwrap(), b"a");
+        // Pads before the second character of a quantum are ignored.
+        assert_eq!(python_b64_decode(b"=YWJj").unwrap(), b"abc");
+    }
+
+    #[test]
+    fn zlib_round_trip_and_errors() {
+        let mut s = SignScratch::new();
+        let data = b"[[\"__json_message\",0,20,\"aaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"\"]]".repeat(3);
+        s.compress(&data);
+        assert_eq!(zlib_decompress(&s.compressed).unwrap(), data);
+        let mut trailing = s.compressed.clone();
+        trailing.extend_from_slice(b"junk");
+        assert_eq!(zlib_decompress(&trailing).unwrap(), data);
+        assert!(zlib_decompress(&s.compressed[..s.compressed.len() - 1]).is_err());
+        assert!(zlib_decompress(b"[]").is_err());
+        assert!(zlib_decompress(b"").is_err());
+    }
+}
