@@ -7,6 +7,7 @@ mod django_support;
 
 use std::collections::BTreeMap;
 
+use django_support::*;
 use herald::django::{
     CookieSettings, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE, decode_session,
     encode_session,
@@ -14,7 +15,6 @@ use herald::django::{
 use herald_core::Level;
 use herald_core::level::TagTable;
 use serde_json::{Value, json};
-use django_support::*;
 
 fn vectors_of(kind: &str) -> Vec<Value> {
     let all = load_vectors();
@@ -170,7 +170,11 @@ fn decode_vectors() {
             Err(_) => ("exception", false),
         };
         assert_eq!(result, want, "{id}: result ({got:?})");
-        assert_eq!(marks_used, e["marks_used"].as_bool().unwrap(), "{id}: marks_used");
+        assert_eq!(
+            marks_used,
+            e["marks_used"].as_bool().unwrap(),
+            "{id}: marks_used"
+        );
         if let Ok(Some(d)) = &got {
             assert_eq!(describe_list(&d.items), e["messages"], "{id}: messages");
             assert_eq!(
@@ -227,14 +231,20 @@ fn tags_vectors() {
                 .map(|(k, t)| (Level(k.parse().unwrap()), t.as_str().unwrap().to_owned()))
                 .collect(),
         };
-        let borrowed: Vec<(Level, &str)> = overrides.iter().map(|(l, t)| (*l, t.as_str())).collect();
+        let borrowed: Vec<(Level, &str)> =
+            overrides.iter().map(|(l, t)| (*l, t.as_str())).collect();
         let table = TagTable::new(&borrowed);
         for e in v["expected"].as_array().unwrap() {
             let m = DjangoMessage::new(e["level"].as_i64().unwrap() as i32, "m")
                 .with_extra_tags(e["extra_tags"].as_str());
             assert_eq!(m.level_tag(&table), e["level_tag"], "{}", v["id"]);
             assert_eq!(m.tags(&table), e["tags"], "{}", v["id"]);
-            assert_eq!(m.as_message().tags(&table).to_string(), e["tags"], "{}", v["id"]);
+            assert_eq!(
+                m.as_message().tags(&table).to_string(),
+                e["tags"],
+                "{}",
+                v["id"]
+            );
             checked += 1;
         }
     }
@@ -263,7 +273,11 @@ fn session_vectors() {
                 session.remove("_messages");
             }
         }
-        assert_eq!(serde_json::to_value(&session).unwrap(), e["session_after"], "{id}");
+        assert_eq!(
+            serde_json::to_value(&session).unwrap(),
+            e["session_after"],
+            "{id}"
+        );
         assert_eq!(e["unstored"], json!([]));
         match session.get("_messages") {
             Some(s) => {
@@ -296,7 +310,9 @@ fn scenario_vectors() {
         if let (Some(c), Some(msgs)) = (&cookie, input["request_cookie_messages"].as_array()) {
             let items: Vec<DjangoItem> = msgs.iter().map(item_from_input).collect();
             assert_eq!(
-                ctx.codec.encode_all(&items, ctx.timestamp, false).as_deref(),
+                ctx.codec
+                    .encode_all(&items, ctx.timestamp, false)
+                    .as_deref(),
                 Some(c.as_str()),
                 "{id}: request cookie"
             );
@@ -349,7 +365,11 @@ fn scenario_vectors() {
         );
         if let Some(value) = e["cookie"]["value"].as_str().filter(|v| !v.is_empty()) {
             let back = decode_with_sentinel(&ctx.codec, value);
-            assert_eq!(describe_list(&back), e["cookie_decoded"], "{id}: cookie decoded");
+            assert_eq!(
+                describe_list(&back),
+                e["cookie_decoded"],
+                "{id}: cookie decoded"
+            );
         }
         if let Some(after) = e.get("session_after") {
             assert_eq!(

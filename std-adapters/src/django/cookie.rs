@@ -25,8 +25,13 @@ const NOT_FINISHED_JSON: &str = "\"__messagesnotfinished__\"";
 /// let messages = [DjangoMessage::new(20, "Saved.")];
 /// let encoded = codec.encode(&messages, true, 1_700_000_000, 2048);
 /// let value = encoded.value.unwrap();
-/// assert_eq!(value, "W1siX19qc29uX21lc3NhZ2UiLDAsMjAsIlNhdmVkLiIsIiJdXQ:1r31eq:\
-///                    rPRZCDPSBkHEmCoCRnjVx8wVpwSYu_9p5Qz-iqCEnQU");
+/// // What Django 5.2 / 6.1 writes for `messages.info(request, "Saved.")` with
+/// // SECRET_KEY = "secret" at time 1700000000:
+/// assert_eq!(
+///     value,
+///     "W1siX19qc29uX21lc3NhZ2UiLDAsMjAsIlNhdmVkLiIsIiJdXQ:1r31eq:\
+///      1y1_Ht2dSpAbM8koc_a2iAnnOJCWHVn0UsXpISPuZn4"
+/// );
 /// let decoded = codec.decode(&value).unwrap().unwrap();
 /// assert_eq!(decoded.items[0].as_message().unwrap().message, "Saved.");
 /// assert!(decoded.all_retrieved);
@@ -157,38 +162,19 @@ impl DjangoCodec {
                 not_finished: false,
             };
         }
-        let too_large = |probe: &mut Probe<'_, '_>, range: Range<usize>| {
-            probe.sign(range, true).len() > max_size
-        };
-        let (mut lo, mut hi) = (0usize, n);
+        let mut too_large = |range: Range<usize>| probe.sign(range, true).len() > max_size;
         if remove_oldest {
-            // bisect_keep_right
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                if too_large(&mut probe, mid..n) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
+            let i = bisect_keep_right(&parts.ends, |s| too_large(n - s.len()..n));
             Encoded {
-                value: Some(probe.sign(lo..n, true)),
-                unstored: 0..lo,
+                value: Some(probe.sign(i..n, true)),
+                unstored: 0..i,
                 not_finished: true,
             }
         } else {
-            // bisect_keep_left
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                if too_large(&mut probe, 0..mid + 1) {
-                    hi = mid;
-                } else {
-                    lo = mid + 1;
-                }
-            }
+            let i = bisect_keep_left(&parts.ends, |s| too_large(0..s.len()));
             Encoded {
-                value: Some(probe.sign(0..lo, true)),
-                unstored: lo..n,
+                value: Some(probe.sign(0..i, true)),
+                unstored: i..n,
                 not_finished: true,
             }
         }
@@ -270,6 +256,40 @@ impl DjangoCodec {
             compressed,
         }))
     }
+}
+
+/// Django's `bisect_keep_left(a, fn)`: the index of the first element from the start of
+/// `a` at which `f(&a[..=index])` holds, or `a.len()` (R-4.7, `remove_oldest=False`).
+/// Assumes `f` is monotonic, as Django does, and probes exactly the prefixes Django
+/// probes, in the same order.
+pub fn bisect_keep_left<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, a.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if f(&a[..mid + 1]) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+/// Django's `bisect_keep_right(a, fn)`: the first index `i` from the end of `a` such that
+/// `f(&a[i..])` no longer holds (R-4.7, `remove_oldest=True`: `a[..i]` are dropped).
+/// Assumes `f` is monotonic, as Django does, and probes exactly the suffixes Django
+/// probes, in the same order.
+pub fn bisect_keep_right<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, a.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if f(&a[mid..]) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Decodes the signed part of a value without checking any signature: base64 (R-3.1),
@@ -523,7 +543,9 @@ pub fn python_cookie_unquote(value: &str) -> Cow<'_, str> {
                 matches!(d[0], '0'..='3') && matches!(d[1], '0'..='7') && matches!(d[2], '0'..='7')
             });
             if let Some(d) = oct {
-                let code = d.iter().fold(0u32, |acc, c| acc * 8 + (*c as u32 - '0' as u32));
+                let code = d
+                    .iter()
+                    .fold(0u32, |acc, c| acc * 8 + (*c as u32 - '0' as u32));
                 out.push(char::from_u32(code).expect("below 256"));
                 i += 4;
                 continue;
@@ -573,7 +595,10 @@ mod tests {
     fn cookie_quoting_round_trips() {
         assert_eq!(python_cookie_quote("abc:._-"), "abc:._-");
         assert_eq!(python_cookie_quote(""), "\"\"");
-        assert_eq!(python_cookie_quote("a b;c\"\\é\n"), "\"a b\\073c\\\"\\\\\\351\\012\"");
+        assert_eq!(
+            python_cookie_quote("a b;c\"\\é\n"),
+            "\"a b\\073c\\\"\\\\\\351\\012\""
+        );
         for v in ["", "abc", "a b;c\"\\é\n,", "\\", "x\u{100}y"] {
             assert_eq!(python_cookie_unquote(&python_cookie_quote(v)), v);
         }

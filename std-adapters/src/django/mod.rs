@@ -45,8 +45,9 @@ use herald_core::level::TagTable;
 use herald_core::{Level, Message};
 
 pub use cookie::{
-    CookieSettings, Decoded, DjangoCodec, Encoded, InvalidSameSite, cookie_size, decode_payload,
-    fits_default_limit, messages_cookie_from_header, python_cookie_quote, python_cookie_unquote,
+    CookieSettings, Decoded, DjangoCodec, Encoded, InvalidSameSite, bisect_keep_left,
+    bisect_keep_right, cookie_size, decode_payload, fits_default_limit,
+    messages_cookie_from_header, python_cookie_quote, python_cookie_unquote,
 };
 pub use herald_core::signer::KeyUsed;
 pub use json::{JsonStyle, ToDjangoJson, python_float_repr, to_python_json};
@@ -239,7 +240,9 @@ pub enum DecodeError {
     /// No `:` in the value, or no key (current or fallback) produces its signature: a
     /// tampered or truncated value, another key, another salt, another algorithm
     /// . Django: `BadSignature`, invalid.
-    #[error("bad signature: the value is not signed by any configured key for Django's messages cookie")]
+    #[error(
+        "bad signature: the value is not signed by any configured key for Django's messages cookie"
+    )]
     BadSignature,
     /// The signed part is not valid base64. Django: `binascii.Error`, invalid.
     #[error("bad base64 in the signed value: {0}")]
@@ -249,11 +252,15 @@ pub enum DecodeError {
     BadJson(String),
     /// The signature is valid but there is no timestamp part or it is not base62.
     /// Django raises `ValueError`.
-    #[error("the signature is valid but the timestamp is missing or not base62 (Django raises ValueError)")]
+    #[error(
+        "the signature is valid but the timestamp is missing or not base62 (Django raises ValueError)"
+    )]
     BadTimestamp,
     /// The value has the `.` prefix but is not a zlib stream. Django raises `zlib.error`
     ///
-    #[error("the payload is marked compressed but does not inflate: {0} (Django raises zlib.error)")]
+    #[error(
+        "the payload is marked compressed but does not inflate: {0} (Django raises zlib.error)"
+    )]
     BadCompression(String),
     /// A message array Django cannot build a `Message` from (wrong number of elements, a
     /// level that is not an integer). Django raises `TypeError`, `IndexError` or

@@ -230,7 +230,11 @@ impl SignScratch {
             let consumed = self.deflate.total_in() as usize;
             let status = self
                 .deflate
-                .compress_vec(&data[consumed..], &mut self.compressed, FlushCompress::Finish)
+                .compress_vec(
+                    &data[consumed..],
+                    &mut self.compressed,
+                    FlushCompress::Finish,
+                )
                 .expect("deflate on a valid stream cannot fail");
             if status == Status::StreamEnd {
                 break;
@@ -278,9 +282,7 @@ pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
         match status {
             Status::StreamEnd => return Ok(out),
             _ if out.len() == out.capacity() => out.reserve(out.capacity()),
-            _ if inflate.total_in() as usize == data.len()
-                && inflate.total_out() == before_out =>
-            {
+            _ if inflate.total_in() as usize == data.len() && inflate.total_out() == before_out => {
                 return Err("incomplete or truncated stream".to_owned());
             }
             _ => {}
@@ -313,10 +315,20 @@ mod tests {
     #[test]
     fn r_3_1_python_base64_is_non_validating() {
         assert_eq!(python_b64_decode(b"W10").unwrap(), b"[]");
-        assert_eq!(python_b64_decode(b"W1 0").unwrap(), b"[]", "junk is skipped");
-        assert_eq!(python_b64_decode(b"W+0").unwrap(), python_b64_decode(b"W-0").unwrap());
+        assert_eq!(
+            python_b64_decode(b"W1 0").unwrap(),
+            b"[]",
+            "junk is skipped"
+        );
+        assert_eq!(
+            python_b64_decode(b"W+0").unwrap(),
+            python_b64_decode(b"W-0").unwrap()
+        );
         assert_eq!(python_b64_decode(b"").unwrap(), b"");
-        assert!(python_b64_decode(b"A").is_err(), "1 more than a multiple of 4");
+        assert!(
+            python_b64_decode(b"A").is_err(),
+            "1 more than a multiple of 4"
+        );
         assert!(python_b64_decode(b"AAAAA").is_err());
         // "A.B" pads to "A.B=": the dot is skipped, the quantum is left unfinished.
         assert_eq!(python_b64_decode(b"A.B"), Err("Incorrect padding"));

@@ -90,7 +90,11 @@ pub fn cookie_settings(settings: &Value) -> CookieSettings {
     CookieSettings::default()
         .domain(settings["SESSION_COOKIE_DOMAIN"].as_str())
         .secure(settings["SESSION_COOKIE_SECURE"].as_bool().unwrap_or(false))
-        .httponly(settings["SESSION_COOKIE_HTTPONLY"].as_bool().unwrap_or(true))
+        .httponly(
+            settings["SESSION_COOKIE_HTTPONLY"]
+                .as_bool()
+                .unwrap_or(true),
+        )
         .samesite(settings["SESSION_COOKIE_SAMESITE"].as_str())
         .expect("valid SameSite in the vectors")
 }
@@ -106,10 +110,7 @@ pub fn codec_of(v: &Value) -> DjangoCodec {
 
 /// The full list Django's `_decode` returns: the items with the sentinel put back.
 pub fn decode_with_sentinel(codec: &DjangoCodec, value: &str) -> Vec<DjangoItem> {
-    let d = codec
-        .decode(value)
-        .expect("decodes")
-        .expect("not absent");
+    let d = codec.decode(value).expect("decodes").expect("not absent");
     let mut items = d.items;
     if !d.all_retrieved {
         items.push(DjangoItem::not_finished());
@@ -142,10 +143,12 @@ impl Ctx {
     }
 }
 
-/// Which storage class: `CookieStorage` alone, or `FallbackStorage` (cookie, then session).
+/// Which storage class: `CookieStorage` alone, `SessionStorage` alone, or
+/// `FallbackStorage` (cookie, then session).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Cookie,
+    Session,
     Fallback,
 }
 
@@ -166,6 +169,9 @@ pub struct Storage<'c> {
     used_storages: (bool, bool),
     /// The `Set-Cookie` header for `messages` on the response, if any.
     pub set_cookie: Option<String>,
+    /// The cookie value on the response: `None` without header, `Some(None)` for the
+    /// deletion cookie.
+    pub response_cookie: Option<Option<String>>,
     /// How many times the session sub-storage was read or written.
     pub session_get_calls: usize,
     pub session_store_calls: usize,
@@ -178,7 +184,7 @@ impl<'c> Storage<'c> {
         request_cookie: Option<String>,
         session: Option<BTreeMap<String, String>>,
     ) -> Self {
-        if kind == Kind::Fallback {
+        if kind != Kind::Cookie {
             assert!(
                 session.is_some(),
                 "FallbackStorage needs request.session (R-5.1, R-6.1)"
@@ -196,6 +202,7 @@ impl<'c> Storage<'c> {
             level: None,
             used_storages: (false, false),
             set_cookie: None,
+            response_cookie: None,
             session_get_calls: 0,
             session_store_calls: 0,
         }
@@ -238,6 +245,7 @@ impl<'c> Storage<'c> {
     fn get(&mut self) -> (Option<Vec<DjangoItem>>, bool) {
         match self.kind {
             Kind::Cookie => self.cookie_get(),
+            Kind::Session => self.session_get(),
             Kind::Fallback => {
                 //
                 let mut all = Vec::new();
@@ -274,6 +282,7 @@ impl<'c> Storage<'c> {
             self.ctx.max_cookie_size,
         );
         self.set_cookie = Some(enc.set_cookie_header(&self.ctx.settings));
+        self.response_cookie = Some(enc.value.clone());
         messages[enc.unstored].to_vec()
     }
 
@@ -296,6 +305,7 @@ impl<'c> Storage<'c> {
     fn store(&mut self, messages: Vec<DjangoItem>) -> Vec<DjangoItem> {
         match self.kind {
             Kind::Cookie => self.cookie_store(messages, true),
+            Kind::Session => self.session_store(messages),
             Kind::Fallback => {
                 //
                 let mut messages = messages;
@@ -322,6 +332,12 @@ impl<'c> Storage<'c> {
             self.loaded = Some(msgs.unwrap_or_default());
         }
         self.loaded.as_mut().expect("loaded")
+    }
+
+    /// The test suite's `get_storage(data)`: sets the loaded data directly, so `_get` is
+    /// never called.
+    pub fn preload(&mut self, items: Vec<DjangoItem>) {
+        self.loaded = Some(items);
     }
 
     /// `storage.level`.
@@ -385,6 +401,30 @@ impl<'c> Storage<'c> {
         } else {
             None
         }
+    }
+}
+
+impl Storage<'_> {
+    /// Django's `stored_cookie_messages_count`: messages in the response cookie, without
+    /// the sentinel; 0 without a cookie or for the deletion cookie.
+    pub fn stored_cookie_count(&self) -> usize {
+        match &self.response_cookie {
+            Some(Some(value)) => match self.ctx.codec.decode(value) {
+                Ok(Some(d)) => d.items.len(),
+                _ => 0,
+            },
+            _ => 0,
+        }
+    }
+
+    /// Django's `stored_session_messages_count`: messages under `_messages`.
+    pub fn stored_session_count(&self) -> usize {
+        self.session
+            .as_ref()
+            .and_then(|s| s.get(herald::django::SESSION_KEY))
+            .map_or(0, |data| {
+                decode_session(data).unwrap().unwrap_or_default().len()
+            })
     }
 }
 
