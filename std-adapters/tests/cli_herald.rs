@@ -1,0 +1,658 @@
+//! The `herald` binary, run as a process: `django decode/encode` against the conformance
+//! vectors, herald's own `decode/encode`, `inspect`, pasted cookie lines, bad input and
+//! exit codes.
+#![cfg(feature = "cli")]
+
+mod django_support;
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use django_support::load_vectors;
+use serde_json::{Value, json};
+
+fn herald(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run herald");
+    // A process that fails on its arguments may exit before reading its input.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().expect("herald runs")
+}
+
+/// Incompressible-ish text: `n` pseudo-random alphanumerics from a small LCG.
+fn noise(seed: u64, n: usize) -> String {
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(ALNUM[(x >> 33) as usize % ALNUM.len()])
+        })
+        .collect()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("UTF-8 output")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("UTF-8 errors")
+}
+
+fn json_out(o: &Output) -> Value {
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(o));
+    let s = stdout(o);
+    assert_eq!(s.lines().count(), 1, "one JSON object on one line: {s}");
+    serde_json::from_str(&s).expect("JSON output")
+}
+
+fn vectors(kind: &str) -> Vec<Value> {
+    load_vectors()["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+fn vector(id: &str) -> Value {
+    load_vectors()["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("vector {id}"))
+}
+
+fn decode_args<'a>(v: &'a Value, cookie: &'a str) -> Vec<&'a str> {
+    let mut args = vec![
+        "django",
+        "decode",
+        "--secret",
+        v["secret_key"].as_str().unwrap(),
+    ];
+    for k in v["fallback_keys"].as_array().unwrap() {
+        args.push("--fallback-key");
+        args.push(k.as_str().unwrap());
+    }
+    args.push(cookie);
+    args
+}
+
+// ----------------------------------------------------------------------------------
+// herald django decode
+// ----------------------------------------------------------------------------------
+
+#[test]
+fn django_decode_matches_every_decode_vector() {
+    let vs = vectors("decode");
+    for v in &vs {
+        let id = v["id"].as_str().unwrap();
+        let cookie = v["input"]["cookie_value"].as_str().unwrap();
+        let out = json_out(&herald(&decode_args(v, cookie), ""));
+        let e = &v["expected"];
+        match e["result"].as_str().unwrap() {
+            "ok" => assert_eq!(
+                out,
+                json!({"result": "ok", "messages": e["messages"], "all_retrieved": e["all_retrieved"]}),
+                "{id}"
+            ),
+            // Django raises on these; the CLI reports them as invalid (SPEC R-4.21).
+            "invalid" | "exception" => assert_eq!(out, json!({"result": "invalid"}), "{id}"),
+            "absent" => assert_eq!(out, json!({"result": "absent"}), "{id}"),
+            other => panic!("{id}: {other}"),
+        }
+    }
+    println!("herald django decode: {} decode vectors checked", vs.len());
+}
+
+#[test]
+fn django_decode_reports_why_a_value_is_invalid_on_stderr() {
+    let v = vector("v-decode-09");
+    let o = herald(
+        &decode_args(&v, v["input"]["cookie_value"].as_str().unwrap()),
+        "",
+    );
+    assert_eq!(json_out(&o), json!({"result": "invalid"}));
+    assert!(stderr(&o).contains("bad signature"), "{}", stderr(&o));
+    let o = herald(
+        &[
+            "django",
+            "decode",
+            "--secret",
+            "wrong",
+            v["construction"]["untampered_cookie"].as_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(json_out(&o), json!({"result": "invalid"}));
+}
+
+#[test]
+fn django_decode_accepts_pasted_cookie_lines_and_stdin() {
+    let v = vector("v-decode-01");
+    let value = v["input"]["cookie_value"].as_str().unwrap();
+    let want =
+        json!({"result": "ok", "messages": v["expected"]["messages"], "all_retrieved": true});
+    for pasted in [
+        format!("messages={value}"),
+        format!("messages={value}; HttpOnly; Path=/; SameSite=Lax"),
+        format!("Set-Cookie: messages={value}; Path=/"),
+        format!("Cookie: csrftoken=abc; messages=\"{value}\"; sessionid=x"),
+        format!("  {value}\n"),
+    ] {
+        assert_eq!(
+            json_out(&herald(&decode_args(&v, &pasted), "")),
+            want,
+            "{pasted}"
+        );
+    }
+    assert_eq!(
+        json_out(&herald(&decode_args(&v, "-"), &format!("{value}\n"))),
+        want
+    );
+    let o = herald(&decode_args(&v, "Cookie: a=1; b=2"), "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no `messages` cookie"));
+}
+
+// ----------------------------------------------------------------------------------
+// herald django encode
+// ----------------------------------------------------------------------------------
+
+#[test]
+fn django_encode_matches_every_encode_vector_byte_for_byte() {
+    let vs = vectors("encode");
+    for v in &vs {
+        let id = v["id"].as_str().unwrap();
+        let ts = v["timestamp"].to_string();
+        let mut args = vec![
+            "django",
+            "encode",
+            "--secret",
+            v["secret_key"].as_str().unwrap(),
+            "--timestamp",
+            &ts,
+        ];
+        if !v["input"]["remove_oldest"].as_bool().unwrap() {
+            args.push("--keep-oldest");
+        }
+        let input = v["input"]["messages"].to_string();
+        let out = json_out(&herald(&args, &input));
+        assert_eq!(
+            out,
+            json!({"value": v["expected"]["cookie_value"], "unstored_indices": v["expected"]["unstored_indices"]}),
+            "{id}"
+        );
+    }
+    println!(
+        "herald django encode: {} encode vectors byte-exact",
+        vs.len()
+    );
+}
+
+#[test]
+fn django_encode_defaults_and_max_size() {
+    let input = r#"[{"level": 20, "message": "Saved."}, {"level": 40, "message": "x", "extra_tags": null, "is_safe": true}]"#;
+    let out = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            "secret",
+            "--timestamp",
+            "1700000000",
+        ],
+        input,
+    ));
+    let value = out["value"].as_str().unwrap().to_owned();
+    // extra_tags defaults to "" (storage.add's default), null omits it.
+    let back = json_out(&herald(
+        &["django", "decode", "--secret", "secret", &value],
+        "",
+    ));
+    assert_eq!(back["messages"][0]["extra_tags"], "");
+    assert_eq!(back["messages"][1]["extra_tags"], Value::Null);
+    assert_eq!(back["messages"][1]["is_safe"], true);
+    assert_eq!(back["messages"][1]["tags"], "error");
+
+    // A small limit: only some fit; --keep-oldest flips which end is unstored.
+    let many: Vec<Value> = (0..30)
+        .map(|i| json!({"level": 20, "message": noise(i, 60)}))
+        .collect();
+    let many = Value::Array(many).to_string();
+    let out = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            "s",
+            "--timestamp",
+            "5",
+            "--max-size",
+            "400",
+        ],
+        &many,
+    ));
+    let unstored: Vec<u64> = out["unstored_indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(
+        !unstored.is_empty() && unstored[0] == 0,
+        "oldest dropped: {unstored:?}"
+    );
+    assert!(out["value"].as_str().unwrap().len() <= 400);
+    let back = json_out(&herald(
+        &[
+            "django",
+            "decode",
+            "--secret",
+            "s",
+            out["value"].as_str().unwrap(),
+        ],
+        "",
+    ));
+    assert_eq!(back["all_retrieved"], false);
+    assert_eq!(
+        back["messages"].as_array().unwrap().len() + unstored.len(),
+        30
+    );
+    let out = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            "s",
+            "--timestamp",
+            "5",
+            "--max-size",
+            "400",
+            "--keep-oldest",
+        ],
+        &many,
+    ));
+    assert_eq!(
+        out["unstored_indices"].as_array().unwrap().last().unwrap(),
+        29
+    );
+    // --max-size 0: no limit.
+    let out = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            "s",
+            "--timestamp",
+            "5",
+            "--max-size",
+            "0",
+        ],
+        &many,
+    ));
+    assert_eq!(out["unstored_indices"], json!([]));
+    // Empty list: nothing to store, the cookie is deleted.
+    let out = json_out(&herald(
+        &["django", "encode", "--secret", "s", "--timestamp", "5"],
+        "[]",
+    ));
+    assert_eq!(out, json!({"value": null, "unstored_indices": []}));
+}
+
+#[test]
+fn django_encode_rejects_bad_input_with_a_clear_message() {
+    let args = ["django", "encode", "--secret", "s", "--timestamp", "1"];
+    for (input, needle) in [
+        ("not json", "not valid JSON"),
+        ("{\"level\": 20}", "must be a JSON array"),
+        ("[1]", "item 0: expected a message object"),
+        ("[{\"message\": \"x\"}]", "item 0: missing \"level\""),
+        (
+            "[{\"level\": \"20\", \"message\": \"x\"}]",
+            "\"level\" must be an integer",
+        ),
+        (
+            "[{\"level\": 20, \"message\": 5}]",
+            "\"message\" must be a string",
+        ),
+        (
+            "[{\"level\": 20, \"message\": \"x\", \"extra_tags\": 1}]",
+            "\"extra_tags\" must be a string or null",
+        ),
+        (
+            "[{\"level\": 20, \"message\": \"x\", \"is_safe\": 1}]",
+            "\"is_safe\" must be true or false",
+        ),
+        (
+            "[{\"level\": 20, \"message\": \"x\", \"colour\": 1}]",
+            "unknown key",
+        ),
+        (
+            "[{\"level\": 99999999999, \"message\": \"x\"}]",
+            "i32 range",
+        ),
+    ] {
+        let o = herald(&args, input);
+        assert_eq!(o.status.code(), Some(1), "{input}");
+        assert!(stdout(&o).is_empty(), "{input}");
+        assert!(stderr(&o).contains(needle), "{input}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn usage_errors_exit_non_zero() {
+    for args in [
+        &["django", "encode", "--timestamp", "1"][..],
+        &["django", "encode", "--secret", "s"],
+        &["django", "encode", "--secret", "s", "--timestamp", "soon"],
+        &[
+            "django",
+            "encode",
+            "--secret",
+            "s",
+            "--timestamp",
+            "1",
+            "--max-size",
+            "-3",
+        ],
+        &["django", "decode", "--secret", "s"],
+        &["django", "decode", "x"],
+        &["django", "frobnicate"],
+        &["nonsense"],
+        &[],
+    ] {
+        let o = herald(args, "[]");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(!stderr(&o).is_empty(), "{args:?}");
+    }
+    let o = herald(&["--help"], "");
+    assert!(o.status.success());
+    for cmd in ["inspect", "decode", "encode", "django"] {
+        assert!(stdout(&o).contains(cmd), "{cmd} in --help");
+    }
+}
+
+// ----------------------------------------------------------------------------------
+// herald inspect (Django values)
+// ----------------------------------------------------------------------------------
+
+#[test]
+fn inspect_django_value_shows_key_size_timestamp_and_messages() {
+    let v = vector("v-decode-19"); // signed with the second fallback key
+    let value = v["input"]["cookie_value"].as_str().unwrap();
+    let secret = v["secret_key"].as_str().unwrap();
+    let fb: Vec<&str> = v["fallback_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    let o = herald(
+        &[
+            "inspect", value, "--secret", secret, "--secret", fb[0], "--secret", fb[1],
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = stdout(&o);
+    for needle in [
+        "format: Django",
+        &format!("size: {} characters (within", value.len()),
+        "timestamp: 1700000000 (1r31eq in base62), 2023-11-14T22:13:20Z",
+        "signature: valid (fallback key 1)",
+        "compressed: no",
+        "not-finished sentinel: no",
+        "messages: 1",
+        "level 30 (warning), tags \"x warning\", extra_tags \"x\": from older key",
+    ] {
+        assert!(s.contains(needle), "{needle:?} in:\n{s}");
+    }
+
+    // Current key; compressed; a sentinel.
+    let v = vector("v-encode-39");
+    let value = v["expected"]["cookie_value"].as_str().unwrap();
+    let o = herald(
+        &[
+            "inspect",
+            value,
+            "--secret",
+            v["secret_key"].as_str().unwrap(),
+        ],
+        "",
+    );
+    let s = stdout(&o);
+    assert!(o.status.success());
+    assert!(s.contains("signature: valid (current key)"), "{s}");
+    assert!(s.contains("compressed: yes (zlib)"), "{s}");
+    assert!(s.contains("not-finished sentinel: yes"), "{s}");
+    let stored = v["expected"]["stored_indices"].as_array().unwrap().len();
+    assert!(s.contains(&format!("messages: {stored}\n")), "{s}");
+
+    // No secret: not checked, still shown.
+    let o = herald(&["inspect", value], "");
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("signature: not checked"));
+
+    // Wrong key: invalid, exit 1.
+    let o = herald(&["inspect", value, "--secret", "wrong"], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("signature: INVALID"));
+
+    // Raw items are shown as JSON.
+    let v = vector("v-decode-07");
+    let o = herald(
+        &["inspect", v["input"]["cookie_value"].as_str().unwrap()],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("raw JSON value: \"test\""),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn inspect_rejects_garbage() {
+    for garbage in [
+        "this is not a messages cookie",
+        "W10:1r31eq",
+        "A:1r31eq:xyz",
+        "%%%",
+    ] {
+        let o = herald(&["inspect", garbage], "");
+        assert_eq!(o.status.code(), Some(1), "{garbage}: {}", stdout(&o));
+    }
+    let o = herald(&["inspect", ""], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("empty"));
+}
+
+// ----------------------------------------------------------------------------------
+// herald's own format: herald encode / decode / inspect
+// ----------------------------------------------------------------------------------
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef-current";
+const OLD: &str = "0123456789abcdef0123456789abcdef-previous";
+
+#[test]
+fn native_encode_decode_round_trip() {
+    let input = json!([
+        {"level": 20, "message": "Profile saved. é 😀 \"quotes\" \u{7f}"},
+        {"level": 40, "message": "<b>failed</b>", "extra_tags": null, "is_safe": true},
+        {"level": -7, "message": "custom", "extra_tags": "a  b"},
+    ]);
+    let out = json_out(&herald(
+        &["encode", "--secret", SECRET, "--timestamp", "1700000000"],
+        &input.to_string(),
+    ));
+    assert_eq!(out["unstored_indices"], json!([]));
+    let value = out["value"].as_str().unwrap().to_owned();
+    assert!(
+        !value.contains(':'),
+        "herald's format is one base64url token"
+    );
+    let back = json_out(&herald(&["decode", "--secret", SECRET, &value], ""));
+    assert_eq!(
+        back,
+        json!({"result": "ok", "all_retrieved": true, "messages": [
+            {"level": 20, "message": "Profile saved. é 😀 \"quotes\" \u{7f}", "extra_tags": "", "is_safe": false, "level_tag": "info", "tags": "info"},
+            {"level": 40, "message": "<b>failed</b>", "extra_tags": null, "is_safe": true, "level_tag": "error", "tags": "error"},
+            {"level": -7, "message": "custom", "extra_tags": "a  b", "is_safe": false, "level_tag": "", "tags": "a  b"},
+        ]})
+    );
+    // Key rotation: the old key as a fallback.
+    let old = json_out(&herald(
+        &["encode", "--secret", OLD, "--timestamp", "1"],
+        &input.to_string(),
+    ));
+    let old_value = old["value"].as_str().unwrap();
+    assert_eq!(
+        json_out(&herald(&["decode", "--secret", SECRET, old_value], "")),
+        json!({"result": "invalid"})
+    );
+    let back = json_out(&herald(
+        &[
+            "decode",
+            "--secret",
+            SECRET,
+            "--fallback-key",
+            OLD,
+            old_value,
+        ],
+        "",
+    ));
+    assert_eq!(back["result"], "ok");
+    // The cookie name is bound into the signature.
+    let back = json_out(&herald(
+        &[
+            "decode",
+            "--secret",
+            SECRET,
+            "--cookie-name",
+            "flash",
+            &value,
+        ],
+        "",
+    ));
+    assert_eq!(back, json!({"result": "invalid"}));
+    // A Django value is not a herald value, and the other way round.
+    assert_eq!(
+        json_out(&herald(
+            &["django", "decode", "--secret", SECRET, &value],
+            ""
+        )),
+        json!({"result": "invalid"})
+    );
+    // Tampering.
+    let mut t = value.clone().into_bytes();
+    t[5] = if t[5] == b'A' { b'B' } else { b'A' };
+    let t = String::from_utf8(t).unwrap();
+    assert_eq!(
+        json_out(&herald(&["decode", "--secret", SECRET, &t], "")),
+        json!({"result": "invalid"})
+    );
+}
+
+#[test]
+fn native_encode_truncates_both_ways() {
+    let many: Vec<Value> = (0..40)
+        .map(|i| json!({"level": 20, "message": format!("message number {i}")}))
+        .collect();
+    let many = Value::Array(many).to_string();
+    let args = [
+        "encode",
+        "--secret",
+        SECRET,
+        "--timestamp",
+        "1700000000",
+        "--max-size",
+        "300",
+    ];
+    let out = json_out(&herald(&args, &many));
+    let unstored = out["unstored_indices"].as_array().unwrap().clone();
+    assert!(!unstored.is_empty());
+    assert_eq!(unstored[0], 0, "the oldest are dropped");
+    let value = out["value"].as_str().unwrap();
+    assert!(value.len() <= 300);
+    let back = json_out(&herald(&["decode", "--secret", SECRET, value], ""));
+    assert_eq!(back["all_retrieved"], false);
+    let kept = back["messages"].as_array().unwrap();
+    assert_eq!(kept.len() + unstored.len(), 40);
+    assert_eq!(kept.last().unwrap()["message"], "message number 39");
+
+    let mut args = args.to_vec();
+    args.push("--keep-oldest");
+    let out = json_out(&herald(&args, &many));
+    assert_eq!(
+        out["unstored_indices"].as_array().unwrap().last().unwrap(),
+        39
+    );
+    let back = json_out(&herald(
+        &["decode", "--secret", SECRET, out["value"].as_str().unwrap()],
+        "",
+    ));
+    assert_eq!(back["messages"][0]["message"], "message number 0");
+
+    let out = json_out(&herald(
+        &["encode", "--secret", SECRET, "--timestamp", "1"],
+        "[]",
+    ));
+    assert_eq!(out, json!({"value": null, "unstored_indices": []}));
+}
+
+#[test]
+fn native_encode_rejects_what_the_format_cannot_hold() {
+    let args = ["encode", "--secret", SECRET, "--timestamp", "1"];
+    for (input, needle) in [
+        ("[{\"raw\": \"x\"}]", "messages only"),
+        ("[{\"level\": 20, \"message\": \"\"}]", "empty text"),
+        ("[oops", "not valid JSON"),
+    ] {
+        let o = herald(&args, input);
+        assert_eq!(o.status.code(), Some(1), "{input}");
+        assert!(stderr(&o).contains(needle), "{input}: {}", stderr(&o));
+    }
+    let o = herald(&["encode", "--secret", SECRET, "--timestamp", "-1"], "[]");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("timestamp"));
+}
+
+#[test]
+fn inspect_native_value() {
+    let input = json!([{"level": 25, "message": "Done.", "extra_tags": "big"}]).to_string();
+    let out = json_out(&herald(
+        &["encode", "--secret", OLD, "--timestamp", "1700000000"],
+        &input,
+    ));
+    let value = out["value"].as_str().unwrap();
+    let o = herald(&["inspect", value, "--secret", SECRET, "--secret", OLD], "");
+    assert!(o.status.success(), "{}", stdout(&o));
+    let s = stdout(&o);
+    for needle in [
+        "format: herald",
+        "signature: valid (fallback key 0)",
+        "timestamp: 1700000000 (2023-11-14T22:13:20Z)",
+        "not-finished marker: no",
+        "messages: 1",
+        "level 25 (success), tags \"big success\", extra_tags \"big\": Done.",
+    ] {
+        assert!(s.contains(needle), "{needle:?} in:\n{s}");
+    }
+    let o = herald(&["inspect", value, "--secret", SECRET], "");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("signature: INVALID"));
+    let o = herald(&["inspect", value], "");
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("signature: not checked"));
+}
