@@ -1,0 +1,611 @@
+//! Configuration: secret keys, the cookie's name and attributes, levels, tags and storage,
+//! with safe defaults and clear start-up errors.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_core::cookie_header::{self, CookieAttributes};
+use herald_core::signer::{DEFAULT_FALLBACKS, MAX_VALUE_LEN};
+use herald_core::{Level, Signer, Storage, TagTable};
+
+pub use herald_core::SameSite;
+
+/// The shortest secret accepted, in bytes. Shorter secrets are a start-up error.
+pub const MIN_SECRET_LEN: usize = 32;
+/// The most fallback (previous) secrets a configuration accepts.
+pub const MAX_FALLBACK_SECRETS: usize = DEFAULT_FALLBACKS;
+/// The smallest allowed maximum cookie value size: room for the not-finished marker and a
+/// short message.
+pub const MIN_COOKIE_SIZE: usize = 128;
+/// The largest allowed maximum cookie value size (browsers keep about 4096 bytes a cookie).
+pub const MAX_COOKIE_SIZE: usize = MAX_VALUE_LEN;
+/// The signing purpose bound into every cookie's MAC (domain separation from any other
+/// use of the same secret).
+pub const SIGNING_PURPOSE: &str = "herald.messages";
+
+/// A configuration that cannot be used. Every variant is a start-up error: build the
+/// configuration (and the layer or middleware) before serving.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// No secret key was given.
+    #[error(
+        "herald: no secret key configured; call Config::builder().secret(..) with at least {MIN_SECRET_LEN} random bytes (for example from an environment variable)"
+    )]
+    MissingSecret,
+    /// The secret key is shorter than [`MIN_SECRET_LEN`] bytes.
+    #[error(
+        "herald: the secret key is {len} bytes long; at least {MIN_SECRET_LEN} bytes are required"
+    )]
+    SecretTooShort {
+        /// The length of the given secret.
+        len: usize,
+    },
+    /// A fallback secret is shorter than [`MIN_SECRET_LEN`] bytes.
+    #[error(
+        "herald: fallback secret #{index} is {len} bytes long; at least {MIN_SECRET_LEN} bytes are required"
+    )]
+    FallbackSecretTooShort {
+        /// The position of the fallback secret.
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// More than [`MAX_FALLBACK_SECRETS`] fallback secrets were given.
+    #[error("herald: {count} fallback secrets given; at most {MAX_FALLBACK_SECRETS} are supported")]
+    TooManyFallbackSecrets {
+        /// How many were given.
+        count: usize,
+    },
+    /// The cookie name is empty or not an RFC 6265 token.
+    #[error("herald: invalid cookie name {0:?}: it must be a non-empty RFC 6265 token")]
+    InvalidCookieName(String),
+    /// The maximum cookie size is outside [`MIN_COOKIE_SIZE`]..=[`MAX_COOKIE_SIZE`].
+    #[error(
+        "herald: maximum cookie size {0} is out of range: it must be between {MIN_COOKIE_SIZE} and {MAX_COOKIE_SIZE}"
+    )]
+    CookieSizeOutOfRange(usize),
+    /// A cookie attribute (path or domain) contains characters that cannot appear in a
+    /// `Set-Cookie` header, or is too long.
+    #[error("herald: invalid cookie {attribute} {value:?}")]
+    InvalidAttribute {
+        /// `"path"` or `"domain"`.
+        attribute: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// The cookie settings require `Secure` (`SameSite=None`, or a `__Secure-`/`__Host-`
+    /// name prefix) but it is off, or a `__Host-` cookie has a Domain or a Path other than
+    /// `/`.
+    #[error("herald: {0}")]
+    InsecureCookie(&'static str),
+    /// Session or fallback storage was configured but the layer or middleware has no
+    /// session backend.
+    #[error(
+        "herald: {0:?} storage needs a session backend; build the layer with `with_session(..)` (for example MemorySessions, TowerSessions or ActixSessions) or choose Storage::Cookie"
+    )]
+    SessionRequired(Storage),
+}
+
+/// The complete, validated configuration. Cheap to clone (one reference count); build it
+/// once with [`Config::builder`] and share it between servers, layers and threads.
+///
+/// Defaults follow Django: cookie `messages`, at most 2048 characters of value, `Path=/`,
+/// no `Domain`, `Secure` off, `HttpOnly` on, `SameSite=Lax`, minimum level INFO, Django's
+/// tags, storage chosen by the adapter (fallback when a session backend is attached,
+/// cookie otherwise), session key `_messages`, no cookie expiry check.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) signer: Signer,
+    pub(crate) cookie_name: Box<str>,
+    pub(crate) max_cookie_size: usize,
+    pub(crate) path: Box<str>,
+    pub(crate) domain: Option<Box<str>>,
+    pub(crate) secure: bool,
+    pub(crate) http_only: bool,
+    pub(crate) same_site: Option<SameSite>,
+    pub(crate) min_level: Level,
+    pub(crate) tags: Box<[(Level, &'static str)]>,
+    pub(crate) storage: Option<Storage>,
+    pub(crate) session_key: Box<str>,
+    pub(crate) max_age: Option<u64>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Config")
+            .field("secret", &"<redacted>")
+            .field("fallback_secrets", &i.signer.fallback_count())
+            .field("cookie_name", &i.cookie_name)
+            .field("max_cookie_size", &i.max_cookie_size)
+            .field("path", &i.path)
+            .field("domain", &i.domain)
+            .field("secure", &i.secure)
+            .field("http_only", &i.http_only)
+            .field("same_site", &i.same_site)
+            .field("min_level", &i.min_level)
+            .field("tags", &i.tags)
+            .field("storage", &i.storage)
+            .field("session_key", &i.session_key)
+            .field("max_age", &i.max_age)
+            .finish()
+    }
+}
+
+impl Config {
+    /// A builder with the safe defaults; only the secret is required.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// The cookie name.
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie_name
+    }
+
+    /// The maximum cookie value size in characters.
+    pub fn max_cookie_size(&self) -> usize {
+        self.inner.max_cookie_size
+    }
+
+    /// The default minimum level.
+    pub fn min_level(&self) -> Level {
+        self.inner.min_level
+    }
+
+    /// The tag table in force (Django's defaults with the overrides laid over them).
+    pub fn tags(&self) -> TagTable<'_> {
+        TagTable::new(&self.inner.tags)
+    }
+
+    /// The storage explicitly configured, if any (`None`: chosen by the adapter).
+    pub fn storage(&self) -> Option<Storage> {
+        self.inner.storage
+    }
+
+    /// The session key the messages are stored under.
+    pub fn session_key(&self) -> &str {
+        &self.inner.session_key
+    }
+
+    /// The storage an adapter uses: the configured one, else fallback when a session
+    /// backend is attached and cookie otherwise.
+    ///
+    /// # Errors
+    /// [`ConfigError::SessionRequired`] when session or fallback storage is configured
+    /// and `has_session` is false.
+    pub fn resolve_storage(&self, has_session: bool) -> Result<Storage, ConfigError> {
+        match (self.inner.storage, has_session) {
+            (None, true) => Ok(Storage::Fallback),
+            (None, false) => Ok(Storage::Cookie),
+            (Some(Storage::Cookie), _) => Ok(Storage::Cookie),
+            (Some(s), true) => Ok(s),
+            (Some(s), false) => Err(ConfigError::SessionRequired(s)),
+        }
+    }
+}
+
+/// Builds a [`Config`]; see [`Config`] for the defaults.
+///
+/// ```
+/// use herald::{Config, Level, SameSite};
+/// let config = Config::builder()
+///     .secret("an example secret of at least 32 bytes!!")
+///     .fallback_secret("the previous secret, still accepted for reading")
+///     .same_site(Some(SameSite::Strict))
+///     .min_level(Level::DEBUG)
+///     .tag(Level::ERROR, "danger")
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.cookie_name(), "messages");
+/// ```
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    secret: Option<Vec<u8>>,
+    fallbacks: Vec<Vec<u8>>,
+    cookie_name: String,
+    max_cookie_size: usize,
+    path: String,
+    domain: Option<String>,
+    secure: bool,
+    http_only: bool,
+    same_site: Option<SameSite>,
+    min_level: Level,
+    tags: Vec<(Level, &'static str)>,
+    storage: Option<Storage>,
+    session_key: String,
+    max_age: Option<Duration>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("fallback_secrets", &self.fallbacks.len())
+            .field("cookie_name", &self.cookie_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ConfigBuilder {
+    fn default() -> Self {
+        ConfigBuilder {
+            secret: None,
+            fallbacks: Vec::new(),
+            cookie_name: "messages".into(),
+            max_cookie_size: 2048,
+            path: "/".into(),
+            domain: None,
+            secure: false,
+            http_only: true,
+            same_site: Some(SameSite::Lax),
+            min_level: Level::INFO,
+            tags: Vec::new(),
+            storage: None,
+            session_key: "_messages".into(),
+            max_age: None,
+        }
+    }
+}
+
+impl ConfigBuilder {
+    /// The secret key that signs the cookie (required, at least [`MIN_SECRET_LEN`] bytes
+    /// of random data). Keep it out of source code.
+    pub fn secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Adds a previous secret that is still accepted when reading (key rotation: move the
+    /// old secret here and set a new [`secret`](Self::secret); cookies signed with the old
+    /// one are read and re-written with the new one). Tried in the order added.
+    pub fn fallback_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.fallbacks.push(secret.as_ref().to_vec());
+        self
+    }
+
+    /// The cookie name (default `messages`).
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = name.into();
+        self
+    }
+
+    /// The maximum cookie value size in characters (default 2048, as Django). Messages that
+    /// do not fit go to the session (fallback storage) or are reported unstored (cookie
+    /// storage).
+    pub fn max_cookie_size(mut self, size: usize) -> Self {
+        self.max_cookie_size = size;
+        self
+    }
+
+    /// The cookie `Path` (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The cookie `Domain` (default none: the cookie is host-only).
+    pub fn domain(mut self, domain: Option<String>) -> Self {
+        self.domain = domain;
+        self
+    }
+
+    /// Whether the cookie is `Secure` (default off; turn it on behind HTTPS).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// Whether the cookie is `HttpOnly` (default on).
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    /// The cookie `SameSite` attribute (default `Some(SameSite::Lax)`; `None` omits it).
+    pub fn same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// The default minimum level (default INFO); messages below it are ignored (R-2.1).
+    pub fn min_level(mut self, level: Level) -> Self {
+        self.min_level = level;
+        self
+    }
+
+    /// Overrides the tag of `level` (Django's `MESSAGE_TAGS`): replace a default, blank it
+    /// with `""`, or name a custom level. For tags built at run time, `String::leak` gives
+    /// a `&'static str` (the configuration lives for the whole program anyway).
+    pub fn tag(mut self, level: Level, tag: &'static str) -> Self {
+        self.tags.push((level, tag));
+        self
+    }
+
+    /// The storage (default: chosen by the adapter, fallback when it has a session backend
+    /// and cookie otherwise).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
+    /// The session key the messages are stored under (default `_messages`).
+    pub fn session_key(mut self, key: impl Into<String>) -> Self {
+        self.session_key = key.into();
+        self
+    }
+
+    /// Rejects cookies issued more than `max_age` ago (default: never, as Django). Whole
+    /// seconds count.
+    pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Validates everything and builds the configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError::MissingSecret`], [`ConfigError::SecretTooShort`],
+    /// [`ConfigError::FallbackSecretTooShort`], [`ConfigError::TooManyFallbackSecrets`],
+    /// [`ConfigError::InvalidCookieName`], [`ConfigError::CookieSizeOutOfRange`],
+    /// [`ConfigError::InvalidAttribute`] or [`ConfigError::InsecureCookie`].
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(ConfigError::SecretTooShort { len: secret.len() });
+        }
+        if self.fallbacks.len() > MAX_FALLBACK_SECRETS {
+            return Err(ConfigError::TooManyFallbackSecrets {
+                count: self.fallbacks.len(),
+            });
+        }
+        for (index, f) in self.fallbacks.iter().enumerate() {
+            if f.len() < MIN_SECRET_LEN {
+                return Err(ConfigError::FallbackSecretTooShort {
+                    index,
+                    len: f.len(),
+                });
+            }
+        }
+        if !is_token(&self.cookie_name) {
+            return Err(ConfigError::InvalidCookieName(self.cookie_name));
+        }
+        if !(MIN_COOKIE_SIZE..=MAX_COOKIE_SIZE).contains(&self.max_cookie_size) {
+            return Err(ConfigError::CookieSizeOutOfRange(self.max_cookie_size));
+        }
+        let attrs = CookieAttributes {
+            path: &self.path,
+            domain: self.domain.as_deref(),
+            secure: self.secure,
+            http_only: self.http_only,
+            same_site: self.same_site,
+            max_age: None,
+        };
+        if let Err(e) = cookie_header::set_cookie_len(&self.cookie_name, "x", attrs) {
+            let (attribute, value) = match e {
+                cookie_header::WriteError::InvalidByte { field, .. }
+                | cookie_header::WriteError::Empty { field } => match field {
+                    cookie_header::Field::Domain => {
+                        ("domain", self.domain.clone().unwrap_or_default())
+                    }
+                    cookie_header::Field::Path => ("path", self.path.clone()),
+                    _ => return Err(ConfigError::InvalidCookieName(self.cookie_name)),
+                },
+                _ => ("path", self.path.clone()),
+            };
+            return Err(ConfigError::InvalidAttribute { attribute, value });
+        }
+        if !self.path.starts_with('/') || self.path.len() > 1024 {
+            return Err(ConfigError::InvalidAttribute {
+                attribute: "path",
+                value: self.path,
+            });
+        }
+        if self.domain.as_ref().is_some_and(|d| d.len() > 253) {
+            return Err(ConfigError::InvalidAttribute {
+                attribute: "domain",
+                value: self.domain.unwrap_or_default(),
+            });
+        }
+        if self.same_site == Some(SameSite::None) && !self.secure {
+            return Err(ConfigError::InsecureCookie(
+                "SameSite=None requires Secure (browsers reject it otherwise); call .secure(true)",
+            ));
+        }
+        let host = self.cookie_name.starts_with("__Host-");
+        if (host || self.cookie_name.starts_with("__Secure-")) && !self.secure {
+            return Err(ConfigError::InsecureCookie(
+                "a cookie name starting with __Secure- or __Host- requires .secure(true)",
+            ));
+        }
+        if host && (self.domain.is_some() || self.path != "/") {
+            return Err(ConfigError::InsecureCookie(
+                "a __Host- cookie must have Path=/ and no Domain",
+            ));
+        }
+        let fallbacks: Vec<&[u8]> = self.fallbacks.iter().map(Vec::as_slice).collect();
+        let signer =
+            Signer::new(&secret, SIGNING_PURPOSE, &self.cookie_name, &fallbacks).map_err(|_| {
+                ConfigError::TooManyFallbackSecrets {
+                    count: self.fallbacks.len(),
+                }
+            })?;
+        Ok(Config {
+            inner: Arc::new(Inner {
+                signer,
+                cookie_name: self.cookie_name.into(),
+                max_cookie_size: self.max_cookie_size,
+                path: self.path.into(),
+                domain: self.domain.map(Into::into),
+                secure: self.secure,
+                http_only: self.http_only,
+                same_site: self.same_site,
+                min_level: self.min_level,
+                tags: self.tags.into(),
+                storage: self.storage,
+                session_key: self.session_key.into(),
+                max_age: self.max_age.map(|d| d.as_secs()),
+            }),
+        })
+    }
+}
+
+/// RFC 6265 `token`: visible ASCII except separators.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                        | b'{'
+                        | b'}'
+                )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_are_safe_and_django_like() {
+        let c = Config::builder().secret(SECRET).build().unwrap();
+        let i = &c.inner;
+        assert_eq!(&*i.cookie_name, "messages");
+        assert_eq!(i.max_cookie_size, 2048);
+        assert_eq!(&*i.path, "/");
+        assert!(i.domain.is_none());
+        assert!(!i.secure);
+        assert!(i.http_only);
+        assert_eq!(i.same_site, Some(SameSite::Lax));
+        assert_eq!(i.min_level, Level::INFO);
+        assert_eq!(&*i.session_key, "_messages");
+        assert_eq!(i.max_age, None);
+        assert_eq!(c.resolve_storage(true), Ok(Storage::Fallback));
+        assert_eq!(c.resolve_storage(false), Ok(Storage::Cookie));
+        assert!(
+            !format!("{c:?}").contains(SECRET),
+            "the secret never appears in Debug"
+        );
+    }
+
+    #[test]
+    fn missing_or_short_secrets_are_clear_errors() {
+        let e = Config::builder().build().unwrap_err();
+        assert_eq!(e, ConfigError::MissingSecret);
+        assert!(e.to_string().contains("no secret key configured"));
+        let e = Config::builder().secret("short").build().unwrap_err();
+        assert_eq!(e, ConfigError::SecretTooShort { len: 5 });
+        assert!(e.to_string().contains("at least 32 bytes"));
+        let e = Config::builder()
+            .secret(SECRET)
+            .fallback_secret("x")
+            .build()
+            .unwrap_err();
+        assert_eq!(e, ConfigError::FallbackSecretTooShort { index: 0, len: 1 });
+        let mut b = Config::builder().secret(SECRET);
+        for _ in 0..=MAX_FALLBACK_SECRETS {
+            b = b.fallback_secret(SECRET);
+        }
+        assert!(matches!(
+            b.build(),
+            Err(ConfigError::TooManyFallbackSecrets { .. })
+        ));
+    }
+
+    #[test]
+    fn cookie_settings_are_validated() {
+        let b = || Config::builder().secret(SECRET);
+        assert!(matches!(
+            b().cookie_name("bad name").build(),
+            Err(ConfigError::InvalidCookieName(_))
+        ));
+        assert!(matches!(
+            b().cookie_name("").build(),
+            Err(ConfigError::InvalidCookieName(_))
+        ));
+        assert_eq!(
+            b().max_cookie_size(5000).build().unwrap_err(),
+            ConfigError::CookieSizeOutOfRange(5000)
+        );
+        assert!(b().max_cookie_size(4096).build().is_ok());
+        assert!(matches!(
+            b().path("/a;b").build(),
+            Err(ConfigError::InvalidAttribute {
+                attribute: "path",
+                ..
+            })
+        ));
+        assert!(matches!(
+            b().domain(Some("ex ample.com".into())).build(),
+            Err(ConfigError::InvalidAttribute {
+                attribute: "domain",
+                ..
+            })
+        ));
+        assert!(matches!(
+            b().same_site(Some(SameSite::None)).build(),
+            Err(ConfigError::InsecureCookie(_))
+        ));
+        assert!(
+            b().same_site(Some(SameSite::None))
+                .secure(true)
+                .build()
+                .is_ok()
+        );
+        assert!(matches!(
+            b().cookie_name("__Host-messages")
+                .secure(true)
+                .domain(Some("a.b".into()))
+                .build(),
+            Err(ConfigError::InsecureCookie(_))
+        ));
+        assert!(
+            b().cookie_name("__Host-messages")
+                .secure(true)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn explicit_storage_needs_a_session_when_it_uses_one() {
+        let c = Config::builder()
+            .secret(SECRET)
+            .storage(Storage::Session)
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.resolve_storage(false),
+            Err(ConfigError::SessionRequired(Storage::Session))
+        );
+        assert_eq!(c.resolve_storage(true), Ok(Storage::Session));
+        let c = Config::builder()
+            .secret(SECRET)
+            .storage(Storage::Cookie)
+            .build()
+            .unwrap();
+        assert_eq!(c.resolve_storage(true), Ok(Storage::Cookie));
+    }
+}

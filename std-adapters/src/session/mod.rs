@@ -1,0 +1,101 @@
+//! Session storage: a small backend trait for the encoded messages under the session key,
+//! and its implementations — [`MemorySessions`] (in-process, the default for the demo and
+//! tests), tower-sessions' `Session` and actix-session's `Session`.
+//!
+//! The adapters never interpret what a backend returns: the bytes go straight to the core
+//! inbox, which rejects anything it did not write.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::sync::Arc;
+
+mod memory;
+
+#[cfg(feature = "actix-session")]
+mod actix_session;
+#[cfg(feature = "tower-sessions")]
+mod tower_sessions;
+
+#[cfg(feature = "actix-session")]
+pub use self::actix_session::ActixSessions;
+pub use self::memory::{MemorySession, MemorySessions, MemorySessionsBuilder};
+#[cfg(feature = "tower-sessions")]
+pub use self::tower_sessions::TowerSessions;
+
+/// Why a session could not be used. Typed, cloneable, and never a panic.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SessionError {
+    /// The request has no session: the session layer or middleware it needs is not
+    /// installed (the message names it).
+    #[error("no session for this request: {0}")]
+    Missing(&'static str),
+    /// The session backend failed (for example its Redis server is down).
+    #[error("session backend error: {0}")]
+    Backend(Arc<dyn StdError + Send + Sync>),
+}
+
+impl SessionError {
+    /// Wraps any backend error.
+    pub fn backend(error: impl StdError + Send + Sync + 'static) -> Self {
+        SessionError::Backend(Arc::new(error))
+    }
+}
+
+/// One request's access to its session: get, set and remove the encoded messages (opaque
+/// bytes) under a key. Implement it to plug in another session system.
+///
+/// `get` returns exactly the bytes `set` stored; a backend that stores text may return
+/// undecodable text unchanged, because the core rejects bytes it did not write.
+pub trait SessionBackend {
+    /// The bytes stored under `key`, if any.
+    ///
+    /// # Errors
+    /// [`SessionError`] when the backend cannot be reached or fails.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, SessionError>> + Send;
+
+    /// Stores `value` under `key`, replacing what was there.
+    ///
+    /// # Errors
+    /// [`SessionError`] when the backend cannot be reached or fails.
+    fn set(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// Removes `key`; removing a missing key is not an error.
+    ///
+    /// # Errors
+    /// [`SessionError`] when the backend cannot be reached or fails.
+    fn remove(&self, key: &str) -> impl Future<Output = Result<(), SessionError>> + Send;
+
+    /// A `Set-Cookie` header value the response must carry for this session, if any.
+    /// Only backends that keep their own session cookie (like [`MemorySession`]) return one;
+    /// called once, after the session was written.
+    fn response_cookie(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The session source of adapters without session storage: cookie storage only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSession;
+
+/// The (uninhabited) session handle of [`NoSession`]: it never exists.
+#[derive(Clone, Copy, Debug)]
+pub enum NoSessionHandle {}
+
+impl SessionBackend for NoSessionHandle {
+    #[allow(clippy::manual_async_fn)]
+    fn get(&self, _: &str) -> impl Future<Output = Result<Option<Vec<u8>>, SessionError>> + Send {
+        async { match *self {} }
+    }
+    #[allow(clippy::manual_async_fn)]
+    fn set(&self, _: &str, _: Vec<u8>) -> impl Future<Output = Result<(), SessionError>> + Send {
+        async { match *self {} }
+    }
+    #[allow(clippy::manual_async_fn)]
+    fn remove(&self, _: &str) -> impl Future<Output = Result<(), SessionError>> + Send {
+        async { match *self {} }
+    }
+}

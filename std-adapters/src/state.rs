@@ -1,0 +1,244 @@
+//! The one http-level layer every framework adapter shims: per-request state built from the
+//! `Cookie` headers, the session load, and the response-time writes. All decisions come from
+//! the core [`Inbox`]; this module only moves bytes between it, the cookie headers and the
+//! session backend.
+
+use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use herald_core::inbox::{CookieAction, SessionAction};
+use herald_core::signer::MAX_VALUE_LEN;
+use herald_core::{Inbox, LoadError, Storage};
+
+use crate::config::Config;
+use crate::cookies::{self, LINE};
+use crate::messages::{OwnedMessage, Unstored, UnstoredReason};
+use crate::session::{SessionBackend, SessionError};
+
+/// One request's message state, shared by the middleware and the extractor.
+pub(crate) struct RequestState<const B: usize, const M: usize> {
+    pub(crate) config: Config,
+    pub(crate) inbox: Inbox<B, M>,
+    /// Why the session could not be read, if it could not: the extractor reports it.
+    pub(crate) session_error: Option<SessionError>,
+}
+
+/// The shared handle: one allocation per request.
+pub(crate) type Handle<const B: usize, const M: usize> = Arc<Mutex<RequestState<B, M>>>;
+
+pub(crate) fn lock<const B: usize, const M: usize>(
+    handle: &Handle<B, M>,
+) -> MutexGuard<'_, RequestState<B, M>> {
+    handle.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// What the session must do at response time.
+#[derive(Debug)]
+pub(crate) enum SessionWrite {
+    Keep,
+    Remove,
+    Set {
+        bytes: Vec<u8>,
+        messages: Range<usize>,
+    },
+}
+
+impl<const B: usize, const M: usize> RequestState<B, M> {
+    /// Builds the state of a request and loads its messages cookie (cookie and fallback
+    /// storage; session storage ignores the cookie, as Django's `SessionStorage`).
+    pub(crate) fn begin<'h>(
+        config: &Config,
+        storage: Storage,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Self {
+        let inner = &config.inner;
+        let mut inbox = Inbox::new(storage, inner.min_level);
+        if storage != Storage::Session {
+            let value = cookies::find(cookie_headers, &inner.cookie_name);
+            if let Err(error) = inbox.load_cookie(
+                value.map(str::as_bytes),
+                &inner.signer,
+                now_secs(),
+                inner.max_age,
+            ) {
+                log_load_error("cookie", error);
+            }
+        }
+        RequestState {
+            config: config.clone(),
+            inbox,
+            session_error: None,
+        }
+    }
+
+    /// Whether the session entry must be read before the handler runs.
+    pub(crate) fn needs_session(&self) -> bool {
+        self.inbox.needs_session()
+    }
+
+    /// Reads the session entry into the inbox; a failure is kept for the extractor.
+    pub(crate) async fn load_session<S: SessionBackend>(
+        &mut self,
+        session: Result<&S, &SessionError>,
+    ) {
+        let session = match session {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "herald: messages are stored in the session, but the request has none");
+                self.session_error = Some(e.clone());
+                return;
+            }
+        };
+        let config = self.config.clone();
+        match session.get(&config.inner.session_key).await {
+            Ok(bytes) => {
+                if let Err(error) = self.inbox.load_session(bytes.as_deref()) {
+                    log_load_error("session entry", error);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "herald: could not read the messages from the session");
+                self.session_error = Some(e);
+            }
+        }
+    }
+
+    /// Decides the response: calls `set_cookie` with the `Set-Cookie` value when the
+    /// cookie changes, and returns the session write and what no storage took.
+    pub(crate) fn finish(
+        &mut self,
+        mut set_cookie: impl FnMut(&[u8]),
+    ) -> (SessionWrite, Option<Unstored>) {
+        let config = self.config.clone();
+        let inner = &config.inner;
+        let now = now_secs();
+        let plan = self.inbox.plan(inner.max_cookie_size, now);
+        let mut unstored = None;
+        match plan.cookie {
+            CookieAction::Keep => {}
+            CookieAction::Delete => {
+                let mut buf = [0u8; LINE];
+                match cookies::delete_line(inner, &mut buf) {
+                    Ok(line) => set_cookie(line.as_bytes()),
+                    Err(e) => {
+                        tracing::error!(error = ?e, "herald: cannot write the deletion cookie")
+                    }
+                }
+            }
+            CookieAction::Set {
+                messages,
+                continued,
+            } => {
+                let mut value = [0u8; MAX_VALUE_LEN];
+                let mut buf = [0u8; LINE];
+                let sealed = self.inbox.seal_cookie(
+                    messages.clone(),
+                    continued,
+                    &inner.signer,
+                    now,
+                    &mut value,
+                );
+                match sealed
+                    .ok()
+                    .and_then(|v| cookies::set_line(inner, v, &mut buf).ok())
+                {
+                    Some(line) => set_cookie(line.as_bytes()),
+                    // Unreachable with a valid configuration (the plan fits the value in
+                    // `max_cookie_size` <= MAX_VALUE_LEN); report rather than drop.
+                    None => {
+                        unstored = Some(self.unstored(messages, UnstoredReason::CookieFull));
+                    }
+                }
+            }
+        }
+        if !plan.unstored.is_empty() {
+            unstored = Some(self.unstored(plan.unstored, UnstoredReason::CookieFull));
+        }
+        let session = match plan.session {
+            SessionAction::Keep => SessionWrite::Keep,
+            SessionAction::Remove => SessionWrite::Remove,
+            SessionAction::Set { messages } => {
+                let mut bytes = vec![0u8; self.inbox.session_len(messages.clone(), now)];
+                match self.inbox.encode_session(messages.clone(), now, &mut bytes) {
+                    Ok(n) => {
+                        bytes.truncate(n);
+                        SessionWrite::Set { bytes, messages }
+                    }
+                    Err(_) => {
+                        unstored = Some(self.unstored(messages, UnstoredReason::CookieFull));
+                        SessionWrite::Keep
+                    }
+                }
+            }
+        };
+        (session, unstored)
+    }
+
+    /// Collects the messages in `range` as unstored, and logs them.
+    pub(crate) fn unstored(&self, range: Range<usize>, reason: UnstoredReason) -> Unstored {
+        let tags = self.config.tags();
+        let messages: Vec<OwnedMessage> = self
+            .inbox
+            .messages(range)
+            .iter()
+            .map(|m| OwnedMessage::new(m, &tags))
+            .collect();
+        for m in &messages {
+            tracing::warn!(level = m.level.0, text = %m.message, reason = %reason, "herald: message could not be stored");
+        }
+        Unstored { messages, reason }
+    }
+}
+
+fn log_load_error(source: &str, error: LoadError) {
+    match error {
+        LoadError::Decode(herald_core::codec::DecodeError::Capacity(e)) => {
+            tracing::warn!(%error, capacity = %e, "herald: the {source} holds more messages than this inbox's capacities");
+        }
+        _ => tracing::debug!(%error, "herald: ignoring an invalid messages {source}"),
+    }
+}
+
+/// Performs the session write decided by [`RequestState::finish`]: returns the session's
+/// own `Set-Cookie` value (if it issued one) and the messages that were not stored.
+pub(crate) async fn write_session<S: SessionBackend, const B: usize, const M: usize>(
+    handle: &Handle<B, M>,
+    session: Result<&S, &SessionError>,
+    write: SessionWrite,
+    mut unstored: Option<Unstored>,
+) -> (Option<String>, Option<Unstored>) {
+    let key = lock(handle).config.clone();
+    let key = &key.inner.session_key;
+    let (result, lost) = match (session, write) {
+        (_, SessionWrite::Keep) => return (None, unstored),
+        (Ok(s), SessionWrite::Remove) => (s.remove(key).await, None),
+        (Ok(s), SessionWrite::Set { bytes, messages }) => (s.set(key, bytes).await, Some(messages)),
+        (Err(e), SessionWrite::Remove) => (Err(e.clone()), None),
+        (Err(e), SessionWrite::Set { messages, .. }) => (Err(e.clone()), Some(messages)),
+    };
+    match result {
+        Ok(()) => (session.ok().and_then(S::response_cookie), unstored),
+        Err(e) => {
+            match lost {
+                Some(range) => {
+                    let mut report = lock(handle).unstored(range, UnstoredReason::Session(e));
+                    if let Some(previous) = unstored.take() {
+                        report.messages.splice(0..0, previous.messages);
+                    }
+                    unstored = Some(report);
+                }
+                None => {
+                    tracing::error!(error = %e, "herald: could not remove the read messages from the session; they may be shown again");
+                }
+            }
+            (None, unstored)
+        }
+    }
+}
