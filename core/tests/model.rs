@@ -1,0 +1,1490 @@
+//! Model-based property tests: herald-core's [`Inbox`] against a plain `Vec`-based reference
+//! implementation of SPEC §2 (Django's `BaseStorage`) with the storage rules of §4
+//! (`CookieStorage`, including R-4.7 `remove_oldest=True` truncation and invalid
+//! cookies) and §5 (`SessionStorage`), driven together over random multi-request
+//! sequences.
+//!
+//! The model is written from the spec and from the documented byte layout of herald's
+//! format (`codec` module docs), not from the inbox's code: it knows nothing of ranges,
+//! `cookie_count` or `invalid_untouched`, and it computes truncation by brute force over
+//! every suffix with its own size arithmetic (checked against real sealing by
+//! `codec_roundtrip_and_predicted_sizes`). The real inbox is used only through its public
+//! API; what it stores goes through the real `seal_cookie` / `encode_session`, and the next
+//! request reads it back through the real signer (`Inbox::load_cookie` → `Signer::open`).
+//!
+//! Checked after every operation: the inbox's messages, `used`, `added_new` and level equal
+//! the model's, and every return value (add, iteration, len, contains, load, update, plan)
+//! equals the model's. Checked across each sequence, on the real bytes:
+//! * read-once: a message is consumed (in an iteration of a request that ends `used`) at
+//!   most once;
+//! * nothing lost: after every response each accepted message is exactly one of consumed,
+//!   reported unstored (`Plan::unstored`), discarded by the client or the key set (tampered,
+//!   dropped, expired or unknown-key cookie: a gap event, never the inbox), or pending in
+//!   the stored value; a final draining request leaves nothing pending;
+//! * order: consumed messages come out in the order they were accepted;
+//! * every sealed value is at most `max_value_len` and exactly as long as predicted.
+//!
+//! Beyond Django, the model has herald's own rules: fixed capacities (message count first,
+//! then arena bytes; the refused message is handed back), key rotation (a cookie verified
+//! with a fallback key is re-signed by a response that would otherwise leave it alone) and
+//! the optional max age (an expired cookie is an invalid one). Between requests, time
+//! passes, keys rotate (past the signer's fallback capacity too) or are replaced, and the
+//! client may flip a byte of, truncate, replace or drop its cookie.
+//!
+//! Properties of the parts: decode(encode(x)) == x and seal → open, with every predicted
+//! size equal to the actual one; `truncate::fit` equals the model's brute force at bounds
+//! on and next to every candidate length; flipping any byte of a signed value is rejected;
+//! a fallback key verifies (and says which), an unknown key, purpose or cookie name does
+//! not.
+//!
+//! Message identity is a unique id prefixed to each text (`"<id>~<random text>"`).
+//! `PROPTEST_CASES` overrides the number of cases of every property here.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use herald_core::codec::{self, Header};
+use herald_core::list::{ListView, MessageList};
+use herald_core::signer::{self, OpenError};
+use herald_core::truncate::{self, Policy};
+use herald_core::{
+    AddError, Added, CapacityError, CookieAction, Inbox, KeyUsed, Level, LoadError, Loaded,
+    Message, Plan, SessionAction, Signer, Storage, Update,
+};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{FileFailurePersistence, RngAlgorithm};
+
+const T0: u64 = 1_700_000_000;
+const PURPOSE: &str = "herald.model";
+const COOKIE: &str = "messages";
+/// Fallback keys a [`Signer`] holds by default.
+const FALLBACKS: usize = signer::DEFAULT_FALLBACKS;
+
+fn config(default_cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(default_cases);
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../proptest-regressions/model.txt"
+        )))),
+        // The default ChaCha generator is a fifth of the run time in debug builds.
+        rng_algorithm: RngAlgorithm::XorShift,
+        ..ProptestConfig::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The model's message and its size arithmetic (from the codec's documented byte layout).
+// ---------------------------------------------------------------------------------------
+
+/// An owned message, compared on every field (stricter than ).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct M {
+    level: i32,
+    text: String,
+    extra: Option<String>,
+    safe: bool,
+}
+
+impl M {
+    fn of(m: Message<'_>) -> M {
+        M {
+            level: m.level.0,
+            text: m.text.to_owned(),
+            extra: m.extra_tags.map(str::to_owned),
+            safe: m.safe,
+        }
+    }
+
+    fn as_message(&self) -> Message<'_> {
+        Message {
+            level: Level(self.level),
+            text: &self.text,
+            extra_tags: self.extra.as_deref(),
+            safe: self.safe,
+        }
+    }
+
+    /// Bytes the message takes in an inbox's arena: its text and extra tags.
+    fn arena_bytes(&self) -> usize {
+        self.text.len() + self.extra.as_ref().map_or(0, String::len)
+    }
+
+    /// The unique id a harness-made text starts with.
+    fn id(&self) -> usize {
+        id_of(&self.text)
+    }
+}
+
+fn id_of(text: &str) -> usize {
+    text.split('~')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("harness texts start with an id")
+}
+
+fn vec_of(view: ListView<'_>) -> Vec<M> {
+    view.iter().map(M::of).collect()
+}
+
+fn ids(msgs: &[M]) -> Vec<usize> {
+    msgs.iter().map(M::id).collect()
+}
+
+fn list_of<const B: usize, const N: usize>(msgs: &[M]) -> MessageList<B, N> {
+    let mut l = MessageList::new();
+    for m in msgs {
+        l.push(m.as_message()).expect("test list capacity");
+    }
+    l
+}
+
+/// LEB128 length, as the codec docs describe postcard varints.
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// Textbook zigzag: 0, -1, 1, -2, 2, … → 0, 1, 2, 3, 4, …
+fn zigzag(v: i32) -> u64 {
+    let v = i64::from(v);
+    if v >= 0 {
+        (2 * v) as u64
+    } else {
+        (-2 * v - 1) as u64
+    }
+}
+
+/// `version issued_at continued count message*` with
+/// `message = level text extra_tags:option<str> safe`.
+fn model_body_len(issued_at: u64, msgs: &[M]) -> usize {
+    let mut n = 1 + varint_len(issued_at) + 1 + varint_len(msgs.len() as u64);
+    for m in msgs {
+        n += varint_len(zigzag(m.level));
+        n += varint_len(m.text.len() as u64) + m.text.len();
+        n += match &m.extra {
+            None => 1,
+            Some(e) => 1 + varint_len(e.len() as u64) + e.len(),
+        };
+        n += 1;
+    }
+    n
+}
+
+/// `base64url_nopad(body || 32-byte mac)`.
+fn model_signed_len(issued_at: u64, msgs: &[M]) -> usize {
+    let raw = model_body_len(issued_at, msgs) + 32;
+    (raw * 4).div_ceil(3)
+}
+
+/// with `remove_oldest=True`, by brute force: the cut `i` such that the cookie holds
+/// `msgs[i..]`. Everything when it fits (no sentinel); otherwise the longest suffix whose
+/// value with the marker fits, checking every suffix (no monotonicity assumed); `n` (the
+/// sentinel-only value) when none does.
+fn model_cut_newest(msgs: &[M], now: u64, max: usize) -> usize {
+    if model_signed_len(now, msgs) <= max {
+        return 0;
+    }
+    (0..=msgs.len())
+        .find(|&i| model_signed_len(now, &msgs[i..]) <= max)
+        .unwrap_or(msgs.len())
+}
+
+/// with `remove_oldest=False`, by brute force: how many of the oldest messages the
+/// cookie keeps.
+fn model_keep_oldest(msgs: &[M], now: u64, max: usize) -> usize {
+    if model_signed_len(now, msgs) <= max {
+        return msgs.len();
+    }
+    (0..=msgs.len())
+        .rev()
+        .find(|&k| model_signed_len(now, &msgs[..k]) <= max)
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys (shared by model and harness: which secrets the deployment holds).
+// ---------------------------------------------------------------------------------------
+
+/// Secret generations: `cur` signs, `fallbacks` (newest first) also verify.
+#[derive(Clone, Debug)]
+struct Keys {
+    cur: u32,
+    fallbacks: Vec<u32>,
+}
+
+/// Distinct secrets of varied lengths (0 to 89 bytes after the unique prefix).
+fn secret(generation: u32) -> Vec<u8> {
+    let mut s = format!("{generation}:").into_bytes();
+    let len = (generation as usize * 37) % 90;
+    s.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(generation as u8)));
+    s
+}
+
+impl Keys {
+    fn new() -> Self {
+        Keys {
+            cur: 0,
+            fallbacks: Vec::new(),
+        }
+    }
+
+    /// Key rotation: the current secret becomes the first fallback.
+    fn rotate(&mut self) {
+        self.fallbacks.insert(0, self.cur);
+        self.fallbacks.truncate(FALLBACKS);
+        self.cur += 1;
+    }
+
+    /// A new secret with no fallbacks: every earlier value is signed with an unknown key.
+    fn replace(&mut self) {
+        self.fallbacks.clear();
+        self.cur += 1;
+    }
+
+    fn signer(&self) -> Signer {
+        let fb: Vec<Vec<u8>> = self.fallbacks.iter().map(|&g| secret(g)).collect();
+        let fb: Vec<&[u8]> = fb.iter().map(Vec::as_slice).collect();
+        Signer::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap()
+    }
+
+    /// Which key verifies a value signed with `generation`, if any.
+    fn key_for(&self, generation: u32) -> Option<KeyUsed> {
+        if generation == self.cur {
+            return Some(KeyUsed::Current);
+        }
+        self.fallbacks
+            .iter()
+            .position(|&g| g == generation)
+            .map(KeyUsed::Fallback)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The model.
+// ---------------------------------------------------------------------------------------
+
+/// What the model knows the client sends back as the messages cookie.
+#[derive(Clone, Debug)]
+enum MCookie {
+    Absent,
+    Valid {
+        msgs: Vec<M>,
+        continued: bool,
+        generation: u32,
+        issued_at: u64,
+    },
+    /// Changed by the client: never verifies.
+    Tampered,
+}
+
+#[derive(Clone, Debug)]
+struct MJar {
+    cookie: MCookie,
+    session: Option<Vec<M>>,
+}
+
+/// What a load should report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ExpLoad {
+    Absent,
+    Messages {
+        count: usize,
+        continued: bool,
+        key: KeyUsed,
+    },
+    /// Rejected: with the exact error when the model knows it (unknown key, expired), any
+    /// `LoadError::Open` for a tampered value.
+    Invalid(Option<OpenError>),
+}
+
+/// A cookie's messages, marker and key; `None` when there is no cookie.
+type Verdict = Result<Option<(Vec<M>, bool, KeyUsed)>, Option<OpenError>>;
+
+/// The verdict on a cookie value at `now`: its messages, marker and key, or the error.
+fn judge_cookie(cookie: &MCookie, keys: &Keys, now: u64, max_age: Option<u64>) -> Verdict {
+    match cookie {
+        MCookie::Absent => Ok(None),
+        MCookie::Tampered => Err(None),
+        MCookie::Valid {
+            msgs,
+            continued,
+            generation,
+            issued_at,
+        } => {
+            let key = keys
+                .key_for(*generation)
+                .ok_or(Some(OpenError::BadSignature))?;
+            if let Some(age) = max_age
+                && now > issued_at + age
+            {
+                return Err(Some(OpenError::Expired {
+                    issued_at: *issued_at,
+                    now,
+                }));
+            }
+            Ok(Some((msgs.clone(), *continued, key)))
+        }
+    }
+}
+
+/// R-2.6's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum MUpdate {
+    Unchanged,
+    Clear,
+    Store(Vec<M>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PCookie {
+    Keep,
+    Delete,
+    Set(Vec<M>, bool),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PSession {
+    Keep,
+    Remove,
+    Set(Vec<M>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct MPlan {
+    cookie: PCookie,
+    session: PSession,
+    unstored: Vec<M>,
+}
+
+/// Django's `BaseStorage` for one request, with `CookieStorage` / `SessionStorage` rules.
+#[derive(Clone, Debug)]
+struct Model {
+    storage: Storage,
+    default_level: i32,
+    level: Option<i32>,
+    /// `_loaded_data`.
+    loaded: Vec<M>,
+    /// `_queued_messages`.
+    queued: Vec<M>,
+    used: bool,
+    added_new: bool,
+    /// an invalid cookie under `CookieStorage` sets `used` on the lazy load, which
+    /// happens on the first len / contains / iteration.
+    lazy_invalid: bool,
+    /// herald's key rotation: a cookie that verified with a fallback key is rewritten, with
+    /// the same messages and marker, by a response that would otherwise leave it alone.
+    resign: Option<(Vec<M>, bool)>,
+    cap_msgs: usize,
+    cap_bytes: usize,
+}
+
+impl Model {
+    fn new(storage: Storage, default_level: i32, cap_bytes: usize, cap_msgs: usize) -> Self {
+        Model {
+            storage,
+            default_level,
+            level: None,
+            loaded: Vec::new(),
+            queued: Vec::new(),
+            used: false,
+            added_new: false,
+            lazy_invalid: false,
+            resign: None,
+            cap_msgs,
+            cap_bytes,
+        }
+    }
+
+    fn load_cookie(&mut self, jar: &MJar, keys: &Keys, now: u64, max_age: Option<u64>) -> ExpLoad {
+        match judge_cookie(&jar.cookie, keys, now, max_age) {
+            Ok(None) => ExpLoad::Absent,
+            Ok(Some((msgs, continued, key))) => {
+                if key != KeyUsed::Current {
+                    self.resign = Some((msgs.clone(), continued));
+                }
+                let count = msgs.len();
+                // cookie storage ignores the marker.
+                self.loaded = msgs;
+                ExpLoad::Messages {
+                    count,
+                    continued,
+                    key,
+                }
+            }
+            Err(e) => {
+                self.lazy_invalid = true;
+                ExpLoad::Invalid(e)
+            }
+        }
+    }
+
+    fn load_session(&mut self, jar: &MJar) -> ExpLoad {
+        match &jar.session {
+            None => ExpLoad::Absent,
+            Some(msgs) => {
+                self.loaded = msgs.clone();
+                ExpLoad::Messages {
+                    count: msgs.len(),
+                    continued: false,
+                    key: KeyUsed::Current,
+                }
+            }
+        }
+    }
+
+    fn all(&self) -> Vec<M> {
+        self.loaded.iter().chain(&self.queued).cloned().collect()
+    }
+
+    /// The lazy load.
+    fn touch(&mut self) {
+        if self.lazy_invalid {
+            self.lazy_invalid = false;
+            self.used = true;
+        }
+    }
+
+    fn level(&self) -> i32 {
+        self.level.unwrap_or(self.default_level)
+    }
+
+    /// plus herald's capacities (count first, then arena bytes).
+    fn add(&mut self, m: &M) -> Result<Added, CapacityError> {
+        if m.text.is_empty() {
+            return Ok(Added::IgnoredEmpty);
+        }
+        if m.level < self.level() {
+            return Ok(Added::IgnoredBelowLevel);
+        }
+        let all = self.all();
+        if all.len() >= self.cap_msgs {
+            return Err(CapacityError::TooManyMessages);
+        }
+        let used_bytes: usize = all.iter().map(M::arena_bytes).sum();
+        if used_bytes + m.arena_bytes() > self.cap_bytes {
+            return Err(CapacityError::TooManyBytes);
+        }
+        self.added_new = true;
+        self.queued.push(m.clone());
+        Ok(Added::Queued)
+    }
+
+    ///
+    fn iter(&mut self) -> Vec<M> {
+        self.touch();
+        self.used = true;
+        self.loaded.append(&mut self.queued);
+        self.loaded.clone()
+    }
+
+    ///
+    fn len(&mut self) -> usize {
+        self.touch();
+        self.loaded.len() + self.queued.len()
+    }
+
+    /// with equality.
+    fn contains(&mut self, level: i32, text: &str) -> bool {
+        self.touch();
+        self.all()
+            .iter()
+            .any(|m| m.level == level && m.text == text)
+    }
+
+    ///
+    fn update(&self) -> MUpdate {
+        if self.used {
+            if self.queued.is_empty() {
+                MUpdate::Clear
+            } else {
+                MUpdate::Store(self.queued.clone())
+            }
+        } else if self.added_new {
+            MUpdate::Store(self.all())
+        } else {
+            MUpdate::Unchanged
+        }
+    }
+
+    /// then – R-4.8 (cookie) or R-5.2 (session).
+    fn plan(&self, max: usize, now: u64) -> MPlan {
+        let keep = MPlan {
+            cookie: PCookie::Keep,
+            session: PSession::Keep,
+            unstored: Vec::new(),
+        };
+        match (self.storage, self.update()) {
+            (Storage::Cookie, MUpdate::Unchanged) => match &self.resign {
+                Some((msgs, continued)) => MPlan {
+                    cookie: PCookie::Set(msgs.clone(), *continued),
+                    ..keep
+                },
+                None => keep,
+            },
+            (Storage::Cookie, MUpdate::Clear) => MPlan {
+                cookie: PCookie::Delete,
+                ..keep
+            },
+            (Storage::Cookie, MUpdate::Store(list)) => {
+                let cut = model_cut_newest(&list, now, max);
+                MPlan {
+                    cookie: PCookie::Set(list[cut..].to_vec(), cut > 0),
+                    session: PSession::Keep,
+                    unstored: list[..cut].to_vec(),
+                }
+            }
+            (Storage::Session, MUpdate::Unchanged) => keep,
+            (Storage::Session, MUpdate::Clear) => MPlan {
+                session: PSession::Remove,
+                ..keep
+            },
+            (Storage::Session, MUpdate::Store(list)) => MPlan {
+                session: PSession::Set(list),
+                ..keep
+            },
+            (Storage::Fallback, _) => unreachable!("see fallback_model.rs"),
+        }
+    }
+}
+
+/// What the stored values hold for the next request, in the model.
+fn model_pending(storage: Storage, jar: &MJar, keys: &Keys, now: u64, age: Option<u64>) -> Vec<M> {
+    match storage {
+        Storage::Cookie => match judge_cookie(&jar.cookie, keys, now, age) {
+            Ok(Some((msgs, _, _))) => msgs,
+            _ => Vec::new(),
+        },
+        _ => jar.session.clone().unwrap_or_default(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The real side: the bytes a client and a session store hold.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Default)]
+struct RealJar {
+    cookie: Option<Vec<u8>>,
+    session: Option<Vec<u8>>,
+}
+
+/// Opens and decodes a cookie value with the real signer and codec.
+fn open_cookie(value: &[u8], signer: &Signer, now: u64, age: Option<u64>) -> Option<Vec<M>> {
+    let mut scratch = vec![0u8; signer::scratch_len(value.len())];
+    let opened = signer.open(value, now, age, &mut scratch).ok()?;
+    let mut list: MessageList<8192, 64> = MessageList::new();
+    codec::decode_body(opened.body, &mut list).ok()?;
+    Some(vec_of(list.view()))
+}
+
+/// What the real stored values hold for the next request.
+fn real_pending(
+    storage: Storage,
+    jar: &RealJar,
+    signer: &Signer,
+    now: u64,
+    age: Option<u64>,
+) -> Vec<M> {
+    match storage {
+        Storage::Cookie => jar
+            .cookie
+            .as_deref()
+            .and_then(|v| open_cookie(v, signer, now, age))
+            .unwrap_or_default(),
+        _ => jar
+            .session
+            .as_deref()
+            .map(|b| {
+                let mut list: MessageList<8192, 64> = MessageList::new();
+                codec::decode_body(b, &mut list).expect("session entry decodes");
+                vec_of(list.view())
+            })
+            .unwrap_or_default(),
+    }
+}
+
+fn observe_load(got: &Result<Loaded, LoadError>, expected: &ExpLoad) -> Result<(), TestCaseError> {
+    match (got, expected) {
+        (Ok(Loaded::Absent), ExpLoad::Absent) => {}
+        (
+            Ok(Loaded::Messages {
+                count,
+                continued,
+                key,
+            }),
+            ExpLoad::Messages {
+                count: c,
+                continued: k,
+                key: y,
+            },
+        ) => prop_assert_eq!((count, continued, key), (c, k, y)),
+        (Err(LoadError::Open(e)), ExpLoad::Invalid(Some(x))) => prop_assert_eq!(e, x),
+        (Err(LoadError::Open(_)), ExpLoad::Invalid(None)) => {}
+        _ => prop_assert!(false, "load: got {got:?}, model {expected:?}"),
+    }
+    Ok(())
+}
+
+fn range_msgs<const B: usize, const N: usize>(
+    inbox: &Inbox<B, N>,
+    r: &Range<usize>,
+) -> Result<Vec<M>, TestCaseError> {
+    let len = inbox.messages(0..usize::MAX).len();
+    prop_assert!(r.start <= r.end && r.end <= len, "range {r:?} of {len}");
+    Ok(vec_of(inbox.messages(r.clone())))
+}
+
+fn observe_plan<const B: usize, const N: usize>(
+    inbox: &Inbox<B, N>,
+    plan: &Plan,
+) -> Result<MPlan, TestCaseError> {
+    Ok(MPlan {
+        cookie: match &plan.cookie {
+            CookieAction::Keep => PCookie::Keep,
+            CookieAction::Delete => PCookie::Delete,
+            CookieAction::Set {
+                messages,
+                continued,
+            } => PCookie::Set(range_msgs(inbox, messages)?, *continued),
+        },
+        session: match &plan.session {
+            SessionAction::Keep => PSession::Keep,
+            SessionAction::Remove => PSession::Remove,
+            SessionAction::Set { messages } => PSession::Set(range_msgs(inbox, messages)?),
+        },
+        unstored: range_msgs(inbox, &plan.unstored)?,
+    })
+}
+
+fn observe_update<const B: usize, const N: usize>(
+    inbox: &Inbox<B, N>,
+    u: &Update,
+) -> Result<MUpdate, TestCaseError> {
+    Ok(match u {
+        Update::Unchanged => MUpdate::Unchanged,
+        Update::Clear => MUpdate::Clear,
+        Update::Store(r) => MUpdate::Store(range_msgs(inbox, r)?),
+    })
+}
+
+/// The inbox's whole observable state equals the model's.
+fn check_state<const B: usize, const N: usize>(
+    inbox: &Inbox<B, N>,
+    model: &Model,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(vec_of(inbox.messages(0..usize::MAX)), model.all());
+    prop_assert_eq!(inbox.used(), model.used, "used");
+    prop_assert_eq!(inbox.added_new(), model.added_new, "added_new");
+    prop_assert_eq!(inbox.level(), Level(model.level()), "level");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// `text: None` is an empty text; otherwise the harness prefixes a unique id.
+    Add {
+        level: i32,
+        text: Option<String>,
+        extra: Option<String>,
+        safe: bool,
+        via_add: bool,
+    },
+    /// Full iteration (`None`) or a reader that stops after `k`.
+    Iter(Option<usize>),
+    Len {
+        is_empty: bool,
+    },
+    /// Asks for an existing message (picked by index), with the same or another level, or
+    /// for an absent text.
+    Contains {
+        pick: Index,
+        same_level: bool,
+        absent: bool,
+    },
+    Keep,
+    SetLevel(Option<i32>),
+}
+
+#[derive(Clone, Debug)]
+enum KeyEvent {
+    Nothing,
+    /// This many rotations (more than the signer's fallbacks forget the oldest keys).
+    Rotate(u8),
+    Replace,
+}
+
+#[derive(Clone, Debug)]
+enum Tamper {
+    Nothing,
+    Flip(Index, u8),
+    Truncate(Index),
+    Garbage(String),
+    Drop,
+}
+
+/// What happens between two requests.
+#[derive(Clone, Debug)]
+struct Gap {
+    dt: u64,
+    key: KeyEvent,
+    tamper: Tamper,
+}
+
+impl Gap {
+    fn quiet() -> Self {
+        Gap {
+            dt: 0,
+            key: KeyEvent::Nothing,
+            tamper: Tamper::Nothing,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Request {
+    gap: Gap,
+    ops: Vec<Op>,
+}
+
+#[derive(Clone, Debug)]
+struct Scenario {
+    storage: Storage,
+    default_level: i32,
+    max_len: usize,
+    max_age: Option<u64>,
+    requests: Vec<Request>,
+}
+
+fn level() -> impl Strategy<Value = i32> {
+    prop_oneof![
+        4 => prop::sample::select(vec![10, 20, 25, 30, 40]),
+        3 => -5i32..60,
+        1 => prop::sample::select(vec![i32::MIN, i32::MAX, -1, 0, 19, 21, 63, 64, -64, -65]),
+        1 => any::<i32>(),
+    ]
+}
+
+fn text_body() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => "[a-zA-Z0-9 .,!]{0,12}",
+        3 => "\\PC{0,24}",
+        1 => "[\\x00-\\x7f]{0,16}",
+        1 => "\\PC{40,200}",
+        1 => "[a-z ]{100,400}",
+    ]
+}
+
+fn extra_tags() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        2 => Just(None),
+        4 => Just(Some(String::new())),
+        2 => "[a-z ]{1,12}".prop_map(Some),
+        1 => "\\PC{1,8}".prop_map(Some),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => (
+            level(),
+            prop_oneof![1 => Just(None), 12 => text_body().prop_map(Some)],
+            extra_tags(),
+            prop::bool::weighted(0.2),
+            any::<bool>(),
+        )
+            .prop_map(|(level, text, extra, safe, via_add)| Op::Add {
+                level,
+                text,
+                extra,
+                safe,
+                via_add,
+            }),
+        3 => Just(Op::Iter(None)),
+        2 => (0usize..4).prop_map(|k| Op::Iter(Some(k))),
+        1 => any::<bool>().prop_map(|is_empty| Op::Len { is_empty }),
+        2 => (any::<Index>(), any::<bool>(), prop::bool::weighted(0.2)).prop_map(
+            |(pick, same_level, absent)| Op::Contains {
+                pick,
+                same_level,
+                absent,
+            }
+        ),
+        2 => Just(Op::Keep),
+        2 => prop_oneof![
+            1 => Just(None),
+            3 => prop_oneof![
+                4 => prop::sample::select(vec![10, 20, 25, 30, 40]),
+                1 => level(),
+            ]
+            .prop_map(Some),
+        ]
+        .prop_map(Op::SetLevel),
+    ]
+}
+
+fn gap() -> impl Strategy<Value = Gap> {
+    let dt = prop_oneof![3 => Just(0u64), 2 => 1u64..30, 1 => 30u64..400];
+    let key = prop_oneof![
+        10 => Just(KeyEvent::Nothing),
+        2 => prop_oneof![4 => Just(1u8), 1 => 2u8..=6].prop_map(KeyEvent::Rotate),
+        1 => Just(KeyEvent::Replace),
+    ];
+    let tamper = prop_oneof![
+        16 => Just(Tamper::Nothing),
+        2 => (any::<Index>(), 1u8..=255).prop_map(|(i, m)| Tamper::Flip(i, m)),
+        1 => any::<Index>().prop_map(Tamper::Truncate),
+        1 => "[A-Za-z0-9_-]{0,80}".prop_map(Tamper::Garbage),
+        1 => Just(Tamper::Drop),
+    ];
+    (dt, key, tamper).prop_map(|(dt, key, tamper)| Gap { dt, key, tamper })
+}
+
+fn scenario(storages: Vec<Storage>) -> impl Strategy<Value = Scenario> {
+    (
+        prop::sample::select(storages),
+        prop_oneof![
+            4 => Just(20),
+            1 => prop::sample::select(vec![0, 10, 25, 30, i32::MIN]),
+        ],
+        // Small bounds force truncation. (Below the length of the empty marker value, 54
+        // here, R-4.7's sentinel-only value exceeds the bound: see the truncation property.)
+        prop_oneof![4 => 100usize..600, 1 => Just(2048usize)],
+        prop_oneof![3 => Just(None), 1 => (30u64..600).prop_map(Some)],
+        prop::collection::vec(
+            (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
+            1..7,
+        ),
+    )
+        .prop_map(
+            |(storage, default_level, max_len, max_age, requests)| Scenario {
+                storage,
+                default_level,
+                max_len,
+                max_age,
+                requests,
+            },
+        )
+}
+
+// ---------------------------------------------------------------------------------------
+// The driver.
+// ---------------------------------------------------------------------------------------
+
+/// Where every accepted message is, by id.
+#[derive(Default, Debug)]
+struct Ledger {
+    accepted: BTreeSet<usize>,
+    consumed: Vec<usize>,
+    consumed_set: BTreeSet<usize>,
+    unstored: BTreeSet<usize>,
+    discarded: BTreeSet<usize>,
+}
+
+impl Ledger {
+    /// Nothing lost: accepted = consumed ⊎ unstored ⊎ discarded ⊎ pending.
+    fn check_partition(&self, pending: &[M]) -> Result<(), TestCaseError> {
+        let pending: Vec<usize> = ids(pending);
+        let pending_set: BTreeSet<usize> = pending.iter().copied().collect();
+        prop_assert_eq!(
+            pending.len(),
+            pending_set.len(),
+            "duplicate pending message"
+        );
+        let parts = [
+            &self.consumed_set,
+            &self.unstored,
+            &self.discarded,
+            &pending_set,
+        ];
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let union: BTreeSet<usize> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+        prop_assert_eq!(total, union.len(), "a message is in two places: {:?}", self);
+        prop_assert_eq!(
+            &union,
+            &self.accepted,
+            "lost or invented messages; pending {:?}, ledger {:?}",
+            pending,
+            self
+        );
+        Ok(())
+    }
+}
+
+struct Driver<'s> {
+    s: &'s Scenario,
+    keys: Keys,
+    /// The real signer for `keys`, rebuilt when they change.
+    signer: Signer,
+    now: u64,
+    next_id: usize,
+    jar: RealJar,
+    mjar: MJar,
+    ledger: Ledger,
+}
+
+impl<'s> Driver<'s> {
+    fn new(s: &'s Scenario) -> Self {
+        let keys = Keys::new();
+        Driver {
+            s,
+            signer: keys.signer(),
+            keys,
+            now: T0,
+            next_id: 0,
+            jar: RealJar::default(),
+            mjar: MJar {
+                cookie: MCookie::Absent,
+                session: None,
+            },
+            ledger: Ledger::default(),
+        }
+    }
+
+    fn pending(&self) -> Result<Vec<M>, TestCaseError> {
+        let real = real_pending(
+            self.s.storage,
+            &self.jar,
+            &self.signer,
+            self.now,
+            self.s.max_age,
+        );
+        let model = model_pending(
+            self.s.storage,
+            &self.mjar,
+            &self.keys,
+            self.now,
+            self.s.max_age,
+        );
+        prop_assert_eq!(&real, &model, "stored values");
+        Ok(real)
+    }
+
+    /// Time passes, keys change, the client meddles with its cookie.
+    fn gap(&mut self, gap: &Gap) -> Result<(), TestCaseError> {
+        let before = ids(&self.pending()?);
+        self.now += gap.dt;
+        match gap.key {
+            KeyEvent::Nothing => {}
+            KeyEvent::Rotate(n) => (0..n).for_each(|_| self.keys.rotate()),
+            KeyEvent::Replace => self.keys.replace(),
+        }
+        if !matches!(gap.key, KeyEvent::Nothing) {
+            self.signer = self.keys.signer();
+        }
+        let tampered = match (&gap.tamper, self.jar.cookie.as_mut()) {
+            (Tamper::Nothing, _) => None,
+            (Tamper::Flip(i, mask), Some(v)) if !v.is_empty() => {
+                let i = i.index(v.len());
+                v[i] ^= mask;
+                Some(false)
+            }
+            (Tamper::Truncate(i), Some(v)) if !v.is_empty() => {
+                v.truncate(i.index(v.len()));
+                Some(v.is_empty())
+            }
+            (Tamper::Garbage(g), _) => {
+                self.jar.cookie = Some(g.clone().into_bytes());
+                Some(g.is_empty())
+            }
+            (Tamper::Drop, _) => {
+                self.jar.cookie = None;
+                Some(true)
+            }
+            _ => None,
+        };
+        if let Some(absent) = tampered {
+            self.mjar.cookie = if absent {
+                MCookie::Absent
+            } else {
+                MCookie::Tampered
+            };
+        }
+        let after = ids(&self.pending()?);
+        for id in &before {
+            if !after.contains(id) {
+                self.ledger.discarded.insert(*id);
+            }
+        }
+        prop_assert!(
+            after.iter().all(|id| before.contains(id)),
+            "a gap invented messages"
+        );
+        Ok(())
+    }
+
+    fn request<const B: usize, const N: usize>(
+        &mut self,
+        req: &Request,
+    ) -> Result<(), TestCaseError> {
+        self.gap(&req.gap)?;
+        let s = self.s;
+        let signer = self.signer.clone();
+        let (now, max) = (self.now, s.max_len);
+        let mut inbox: Inbox<B, N> = Inbox::new(s.storage, Level(s.default_level));
+        let mut model = Model::new(s.storage, s.default_level, B, N);
+        match s.storage {
+            Storage::Cookie => {
+                let expected = model.load_cookie(&self.mjar, &self.keys, now, s.max_age);
+                let got = inbox.load_cookie(self.jar.cookie.as_deref(), &signer, now, s.max_age);
+                observe_load(&got, &expected)?;
+                prop_assert!(!inbox.needs_session());
+            }
+            _ => {
+                prop_assert!(inbox.needs_session());
+                let expected = model.load_session(&self.mjar);
+                let got = inbox.load_session(self.jar.session.as_deref());
+                observe_load(&got, &expected)?;
+                prop_assert!(!inbox.needs_session());
+            }
+        }
+        check_state(&inbox, &model)?;
+
+        // The full list at the last iteration: what this request consumes if it ends used.
+        let mut last_iteration: Vec<usize> = Vec::new();
+        for op in &req.ops {
+            match op {
+                Op::Add {
+                    level,
+                    text,
+                    extra,
+                    safe,
+                    via_add,
+                } => {
+                    let text = match text {
+                        None => String::new(),
+                        Some(body) => {
+                            self.next_id += 1;
+                            format!("{}~{body}", self.next_id)
+                        }
+                    };
+                    let m = M {
+                        level: *level,
+                        text,
+                        extra: extra.clone(),
+                        safe: *safe,
+                    };
+                    let expected = model.add(&m);
+                    let got = match (&m.extra, *via_add && !m.safe) {
+                        (Some(e), true) => inbox.add(Level(m.level), &m.text, e),
+                        _ => inbox.add_message(m.as_message()),
+                    };
+                    match (expected, got) {
+                        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "add {:?}", m),
+                        (Err(reason), Err(AddError { message, reason: r })) => {
+                            prop_assert_eq!(reason, r, "add {:?}", m);
+                            prop_assert_eq!(M::of(message), m.clone(), "handed back");
+                        }
+                        (e, g) => prop_assert!(false, "add {m:?}: model {e:?}, got {g:?}"),
+                    }
+                    if expected == Ok(Added::Queued) {
+                        self.ledger.accepted.insert(m.id());
+                    }
+                }
+                Op::Iter(take) => {
+                    let expected = model.iter();
+                    let got: Vec<M> = match take {
+                        None => inbox.iter().map(M::of).collect(),
+                        Some(k) => inbox.iter().take(*k).map(M::of).collect(),
+                    };
+                    let seen = take.map_or(expected.len(), |k| k.min(expected.len()));
+                    prop_assert_eq!(&got[..], &expected[..seen], "iteration");
+                    let now_all = vec_of(inbox.messages(0..usize::MAX));
+                    let now_ids = ids(&now_all);
+                    prop_assert!(
+                        now_ids.starts_with(&last_iteration),
+                        "the loaded list only grows within a request"
+                    );
+                    last_iteration = now_ids;
+                }
+                Op::Len { is_empty } => {
+                    let expected = model.len();
+                    if *is_empty {
+                        prop_assert_eq!(inbox.is_empty(), expected == 0);
+                    } else {
+                        prop_assert_eq!(inbox.len(), expected);
+                    }
+                }
+                Op::Contains {
+                    pick,
+                    same_level,
+                    absent,
+                } => {
+                    let all = model.all();
+                    let (level, text, base_extra, base_safe) = if *absent || all.is_empty() {
+                        (20, "0~not there".to_owned(), None, false)
+                    } else {
+                        let m = &all[pick.index(all.len())];
+                        let level = if *same_level {
+                            m.level
+                        } else {
+                            m.level.wrapping_add(1)
+                        };
+                        (level, m.text.clone(), m.extra.clone(), m.safe)
+                    };
+                    let expected = model.contains(level, &text);
+                    // extra tags and the safe flag do not matter.
+                    let probe = Message {
+                        level: Level(level),
+                        text: &text,
+                        extra_tags: if base_extra.is_some() {
+                            None
+                        } else {
+                            Some("other")
+                        },
+                        safe: !base_safe,
+                    };
+                    prop_assert_eq!(inbox.contains(&probe), expected, "contains {:?}", probe);
+                }
+                Op::Keep => {
+                    model.used = false;
+                    inbox.keep();
+                }
+                Op::SetLevel(l) => {
+                    model.level = *l;
+                    inbox.set_level(l.map(Level));
+                }
+            }
+            check_state(&inbox, &model)?;
+        }
+
+        // on a copy so that the plan below starts from the same state.
+        let update = inbox.clone().update();
+        prop_assert_eq!(observe_update(&inbox, &update)?, model.update(), "update");
+
+        let plan = inbox.plan(max, now);
+        let got = observe_plan(&inbox, &plan)?;
+        let expected = model.plan(max, now);
+        prop_assert_eq!(&got, &expected, "plan");
+
+        // The response: real bytes into the real jar, the model's view into the model jar.
+        let cookie_before = self.jar.cookie.clone();
+        match &plan.cookie {
+            CookieAction::Keep => {}
+            CookieAction::Delete => {
+                self.jar.cookie = None;
+                self.mjar.cookie = MCookie::Absent;
+            }
+            CookieAction::Set {
+                messages,
+                continued,
+            } => {
+                let mut out = [0u8; signer::MAX_VALUE_LEN];
+                let value = inbox
+                    .seal_cookie(messages.clone(), *continued, &signer, now, &mut out)
+                    .expect("a planned cookie fits in MAX_VALUE_LEN");
+                let msgs = range_msgs(&inbox, messages)?;
+                let header = Header {
+                    issued_at: now,
+                    continued: *continued,
+                };
+                prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
+                prop_assert_eq!(value.len(), model_signed_len(now, &msgs));
+                prop_assert_eq!(
+                    value.len(),
+                    truncate::signed_len(&header, inbox.messages(messages.clone()))
+                );
+                prop_assert_eq!(
+                    codec::body_len(&header, inbox.messages(messages.clone())),
+                    model_body_len(now, &msgs)
+                );
+                self.jar.cookie = Some(value.as_bytes().to_vec());
+                self.mjar.cookie = MCookie::Valid {
+                    msgs,
+                    continued: *continued,
+                    generation: self.keys.cur,
+                    issued_at: now,
+                };
+            }
+        }
+        match &plan.session {
+            SessionAction::Keep => {}
+            SessionAction::Remove => {
+                self.jar.session = None;
+                self.mjar.session = None;
+            }
+            SessionAction::Set { messages } => {
+                let len = inbox.session_len(messages.clone(), now);
+                let mut out = vec![0u8; len];
+                let n = inbox
+                    .encode_session(messages.clone(), now, &mut out)
+                    .unwrap();
+                let msgs = range_msgs(&inbox, messages)?;
+                prop_assert_eq!(n, len);
+                prop_assert_eq!(n, model_body_len(now, &msgs));
+                self.jar.session = Some(out);
+                self.mjar.session = Some(msgs);
+            }
+        }
+        if s.storage == Storage::Cookie && plan.cookie == CookieAction::Keep {
+            prop_assert_eq!(&self.jar.cookie, &cookie_before);
+        }
+
+        // Read-once and order: a request that ends used consumes its last iteration.
+        if inbox.used() {
+            let last = self.ledger.consumed.last().copied();
+            for (i, id) in last_iteration.iter().enumerate() {
+                prop_assert!(
+                    self.ledger.consumed_set.insert(*id),
+                    "message {id} read twice"
+                );
+                let prev = if i == 0 {
+                    last
+                } else {
+                    Some(last_iteration[i - 1])
+                };
+                prop_assert!(prev.is_none_or(|p| p < *id), "order: {id} after {prev:?}");
+            }
+            self.ledger.consumed.extend(&last_iteration);
+        }
+        for m in &got.unstored {
+            prop_assert!(self.ledger.unstored.insert(m.id()));
+        }
+        self.ledger.check_partition(&self.pending()?)
+    }
+}
+
+fn run<const B: usize, const N: usize>(s: &Scenario) -> Result<(), TestCaseError> {
+    let mut d = Driver::new(s);
+    for req in &s.requests {
+        d.request::<B, N>(req)?;
+    }
+    // A reader that takes everything: afterwards nothing is pending.
+    let drain = Request {
+        gap: Gap::quiet(),
+        ops: vec![Op::Iter(None)],
+    };
+    d.request::<B, N>(&drain)?;
+    prop_assert!(d.pending()?.is_empty(), "pending after a full read");
+    d.ledger.check_partition(&[])
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// Cookie storage (and session storage) at the default capacities.
+    #[test]
+    fn inbox_matches_model(s in scenario(vec![Storage::Cookie, Storage::Cookie, Storage::Cookie, Storage::Session])) {
+        run::<{ herald_core::list::DEFAULT_BYTES }, { herald_core::list::DEFAULT_MSGS }>(&s)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    /// Tiny capacities, so that adds hit both capacity errors.
+    #[test]
+    fn small_inbox_matches_model(s in scenario(vec![Storage::Cookie, Storage::Session])) {
+        run::<300, 5>(&s)?;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Codec, signer and truncation properties.
+// ---------------------------------------------------------------------------------------
+
+fn message() -> impl Strategy<Value = M> {
+    (
+        level(),
+        prop_oneof![
+            6 => "\\PC{1,24}",
+            1 => "[\\x00-\\x7f]{1,16}",
+            1 => "\\PC{60,160}",
+        ],
+        extra_tags(),
+        any::<bool>(),
+    )
+        .prop_map(|(level, text, extra, safe)| M {
+            level,
+            text,
+            extra,
+            safe,
+        })
+}
+
+fn test_signer(secret: &[u8], fallbacks: &[&[u8]]) -> Signer {
+    Signer::new(secret, PURPOSE, COOKIE, fallbacks).unwrap()
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    /// decode(encode(x)) == x, seal → open gives the body back, and the predicted sizes
+    /// (`codec::body_len`, `truncate::signed_len`, and the model's own arithmetic) equal
+    /// the actual ones.
+    #[test]
+    fn codec_roundtrip_and_predicted_sizes(
+        msgs in prop::collection::vec(message(), 0..16),
+        issued_at in prop_oneof![Just(T0), any::<u64>()],
+        continued in any::<bool>(),
+    ) {
+        let list: MessageList<65535, 32> = list_of(&msgs);
+        let header = Header { issued_at, continued };
+        let n = codec::body_len(&header, list.view());
+        prop_assert_eq!(n, model_body_len(issued_at, &msgs));
+        let mut body = vec![0u8; n];
+        prop_assert_eq!(
+            codec::encode_body(&header, list.view(), &mut body[..n - 1]),
+            Err(codec::EncodeError::BufferTooSmall { needed: n })
+        );
+        prop_assert_eq!(codec::encode_body(&header, list.view(), &mut body), Ok(n));
+        let mut back: MessageList<65535, 32> = MessageList::new();
+        prop_assert_eq!(codec::decode_body(&body, &mut back), Ok(header));
+        prop_assert_eq!(vec_of(back.view()), msgs.clone());
+
+        let signer = test_signer(b"roundtrip", &[]);
+        let predicted = truncate::signed_len(&header, list.view());
+        prop_assert_eq!(predicted, model_signed_len(issued_at, &msgs));
+        let mut out = vec![0u8; predicted];
+        let value = codec::seal_body(&header, list.view(), &signer, &mut out)?;
+        prop_assert_eq!(value.len(), predicted);
+        let value = value.to_owned();
+        let mut one_shot = vec![0u8; predicted];
+        prop_assert_eq!(signer.seal(&body, &mut one_shot)?, value.as_str());
+        let mut short = vec![0u8; predicted - 1];
+        prop_assert!(codec::seal_body(&header, list.view(), &signer, &mut short).is_err());
+        let mut scratch = vec![0u8; signer::scratch_len(value.len())];
+        let opened = signer.open(value.as_bytes(), issued_at, None, &mut scratch)?;
+        prop_assert_eq!(opened.body, &body[..]);
+        prop_assert_eq!(opened.key, KeyUsed::Current);
+        prop_assert_eq!(opened.issued_at, issued_at);
+    }
+
+    /// `truncate::fit` keeps exactly what the model's brute force keeps, for both
+    /// policies, at any bound. Below the length of the empty marker value (54 characters
+    /// for a current timestamp) nothing fits and the plan is R-4.7's sentinel-only value,
+    /// which is then longer than the bound, as in Django.
+    #[test]
+    fn truncation_matches_brute_force(
+        msgs in prop::collection::vec(message(), 0..16),
+        max in prop_oneof![0usize..120, 100usize..2600],
+        boundary in prop::option::weighted(0.6, (any::<Index>(), any::<bool>(), -1isize..=1)),
+        now in prop_oneof![Just(T0), any::<u64>()],
+    ) {
+        let list: MessageList<65535, 32> = list_of(&msgs);
+        let n = msgs.len();
+        // Mostly a bound at, or one off, the exact length of some suffix or prefix.
+        let max = match boundary {
+            None => max,
+            Some((i, suffix, delta)) => {
+                let k = i.index(n + 1);
+                let part = if suffix { &msgs[k..] } else { &msgs[..k] };
+                model_signed_len(now, part).saturating_add_signed(delta)
+            }
+        };
+        let newest = truncate::fit(list.view(), Policy::KeepNewest, now, max);
+        let cut = model_cut_newest(&msgs, now, max);
+        prop_assert_eq!(newest.kept, cut..n);
+        prop_assert_eq!(newest.unstored, 0..cut);
+        prop_assert_eq!(newest.continued, cut > 0);
+        let oldest = truncate::fit(list.view(), Policy::KeepOldest, now, max);
+        let k = model_keep_oldest(&msgs, now, max);
+        prop_assert_eq!(oldest.kept, 0..k);
+        prop_assert_eq!(oldest.unstored, k..n);
+        prop_assert_eq!(oldest.continued, k < n);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    /// Flipping any single byte of a signed value (every position, a random non-zero XOR
+    /// mask each) is rejected.
+    #[test]
+    fn any_flipped_byte_is_rejected(
+        msgs in prop::collection::vec(message(), 0..4),
+        continued in any::<bool>(),
+        masks in prop::collection::vec(1u8..=255, 1..16),
+    ) {
+        let list: MessageList<4096, 8> = list_of(&msgs);
+        let signer = test_signer(b"flip", &[b"older"]);
+        let header = Header { issued_at: T0, continued };
+        let mut out = vec![0u8; truncate::signed_len(&header, list.view())];
+        let value = codec::seal_body(&header, list.view(), &signer, &mut out)?.as_bytes().to_vec();
+        let mut scratch = vec![0u8; signer::scratch_len(value.len())];
+        prop_assert!(signer.open(&value, T0, None, &mut scratch).is_ok());
+        for i in 0..value.len() {
+            let mut bad = value.clone();
+            bad[i] ^= masks[i % masks.len()];
+            let r = signer.open(&bad, T0, None, &mut scratch).map(|o| o.key);
+            prop_assert!(r.is_err(), "byte {} ^ {:#x} accepted: {:?}", i, masks[i % masks.len()], r);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    /// A value signed with a key that is now a fallback verifies and says which; a value
+    /// signed with a key the signer does not hold, or for another purpose or cookie name,
+    /// does not.
+    #[test]
+    fn fallback_keys_verify_and_unknown_keys_do_not(
+        secrets in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80), 2..7),
+        signing in any::<Index>(),
+        msgs in prop::collection::vec(message(), 0..4),
+    ) {
+        // Distinct secrets: a unique prefix each.
+        let secrets: Vec<Vec<u8>> = secrets
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut s)| { s.insert(0, i as u8); s })
+            .collect();
+        let signing = signing.index(secrets.len());
+        let list: MessageList<4096, 8> = list_of(&msgs);
+        let header = Header { issued_at: T0, continued: false };
+        let mut out = vec![0u8; truncate::signed_len(&header, list.view())];
+        let value = codec::seal_body(&header, list.view(), &test_signer(&secrets[signing], &[]), &mut out)?
+            .as_bytes()
+            .to_vec();
+        let mut scratch = vec![0u8; signer::scratch_len(value.len())];
+        let others: Vec<&[u8]> = secrets
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != signing)
+            .map(|(_, s)| s.as_slice())
+            .collect();
+        // Current = the first other secret; fallbacks = the rest, with the signing secret
+        // inserted at every possible position (up to the signer's capacity).
+        let (current, rest) = others.split_first().unwrap();
+        for pos in 0..=rest.len().min(FALLBACKS - 1) {
+            let mut fallbacks: Vec<&[u8]> = rest.iter().copied().take(FALLBACKS - 1).collect();
+            fallbacks.insert(pos, &secrets[signing]);
+            let opened = test_signer(current, &fallbacks).open(&value, T0, None, &mut scratch)?;
+            prop_assert_eq!(opened.key, KeyUsed::Fallback(pos));
+            let mut back: MessageList<4096, 8> = MessageList::new();
+            codec::decode_body(opened.body, &mut back).unwrap();
+            prop_assert_eq!(vec_of(back.view()), msgs.clone());
+        }
+        let fallbacks: Vec<&[u8]> = rest.iter().copied().take(FALLBACKS).collect();
+        prop_assert_eq!(
+            test_signer(current, &fallbacks).open(&value, T0, None, &mut scratch).map(|o| o.key),
+            Err(OpenError::BadSignature)
+        );
+        prop_assert_eq!(
+            test_signer(&secrets[signing], &[]).open(&value, T0, None, &mut scratch).map(|o| o.key),
+            Ok(KeyUsed::Current)
+        );
+        // Domain separation: the same secret for another purpose or cookie name.
+        for (purpose, cookie) in [("herald.other", COOKIE), (PURPOSE, "messages2")] {
+            let other: Signer = Signer::new(&secrets[signing], purpose, cookie, &[]).unwrap();
+            prop_assert_eq!(
+                other.open(&value, T0, None, &mut scratch).map(|o| o.key),
+                Err(OpenError::BadSignature)
+            );
+        }
+    }
+}
