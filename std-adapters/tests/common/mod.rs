@@ -299,6 +299,18 @@ mod axum_app {
             .layer(middleware::from_fn(report))
     }
 
+    /// The app over tower-sessions with any store (memory, Redis), fallback storage.
+    pub fn with_tower_sessions<St>(config: Config, store: St) -> Router
+    where
+        St: tower_sessions::SessionStore + Clone,
+    {
+        let sessions = tower_sessions::SessionManagerLayer::new(store).with_secure(false);
+        routes()
+            .layer(MessagesLayer::with_session(config, TowerSessions).expect("layer"))
+            .layer(sessions)
+            .layer(middleware::from_fn(report))
+    }
+
     pub async fn serve(router: Router) -> Server {
         let l = listener();
         let addr = l.local_addr().expect("addr");
@@ -325,6 +337,8 @@ mod axum_app {
         serve(app(config, store)).await
     }
 }
+
+pub use axum_app::{serve as serve_axum, with_tower_sessions};
 
 mod actix_app {
     use super::*;
