@@ -523,7 +523,12 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
     /// The complete response plan in herald's own format: [`Inbox::update`], then the
     /// storage rules of SPEC §4 – §6, with truncation to `max_value_len` characters of
     /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at `now`.
+    ///
+    /// Every cookie value the plan asks for is at most `max_value_len` characters long.
+    /// A bound below [`truncate::MIN_VALUE_LEN`] (60) is raised to it: when nothing fits,
+    /// the marker-only value must still be written.
     pub fn plan(&mut self, max_value_len: usize, now: u64) -> Plan {
+        let max_value_len = max_value_len.max(truncate::MIN_VALUE_LEN);
         let resign = self.needs_resign();
         let mut plan = self
             .plan_with(|view, policy| truncate::fit(view, policy, now, max_value_len).kept.len());

@@ -11,6 +11,12 @@ use crate::codec::{self, Header};
 use crate::list::ListView;
 use crate::signer::{self, MAC_LEN};
 
+/// The smallest usable maximum value length: the longest marker-only value (no message,
+/// the not-finished marker, a 10-byte issued-at varint: 45 raw bytes, 60 characters).
+/// [`Inbox::plan`](crate::Inbox::plan) raises smaller bounds to this, because when nothing
+/// fits it must still write the marker; adapters reject smaller settings at start-up.
+pub const MIN_VALUE_LEN: usize = signer::encoded_len(1 + 10 + 1 + 1 + MAC_LEN);
+
 /// Which messages to keep when not all fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -157,6 +163,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn min_value_len_holds_the_longest_marker_only_value() {
+        let h = Header {
+            issued_at: u64::MAX,
+            continued: true,
+        };
+        assert_eq!(signed_len(&h, ListView::empty()), MIN_VALUE_LEN);
+        assert_eq!(MIN_VALUE_LEN, 60);
     }
 
     #[test]

@@ -643,3 +643,28 @@ fn one_message_cookie_size() {
     println!("one-message cookie value: {} characters", v.len());
     assert_eq!(v.len(), 79);
 }
+
+/// A bound below `MIN_VALUE_LEN` is raised to it, so the marker-only value never
+/// exceeds the bound the plan works with.
+#[test]
+fn tiny_bounds_are_raised_to_the_marker_length() {
+    use herald_core::truncate::MIN_VALUE_LEN;
+    for storage in [Storage::Cookie, Storage::Fallback] {
+        let mut inbox: Inbox = Inbox::new(storage, Level::INFO);
+        inbox.add(Level::INFO, "hello", "").unwrap();
+        let plan = inbox.plan(20, NOW);
+        let CookieAction::Set {
+            messages,
+            continued,
+        } = plan.cookie
+        else {
+            panic!("{storage:?}: expected the marker-only cookie");
+        };
+        assert!(messages.is_empty() && continued);
+        let mut out = [0u8; 128];
+        let v = inbox
+            .seal_cookie(messages, continued, &signer(), u64::MAX, &mut out)
+            .unwrap();
+        assert!(v.len() <= MIN_VALUE_LEN, "{}", v.len());
+    }
+}
