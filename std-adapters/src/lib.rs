@@ -39,3 +39,8 @@ pub use messages::{
 /// `_messages` entry byte for byte (feature `django`).
 #[cfg(feature = "django")]
 pub mod django;
+
+/// Fuzz targets: each a `pub fn(&[u8])` that panics only on a violated invariant, shared
+/// by the cargo-fuzz project in `fuzz/` and the seed replay test (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;

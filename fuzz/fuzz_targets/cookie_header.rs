@@ -1,0 +1,4 @@
+//! cargo-fuzz target `cookie_header`: see [`herald::fuzzing::cookie_header`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald::fuzzing::cookie_header(data));

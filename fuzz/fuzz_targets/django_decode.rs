@@ -1,0 +1,4 @@
+//! cargo-fuzz target `django_decode`: see [`herald::fuzzing::django_decode`].
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald::fuzzing::django_decode(data));

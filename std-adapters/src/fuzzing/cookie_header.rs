@@ -1,0 +1,143 @@
+//! `cookie_header`: arbitrary `Cookie` header bytes through the core parser.
+
+use herald_core::cookie_header::{
+    CookieAttributes, ParseError, cookie_value, find_cookie, set_cookie_len, write_set_cookie,
+};
+
+/// The names the target looks for: the messages cookie, other valid names, and names no
+/// cookie can have (empty, not a token).
+const NAMES: [&str; 6] = [
+    "messages",
+    "sessionid",
+    "a",
+    "__Host-messages",
+    "",
+    "bad name",
+];
+/// At most this many header values.
+const MAX_HEADERS: usize = 8;
+
+/// Arbitrary `Cookie` header bytes: the first byte picks the cookie name looked for, the
+/// rest is split at `\n` (which no header value can hold) into up to 8 header values.
+/// * [`find_cookie`] never panics; an invalid name is `InvalidName` whatever the headers.
+/// * It agrees exactly with a reference written from the module's documented rules
+///   (split on every `;`, trim space and tab, split at the first `=`, exact name, the
+///   first piece with the name decides, one pair of surrounding quotes removed,
+///   cookie-octets only); an `InvalidValue` error points at the byte it names.
+/// * A found value is a sub-slice of the header it came from (zero-copy) and holds only
+///   cookie-octets; [`cookie_value`] is the same answer with errors as `None`.
+/// * A found value written back with [`write_set_cookie`] (whose length
+///   [`set_cookie_len`] predicts) parses back to the same value.
+pub fn cookie_header(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    let name = NAMES[usize::from(pick) % NAMES.len()];
+    let headers: Vec<&[u8]> = rest.split(|&b| b == b'\n').take(MAX_HEADERS).collect();
+
+    let found = find_cookie(headers.iter().copied(), name);
+    assert_eq!(
+        cookie_value(headers.iter().copied(), name),
+        found.ok().flatten(),
+        "cookie_value differs from find_cookie"
+    );
+    let valid_name = !name.is_empty() && name.bytes().all(is_tchar);
+    if !valid_name {
+        assert_eq!(found, Err(ParseError::InvalidName));
+        return;
+    }
+    let reference = reference_find(&headers, name.as_bytes());
+    match (found, reference) {
+        (Ok(None), Ok(None)) => {}
+        (Ok(Some(value)), Ok(Some((h, range)))) => {
+            let header = headers[h];
+            let start = value.as_ptr() as usize - header.as_ptr() as usize;
+            assert!(
+                value.as_ptr() as usize >= header.as_ptr() as usize
+                    && start + value.len() <= header.len(),
+                "the value is not a sub-slice of its header"
+            );
+            assert_eq!(start..start + value.len(), range, "a different piece");
+            assert!(value.bytes().all(is_cookie_octet));
+            round_trip(name, value);
+        }
+        (
+            Err(ParseError::InvalidValue {
+                header,
+                offset,
+                byte,
+            }),
+            Err((h, at)),
+        ) => {
+            assert_eq!((header, offset), (h, at), "error position");
+            assert_eq!(headers[header].get(offset), Some(&byte), "error byte");
+            assert!(!is_cookie_octet(byte));
+        }
+        (got, expected) => panic!("find_cookie {got:?}, reference {expected:?}"),
+    }
+}
+
+/// A value written as a `Set-Cookie` line reads back the same.
+fn round_trip(name: &str, value: &str) {
+    let attrs = CookieAttributes::default();
+    let mut buf = [0u8; 8192];
+    let line = write_set_cookie(&mut buf, name, value, attrs).expect("a parsed value is writable");
+    assert_eq!(set_cookie_len(name, value, attrs), Ok(line.len()));
+    assert_eq!(
+        find_cookie([line.as_bytes()], name),
+        Ok(Some(value)),
+        "{line:?} does not read back"
+    );
+}
+
+const fn is_cookie_octet(b: u8) -> bool {
+    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn trim(s: &[u8], mut start: usize) -> (usize, &[u8]) {
+    let mut s = s;
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+        start += 1;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    (start, s)
+}
+
+/// The documented rules, written plainly: `Ok(Some((header, byte range of the value)))`,
+/// or `Err((header, offset of the first bad byte))`.
+#[allow(clippy::type_complexity)]
+fn reference_find(
+    headers: &[&[u8]],
+    name: &[u8],
+) -> Result<Option<(usize, std::ops::Range<usize>)>, (usize, usize)> {
+    for (h, header) in headers.iter().enumerate() {
+        let mut piece_start = 0;
+        for piece in header.split(|&b| b == b';') {
+            let here = piece_start;
+            piece_start += piece.len() + 1;
+            let Some(eq) = piece.iter().position(|&b| b == b'=') else {
+                continue;
+            };
+            if trim(&piece[..eq], 0).1 != name {
+                continue;
+            }
+            let (mut start, mut value) = trim(&piece[eq + 1..], here + eq + 1);
+            if value.len() >= 2 && value[0] == b'"' && value[value.len() - 1] == b'"' {
+                value = &value[1..value.len() - 1];
+                start += 1;
+            }
+            return match value.iter().position(|&b| !is_cookie_octet(b)) {
+                Some(bad) => Err((h, start + bad)),
+                None => Ok(Some((h, start..start + value.len()))),
+            };
+        }
+    }
+    Ok(None)
+}

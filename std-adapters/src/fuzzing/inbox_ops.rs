@@ -1,0 +1,626 @@
+//! `inbox_ops`: random operations over several requests, on the real [`Inbox`] and on a
+//! `Vec`-based reference model of SPEC §2, §4 – §6.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+
+use arbitrary::{Arbitrary, Unstructured};
+use herald_core::list::CapacityError;
+use herald_core::signer::MAX_VALUE_LEN;
+use herald_core::truncate;
+use herald_core::{
+    AddError, Added, CookieAction, Inbox, KeyUsed, Level, LoadError, Loaded, Message, Plan,
+    SessionAction, Signer, Storage,
+};
+
+use super::{ArbMessage, LevelPick, Owned, model_signed_len};
+
+/// The inbox under test has the default capacities.
+const BYTES: usize = 3072;
+const MSGS: usize = 32;
+/// Fallback keys the server keeps after rotations.
+const FALLBACKS: usize = 4;
+const MAX_REQUESTS: usize = 12;
+const MAX_OPS: usize = 24;
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum StoragePick {
+    Cookie,
+    Session,
+    Fallback,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Scenario {
+    storage: StoragePick,
+    start: u64,
+    requests: Vec<Request>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct Request {
+    /// The server rotates its secret before this request (the old one becomes a
+    /// fallback key; after [`FALLBACKS`] rotations it is forgotten).
+    rotate: bool,
+    client: Client,
+    ops: Vec<Op>,
+    max_len: u16,
+    tick: u16,
+}
+
+#[derive(Arbitrary, Debug, Clone, Copy)]
+enum Client {
+    /// The browser sends back what it was given.
+    Send,
+    /// The browser lost the cookie.
+    DropCookie,
+    /// The cookie is altered at this position.
+    CorruptCookie(u16),
+    /// The server lost the session entry.
+    LoseSession,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Op {
+    Add(ArbMessage),
+    /// Iterate, looking at the first `take` messages only (all when `None`).
+    Iter(Option<u8>),
+    Len,
+    Contains(Probe),
+    Keep,
+    SetLevel(Option<LevelPick>),
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Probe {
+    /// A message the inbox holds (by index, modulo its length).
+    Held(u8),
+    /// Any level and text.
+    Other(LevelPick, String),
+}
+
+/// A message with the identity the fuzz target gave it (its text starts with the id).
+#[derive(Clone, Debug)]
+struct M {
+    id: u32,
+    msg: Owned,
+}
+
+/// The model of the messages cookie as the browser holds it.
+#[derive(Clone, Debug)]
+struct ModelCookie {
+    msgs: Vec<M>,
+    continued: bool,
+    corrupted: bool,
+    /// The generation of the key that signed it.
+    generation: u32,
+}
+
+/// What became of a queued message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Stored for a later request.
+    Pending,
+    /// Read in a request that ended with the messages used: gone.
+    Consumed,
+    /// Reported unstored by a plan.
+    Unstored,
+    /// Lost through no fault of herald: the browser dropped or altered the cookie, the
+    /// server lost the session or forgot the key.
+    Dropped,
+}
+
+#[derive(Default)]
+struct World {
+    /// The real cookie value and session entry.
+    cookie: Option<String>,
+    session: Option<Vec<u8>>,
+    /// The model of both.
+    m_cookie: Option<ModelCookie>,
+    m_session: Option<Vec<M>>,
+    generation: u32,
+    now: u64,
+    next_id: u32,
+    fate: HashMap<u32, Fate>,
+}
+
+/// The model of one request's inbox (Django's `BaseStorage` state).
+struct ModelInbox {
+    list: Vec<M>,
+    loaded: usize,
+    used: bool,
+    added_new: bool,
+    invalid_untouched: bool,
+    level: Option<Level>,
+    cookie_used: bool,
+    session_used: bool,
+    cookie_count: usize,
+    cookie_continued: bool,
+    cookie_key: Option<KeyUsed>,
+}
+
+impl ModelInbox {
+    fn touch(&mut self) {
+        if self.invalid_untouched {
+            self.invalid_untouched = false;
+            self.used = true;
+        }
+    }
+    fn level(&self) -> Level {
+        self.level.unwrap_or(Level::INFO)
+    }
+}
+
+/// An arbitrary scenario of up to 12 requests of up to 24 operations each (add, iterate
+/// fully or partly, `len`, `contains`, `keep`, set the level), under one storage
+/// (cookie, session or fallback), with key rotations and browser or server mishaps
+/// between requests (cookie dropped or altered, session lost), each request planned
+/// with its own cookie bound (0 to 4096 characters; the plan raises bounds below
+/// [`MIN_VALUE_LEN`](truncate::MIN_VALUE_LEN) to it), then a final request that reads
+/// everything. The real [`Inbox`] and the reference model (plain `Vec`s, SPEC §2 with
+/// the storage rules of §4 – §6 and R-4.7's truncation computed by brute force from the
+/// README's byte layout) must agree on every result: each add, each iteration, `len`,
+/// `contains`, each load and each [`Plan`]. Independently of the model, a ledger of
+/// every queued message checks:
+/// * **read-once**: an iteration never yields a message already consumed, reported
+///   unstored or lost;
+/// * **no loss**: after each request, the messages the next request would load are
+///   exactly the pending ones (queued, not consumed, not reported unstored, not lost to
+///   a mishap), and after the final read none is left;
+/// * **order**: every iteration yields messages in the order they were added;
+/// * **size bound**: every sealed cookie value is within its request's bound and has
+///   the length the byte layout predicts.
+pub fn inbox_ops(data: &[u8]) {
+    let Ok(mut scenario) = Scenario::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let storage = match scenario.storage {
+        StoragePick::Cookie => Storage::Cookie,
+        StoragePick::Session => Storage::Session,
+        StoragePick::Fallback => Storage::Fallback,
+    };
+    scenario.requests.truncate(MAX_REQUESTS);
+    let mut world = World {
+        now: scenario.start,
+        ..World::default()
+    };
+    for request in &mut scenario.requests {
+        request.ops.truncate(MAX_OPS);
+        run_request(&mut world, storage, request);
+    }
+    let drain = Request {
+        rotate: false,
+        client: Client::Send,
+        ops: vec![Op::Iter(None)],
+        max_len: u16::MAX,
+        tick: 1,
+    };
+    run_request(&mut world, storage, &drain);
+    let left: Vec<_> = world
+        .fate
+        .iter()
+        .filter(|(_, f)| **f == Fate::Pending)
+        .collect();
+    assert!(left.is_empty(), "never delivered: {left:?}");
+}
+
+fn signer_for(generation: u32) -> Signer<FALLBACKS> {
+    let secret = |g: u32| format!("inbox_ops secret {g}").into_bytes();
+    let current = secret(generation);
+    let old: Vec<Vec<u8>> = (1..=FALLBACKS as u32)
+        .filter_map(|back| generation.checked_sub(back).map(secret))
+        .collect();
+    let old: Vec<&[u8]> = old.iter().map(Vec::as_slice).collect();
+    Signer::new(&current, super::PURPOSE, super::COOKIE, &old).expect("at most FALLBACKS keys")
+}
+
+/// Which key of generation `current` verifies a value signed by generation `signed`.
+fn key_for(current: u32, signed: u32) -> Option<KeyUsed> {
+    match current - signed {
+        0 => Some(KeyUsed::Current),
+        d if d as usize <= FALLBACKS => Some(KeyUsed::Fallback(d as usize - 1)),
+        _ => None,
+    }
+}
+
+/// The ids the next request would load, by the model.
+fn reachable(world: &World, storage: Storage) -> BTreeSet<u32> {
+    let ids = |v: &[M]| v.iter().map(|m| m.id).collect::<Vec<_>>();
+    let cookie = world
+        .m_cookie
+        .as_ref()
+        .filter(|c| !c.corrupted && key_for(world.generation, c.generation).is_some());
+    let mut out = Vec::new();
+    match storage {
+        Storage::Cookie => out.extend(cookie.map(|c| ids(&c.msgs)).unwrap_or_default()),
+        Storage::Session => out.extend(world.m_session.as_deref().map(ids).unwrap_or_default()),
+        Storage::Fallback => {
+            if let Some(c) = cookie {
+                out.extend(ids(&c.msgs));
+                if c.continued {
+                    out.extend(world.m_session.as_deref().map(ids).unwrap_or_default());
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn run_request(world: &mut World, storage: Storage, request: &Request) {
+    // Between requests: rotation and mishaps. What they make unreachable is lost.
+    let before = reachable(world, storage);
+    if request.rotate {
+        world.generation += 1;
+    }
+    match request.client {
+        Client::Send => {}
+        Client::DropCookie => {
+            world.cookie = None;
+            world.m_cookie = None;
+        }
+        Client::CorruptCookie(pos) => {
+            if let (Some(value), Some(model)) = (world.cookie.as_mut(), world.m_cookie.as_mut()) {
+                let mut bytes = std::mem::take(value).into_bytes();
+                let i = usize::from(pos) % bytes.len();
+                bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+                *value = String::from_utf8(bytes).expect("ASCII");
+                model.corrupted = true;
+            }
+        }
+        Client::LoseSession => {
+            world.session = None;
+            world.m_session = None;
+        }
+    }
+    let after = reachable(world, storage);
+    for id in before.difference(&after) {
+        world.fate.insert(*id, Fate::Dropped);
+    }
+
+    let signer = signer_for(world.generation);
+    let now = world.now;
+    // Any bound up to MAX_VALUE_LEN; the plan raises those below MIN_VALUE_LEN to it.
+    let asked = usize::from(request.max_len) % (MAX_VALUE_LEN + 1);
+    let max_len = asked.max(truncate::MIN_VALUE_LEN);
+    let mut inbox: Inbox<BYTES, MSGS> = Inbox::new(storage, Level::INFO);
+    let mut model = ModelInbox {
+        list: Vec::new(),
+        loaded: 0,
+        used: false,
+        added_new: false,
+        invalid_untouched: false,
+        level: None,
+        cookie_used: false,
+        session_used: false,
+        cookie_count: 0,
+        cookie_continued: false,
+        cookie_key: None,
+    };
+
+    // Load.
+    let mut consult_session = storage == Storage::Session;
+    if storage != Storage::Session {
+        let got = inbox.load_cookie(
+            world.cookie.as_deref().map(str::as_bytes),
+            &signer,
+            now,
+            None,
+        );
+        match &world.m_cookie {
+            None => assert_eq!(got, Ok(Loaded::Absent)),
+            Some(c) => match key_for(world.generation, c.generation).filter(|_| !c.corrupted) {
+                Some(key) => {
+                    assert_eq!(
+                        got,
+                        Ok(Loaded::Messages {
+                            count: c.msgs.len(),
+                            continued: c.continued,
+                            key
+                        })
+                    );
+                    model.list.extend(c.msgs.iter().cloned());
+                    model.cookie_used = !c.msgs.is_empty();
+                    model.cookie_count = c.msgs.len();
+                    model.cookie_continued = c.continued;
+                    model.cookie_key = Some(key);
+                    consult_session = storage == Storage::Fallback && c.continued;
+                }
+                None => {
+                    assert!(
+                        matches!(got, Err(LoadError::Open(_))),
+                        "an altered or unknown-key cookie was accepted: {got:?}"
+                    );
+                    model.invalid_untouched = storage == Storage::Cookie;
+                }
+            },
+        }
+    }
+    assert_eq!(inbox.needs_session(), consult_session);
+    if consult_session {
+        let got = inbox.load_session(world.session.as_deref());
+        match &world.m_session {
+            None => assert_eq!(got, Ok(Loaded::Absent)),
+            Some(s) => {
+                assert_eq!(
+                    got,
+                    Ok(Loaded::Messages {
+                        count: s.len(),
+                        continued: false,
+                        key: KeyUsed::Current
+                    })
+                );
+                model.list.extend(s.iter().cloned());
+                model.session_used = !s.is_empty();
+            }
+        }
+    }
+    model.loaded = model.list.len();
+
+    // The handler.
+    let mut bytes_used: usize = model.list.iter().map(|m| stored_bytes(&m.msg)).sum();
+    for op in &request.ops {
+        match op {
+            Op::Add(arb) => {
+                let mut msg = arb.owned();
+                let id = world.next_id;
+                if !msg.text.is_empty() {
+                    msg.text = format!("{id}~{}", msg.text);
+                }
+                let expected = if msg.text.is_empty() {
+                    Ok(Added::IgnoredEmpty)
+                } else if msg.level < model.level() {
+                    Ok(Added::IgnoredBelowLevel)
+                } else if model.list.len() == MSGS {
+                    Err(CapacityError::TooManyMessages)
+                } else if bytes_used + stored_bytes(&msg) > BYTES {
+                    Err(CapacityError::TooManyBytes)
+                } else {
+                    Ok(Added::Queued)
+                };
+                let got = inbox.add_message(msg.as_message());
+                match (&got, expected) {
+                    (Ok(g), Ok(e)) => assert_eq!(*g, e, "add {msg:?}"),
+                    (Err(AddError { message, reason }), Err(e)) => {
+                        assert_eq!(*reason, e, "add {msg:?}");
+                        assert!(msg.same_as(message), "handed back another message");
+                    }
+                    (g, e) => panic!("add {msg:?}: got {g:?}, model says {e:?}"),
+                }
+                if got == Ok(Added::Queued) {
+                    world.next_id += 1;
+                    bytes_used += stored_bytes(&msg);
+                    model.list.push(M { id, msg });
+                    model.added_new = true;
+                    world.fate.insert(id, Fate::Pending);
+                }
+            }
+            Op::Iter(take) => {
+                model.touch();
+                model.used = true;
+                model.loaded = model.list.len();
+                let take = take.map_or(usize::MAX, usize::from);
+                let got: Vec<Owned> = inbox.iter().take(take).map(|m| Owned::of(&m)).collect();
+                assert_eq!(got.len(), model.list.len().min(take), "iteration length");
+                let mut last = None;
+                for (g, m) in got.iter().zip(&model.list) {
+                    assert!(m.msg.same_as(&g.as_message()), "read {g:?}, model {m:?}");
+                    assert_eq!(
+                        world.fate.get(&m.id),
+                        Some(&Fate::Pending),
+                        "read-once: message {} delivered again",
+                        m.id
+                    );
+                    assert!(last < Some(m.id), "order: {} after {last:?}", m.id);
+                    last = Some(m.id);
+                }
+            }
+            Op::Len => {
+                model.touch();
+                assert_eq!(inbox.len(), model.list.len());
+            }
+            Op::Contains(probe) => {
+                model.touch();
+                let (level, text) = match probe {
+                    Probe::Held(i) if !model.list.is_empty() => {
+                        let m = &model.list[usize::from(*i) % model.list.len()].msg;
+                        (m.level, m.text.clone())
+                    }
+                    Probe::Held(_) => (Level::INFO, "absent".to_owned()),
+                    Probe::Other(level, text) => (level.level(), text.clone()),
+                };
+                let expected = model
+                    .list
+                    .iter()
+                    .any(|m| m.msg.level == level && m.msg.text == text);
+                assert_eq!(inbox.contains(&Message::new(level, &text)), expected);
+            }
+            Op::Keep => {
+                model.used = false;
+                inbox.keep();
+            }
+            Op::SetLevel(level) => {
+                model.level = level.map(LevelPick::level);
+                inbox.set_level(model.level);
+            }
+        }
+    }
+    assert_eq!(inbox.used(), model.used);
+    assert_eq!(inbox.added_new(), model.added_new);
+
+    // The response.
+    let expected = model_plan(&mut model, storage, max_len, now);
+    let plan = inbox.plan(asked, now);
+    assert_eq!(plan, expected, "plan differs from the model");
+    if model.used {
+        for m in &model.list[..model.loaded] {
+            world.fate.insert(m.id, Fate::Consumed);
+        }
+    }
+    for m in &model.list[plan.unstored.clone()] {
+        world.fate.insert(m.id, Fate::Unstored);
+    }
+    match plan.cookie {
+        CookieAction::Keep => {}
+        CookieAction::Delete => {
+            world.cookie = None;
+            world.m_cookie = None;
+        }
+        CookieAction::Set {
+            messages,
+            continued,
+        } => {
+            let mut out = [0u8; MAX_VALUE_LEN];
+            let value = inbox
+                .seal_cookie(messages.clone(), continued, &signer, now, &mut out)
+                .expect("a planned cookie fits in MAX_VALUE_LEN");
+            let msgs = model.list[messages].to_vec();
+            let owned: Vec<Owned> = msgs.iter().map(|m| m.msg.clone()).collect();
+            assert!(
+                value.len() <= max_len,
+                "size bound: {} > {max_len}",
+                value.len()
+            );
+            assert_eq!(value.len(), model_signed_len(&owned, now));
+            world.cookie = Some(value.to_owned());
+            world.m_cookie = Some(ModelCookie {
+                msgs,
+                continued,
+                corrupted: false,
+                generation: world.generation,
+            });
+        }
+    }
+    match plan.session {
+        SessionAction::Keep => {}
+        SessionAction::Remove => {
+            world.session = None;
+            world.m_session = None;
+        }
+        SessionAction::Set { messages } => {
+            let mut entry = vec![0u8; inbox.session_len(messages.clone(), now)];
+            assert_eq!(
+                inbox.encode_session(messages.clone(), now, &mut entry),
+                Ok(entry.len())
+            );
+            world.session = Some(entry);
+            world.m_session = Some(model.list[messages].to_vec());
+        }
+    }
+
+    // No loss: what the next request can load is exactly what is pending.
+    let pending: BTreeSet<u32> = world
+        .fate
+        .iter()
+        .filter(|(_, f)| **f == Fate::Pending)
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(reachable(world, storage), pending, "no loss / read-once");
+    world.now = now.saturating_add(u64::from(request.tick));
+}
+
+/// Bytes a message takes in the inbox's arena.
+fn stored_bytes(m: &Owned) -> usize {
+    m.text.len() + m.extra_tags.as_ref().map_or(0, String::len)
+}
+
+/// The plan by SPEC and §4 – §6, with R-4.7's cut found by brute force.
+fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64) -> Plan {
+    enum Update {
+        Unchanged,
+        Clear,
+        Store(Range<usize>),
+    }
+    let queue = model.loaded..model.list.len();
+    let update = if model.used {
+        if queue.is_empty() {
+            Update::Clear
+        } else {
+            Update::Store(queue)
+        }
+    } else if model.added_new {
+        model.touch();
+        Update::Store(0..model.list.len())
+    } else {
+        Update::Unchanged
+    };
+    let fits = |r: Range<usize>| {
+        let owned: Vec<Owned> = model.list[r].iter().map(|m| m.msg.clone()).collect();
+        model_signed_len(&owned, now) <= max_len
+    };
+    let keep = Plan {
+        cookie: CookieAction::Keep,
+        session: SessionAction::Keep,
+        unstored: 0..0,
+    };
+    let mut plan = match (storage, update) {
+        (_, Update::Unchanged) => keep,
+        (Storage::Cookie, Update::Clear) => Plan {
+            cookie: CookieAction::Delete,
+            ..keep
+        },
+        (Storage::Session, Update::Clear) => Plan {
+            session: SessionAction::Remove,
+            ..keep
+        },
+        (Storage::Fallback, Update::Clear) => Plan {
+            cookie: if model.cookie_used {
+                CookieAction::Delete
+            } else {
+                CookieAction::Keep
+            },
+            session: if model.session_used {
+                SessionAction::Remove
+            } else {
+                SessionAction::Keep
+            },
+            unstored: 0..0,
+        },
+        (Storage::Session, Update::Store(r)) => Plan {
+            session: SessionAction::Set { messages: r },
+            ..keep
+        },
+        (Storage::Cookie, Update::Store(r)) => {
+            let cut = (r.start..=r.end)
+                .find(|&c| fits(c..r.end))
+                .expect("the empty suffix always fits in MIN_VALUE_LEN");
+            Plan {
+                cookie: CookieAction::Set {
+                    messages: cut..r.end,
+                    continued: cut > r.start,
+                },
+                session: SessionAction::Keep,
+                unstored: r.start..cut,
+            }
+        }
+        (Storage::Fallback, Update::Store(r)) => {
+            let cut = (r.start..=r.end)
+                .rev()
+                .find(|&c| fits(r.start..c))
+                .expect("the empty prefix always fits in MIN_VALUE_LEN");
+            Plan {
+                cookie: CookieAction::Set {
+                    messages: r.start..cut,
+                    continued: cut < r.end,
+                },
+                session: if cut < r.end {
+                    SessionAction::Set {
+                        messages: cut..r.end,
+                    }
+                } else if model.session_used {
+                    SessionAction::Remove
+                } else {
+                    SessionAction::Keep
+                },
+                unstored: r.end..r.end,
+            }
+        }
+    };
+    let resign = matches!(model.cookie_key, Some(KeyUsed::Fallback(_)));
+    if resign && plan.cookie == CookieAction::Keep && storage != Storage::Session {
+        plan.cookie = CookieAction::Set {
+            messages: 0..model.cookie_count,
+            continued: model.cookie_continued,
+        };
+    }
+    plan
+}
