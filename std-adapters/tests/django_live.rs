@@ -26,12 +26,13 @@ use std::process::{Command, Stdio};
 
 use django_support::Rng;
 use herald::django::{
-    CookieSettings, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
-    decode_session, encode_session,
+    CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
+    decode_session, encode_session, python_b64_decode,
 };
 use serde_json::{Map, Value, json};
 
 const ENCODE_CASES: usize = 300;
+const CRAFTED_CASES: usize = 200;
 
 fn find_python() -> Option<PathBuf> {
     let candidate = match std::env::var_os("HERALD_DJANGO_PYTHON") {
@@ -147,7 +148,8 @@ fn text(rng: &mut Rng) -> String {
         _ => {
             let mut t = String::new();
             for _ in 0..1 + rng.below(12) {
-                t.push_str(*rng.pick(WORDS));
+                let w: &str = *rng.pick(WORDS);
+                t.push_str(w);
                 t.push(if rng.chance(20) {
                     *rng.pick(SPECIALS)
                 } else {
@@ -267,6 +269,114 @@ fn settings(rng: &mut Rng) -> (Value, CookieSettings) {
     (json, cs)
 }
 
+/// A crafted payload (bytes signed as they are): message arrays with every kind of flag,
+/// level, text and extra-tags value Django's decoder meets, whitespace, raw UTF-8 bytes
+/// (read as latin-1), raw items, sentinels, non-list payloads and broken JSON.
+fn crafted_payload(rng: &mut Rng) -> Vec<u8> {
+    const TOP: &[&str] = &[
+        "0",
+        "\"\"",
+        "{}",
+        "\"abc\"",
+        "{\"a\": 1}",
+        "true",
+        "false",
+        "null",
+        "[]",
+        "[1,",
+        "[[\"__json_message\"]]",
+        "[[\"__json_message\", 1]]",
+        "[[\"__json_message\", 0, 20]]",
+        "[\"__messagesnotfinished__\"]",
+        "[[]]",
+        "[{}]",
+        "  [ ]  ",
+        "[1.0, -0.0, 1e16, 2.5e-7]",
+        "[{\"a\": {\"b\": [\"__json_message\", 1, \"25\", \"deep\"]}}]",
+        "{\"__json_message\": 1}",
+    ];
+    const FLAGS: &[&str] = &[
+        "0", "1", "true", "false", "2", "\"\"", "null", "\"x\"", "[]", "{}", "0.0", "[0]",
+    ];
+    const LEVELS: &[&str] = &[
+        "20", "20.9", "-3.5", "\"30\"", "\" 30 \"", "true", "false", "null", "\"x\"", "1e3", "25",
+        "\"1_0\"", "\"-7\"", "[20]", "0.0",
+    ];
+    const TEXTS: &[&str] = &[
+        "\"t\"",
+        "\"caf\\u00e9 \\ud83d\\ude00\"",
+        "\"café 😀 ü\"",
+        "\"\"",
+        "\"<b>x</b>\"",
+    ];
+    const EXTRAS: &[Option<&str>] = &[
+        None,
+        Some("null"),
+        Some("\"\""),
+        Some("\"a b\""),
+        Some("\"é\""),
+    ];
+    const WS: &[&str] = &["", "", " ", "\n", "\t", " \r\n "];
+    const RAWS: &[&str] = &[
+        "\"s\"",
+        "1.5",
+        "-7",
+        "null",
+        "{\"k\": [\"__json_message\", 0, 40, \"in\"]}",
+        "[[\"__json_message\", \"\", 10, \"n\", null]]",
+    ];
+    if rng.chance(15) {
+        return rng.pick(TOP).as_bytes().to_vec();
+    }
+    let mut out = String::from("[");
+    let n = 1 + rng.below(3);
+    for i in 0..n {
+        let w = *rng.pick(WS);
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(w);
+        if rng.chance(20) {
+            let raw: &str = *rng.pick(RAWS);
+            out.push_str(raw);
+            continue;
+        }
+        let mut elems = vec![
+            "\"__json_message\"".to_owned(),
+            rng.pick(FLAGS).to_string(),
+            rng.pick(LEVELS).to_string(),
+            rng.pick(TEXTS).to_string(),
+        ];
+        if let Some(e) = rng.pick(EXTRAS) {
+            elems.push(e.to_string());
+        }
+        if rng.chance(5) {
+            elems.push("\"more\"".to_owned());
+        }
+        out.push('[');
+        out.push_str(&elems.join(&format!(",{w}")));
+        out.push(']');
+    }
+    if rng.chance(25) {
+        out.push_str(", \"__messagesnotfinished__\"");
+    }
+    out.push(']');
+    out.into_bytes()
+}
+
+/// A string for Python's non-validating base64 decoder: alphabet characters of both
+/// alphabets, padding and junk.
+fn b64_input(rng: &mut Rng) -> String {
+    const CHARS: &[char] = &[
+        'A', 'Q', 'g', 'w', 'Z', '0', '9', '-', '_', '+', '/', '=', '=', ' ', '.', '!', 'é',
+    ];
+    (0..rng.below(13)).map(|_| *rng.pick(CHARS)).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 // ----------------------------------------------------------------------------------
 // Descriptions (as django_live.py describes Django's objects)
 // ----------------------------------------------------------------------------------
@@ -295,6 +405,18 @@ fn plain(v: &Value) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(plain).collect()),
         Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
         other => other.clone(),
+    }
+}
+
+/// Python truthiness of a JSON value.
+fn python_truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
     }
 }
 
@@ -460,6 +582,28 @@ fn live_cross_check_with_real_django() {
         }));
     }
 
+    // Crafted signed payloads (R-4.13, R-4.14, R-4.16, R-4.21) and Python's base64 (R-3.1).
+    let crafted: Vec<(Vec<u8>, String)> = (0..CRAFTED_CASES)
+        .map(|_| {
+            let p = crafted_payload(&mut rng);
+            let v = DjangoCodec::new("crafted-secret").sign_payload(&p, 1_700_000_000);
+            (p, v)
+        })
+        .collect();
+    let crafted_base = cases.len();
+    for (p, v) in &crafted {
+        cases.push(json!({
+            "op": "sign_payload", "secret": "crafted-secret", "timestamp": 1_700_000_000,
+            "payload_hex": hex(p),
+        }));
+        cases.push(json!({ "op": "decode", "secret": "crafted-secret", "value": v }));
+    }
+    let b64_inputs: Vec<String> = (0..CRAFTED_CASES).map(|_| b64_input(&mut rng)).collect();
+    let b64_base = cases.len();
+    for b in &b64_inputs {
+        cases.push(json!({ "op": "b64_decode", "secret": "s", "value": b }));
+    }
+
     // One Python process for everything.
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django_support/django_live.py");
     let mut child = Command::new(&python)
@@ -619,6 +763,65 @@ fn live_cross_check_with_real_django() {
         }
     }
 
+    // Crafted payloads: same signature bytes, same reading.
+    let (mut crafted_same, mut crafted_unrepresentable) = (0, 0);
+    let codec = DjangoCodec::new("crafted-secret");
+    for (k, (payload, value)) in crafted.iter().enumerate() {
+        let signed = &results[crafted_base + 2 * k];
+        let r = &results[crafted_base + 2 * k + 1];
+        let shown = String::from_utf8_lossy(payload);
+        if signed["value"] != value.as_str() {
+            fail(format!(
+                "sign_object({shown}): django {} herald {value}",
+                signed["value"]
+            ));
+        }
+        let ours = codec.decode(value);
+        let matches = match (&ours, r["result"].as_str().unwrap()) {
+            (Ok(None), "absent") => true,
+            (Ok(Some(d)), "ok") => match r.get("non_list") {
+                // A falsy non-list payload is no messages for Django's storage too.
+                Some(v) => d.items.is_empty() && !python_truthy(v),
+                None => {
+                    r["messages"] == describe_all(&d.items) && r["all_retrieved"] == d.all_retrieved
+                }
+            },
+            (Err(e), "invalid") => e.marks_used(),
+            (Err(e @ (DecodeError::Unsupported(_) | DecodeError::NotAList(_))), django) => {
+                // Documented: Django keeps such values (or raises); herald refuses them.
+                crafted_unrepresentable += 1;
+                django != "invalid" && !e.marks_used()
+            }
+            (Err(e), "exception") => !e.marks_used(),
+            _ => false,
+        };
+        if matches {
+            crafted_same += 1;
+        } else {
+            fail(format!(
+                "crafted payload {shown:?}: Django {r}, herald {ours:?}"
+            ));
+        }
+    }
+    for (k, b) in b64_inputs.iter().enumerate() {
+        let r = &results[b64_base + k];
+        let ours = python_b64_decode(b.as_bytes());
+        let same = match (&ours, r.get("hex")) {
+            (Ok(bytes), Some(h)) => *h == hex(bytes),
+            (Err(_), None) => true,
+            _ => false,
+        };
+        if !same {
+            fail(format!("b64_decode({b:?}): Django {r}, herald {ours:?}"));
+        }
+    }
+
+    println!(
+        "live Django cross-check: {} crafted signed payloads read alike ({crafted_unrepresentable} \
+         of them refused by herald as documented), {} base64 inputs decoded alike",
+        crafted_same,
+        b64_inputs.len()
+    );
     println!(
         "live Django cross-check: {n_encode} encode cases (byte-exact; {truncated} truncated, \
          {compressed} compressed, {deleted} deletions), {ok_checked} herald values read by Django, \

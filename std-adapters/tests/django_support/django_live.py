@@ -17,9 +17,14 @@ with one result per case, in order. Case kinds ("op"):
 * "decode": CookieStorage._get() with request.COOKIES["messages"] = value; result
   {"result": "ok"|"invalid"|"absent"|"exception", "messages": [item], "all_retrieved": bool}
   (plus "exception": name).
+  A payload that is not a list gives {"result": "ok", "non_list": value, ...}.
 * "session_encode": SessionStorage.serialize_messages(messages); result {"value": str}.
 * "session_decode": SessionStorage.deserialize_messages(value); result
   {"result": "ok", "messages": [item]} or {"result": "exception", ...}.
+* "sign_payload": TimestampSigner.sign_object on raw payload bytes (hex) with the
+  messages cookie signer at a frozen time; result {"value": str}.
+* "b64_decode": django.core.signing.b64_decode(value bytes); result {"hex": str} or
+  {"error": str}.
 
 Every case carries "secret", "fallbacks" and optional cookie "settings"
 {"domain", "secure", "httponly", "samesite"}. Messages are
@@ -124,6 +129,8 @@ def run_decode(case):
         return {"result": "exception", "exception": type(e).__name__}
     if msgs is None:
         return {"result": "invalid" if storage.used else "absent"}
+    if not isinstance(msgs, list):
+        return {"result": "ok", "non_list": plain(msgs), "all_retrieved": all_retrieved}
     return {
         "result": "ok",
         "messages": [describe(m) for m in msgs],
@@ -150,7 +157,34 @@ def run_session_decode(case):
     return {"result": "ok", "messages": [describe(m) for m in msgs]}
 
 
+class RawBytes:
+    """A serializer that hands sign_object the payload bytes as they are."""
+
+    def dumps(self, obj):
+        return obj
+
+
+def run_sign_payload(case):
+    with mock.patch("time.time", return_value=float(case["timestamp"])):
+        signer = CookieStorage(HttpRequest()).signer
+        value = signer.sign_object(
+            bytes.fromhex(case["payload_hex"]), serializer=RawBytes, compress=True
+        )
+    return {"value": value}
+
+
+def run_b64_decode(case):
+    from django.core import signing
+
+    try:
+        return {"hex": signing.b64_decode(case["value"].encode()).hex()}
+    except Exception as e:
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+
+
 RUNNERS = {
+    "sign_payload": run_sign_payload,
+    "b64_decode": run_b64_decode,
     "encode": run_encode,
     "decode": run_decode,
     "session_encode": run_session_encode,
