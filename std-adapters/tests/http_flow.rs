@@ -341,7 +341,7 @@ async fn cookie_only_overflow_drops_the_oldest_and_reports_them() {
         let res = post_add(&c, &server, &pairs).await;
         assert_eq!(
             res.headers()["x-add-results"],
-            vec!["Queued"; 7].join(","),
+            ["Queued"; 7].join(","),
             "{fw:?}"
         );
         let lines = set_cookies(&res, "messages");

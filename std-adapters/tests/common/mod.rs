@@ -338,6 +338,7 @@ mod axum_app {
     }
 }
 
+#[allow(unused_imports)]
 pub use axum_app::{serve as serve_axum, with_tower_sessions};
 
 mod actix_app {
