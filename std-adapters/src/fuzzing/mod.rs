@@ -62,12 +62,13 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cookie_header", cookie_header),
 ];
 
-/// The secret the herald targets sign with.
-pub const SECRET: &[u8] = b"herald fuzzing secret";
+/// The secret the herald targets sign with (as long as [`Config`](crate::Config) requires).
+pub const SECRET: &[u8] = b"herald fuzzing secret, 32 bytes or more";
 /// A retired secret the herald targets still accept (key rotation).
-pub const OLD_SECRET: &[u8] = b"herald fuzzing old secret";
-/// The purpose the herald targets' signer is bound to.
-pub const PURPOSE: &str = "flash";
+pub const OLD_SECRET: &[u8] = b"herald fuzzing old secret, 32 bytes or more";
+/// The purpose the herald targets' signer is bound to: the adapters' own, so a value
+/// signed here is valid for a [`Config`](crate::Config) with the same secrets.
+pub const PURPOSE: &str = crate::config::SIGNING_PURPOSE;
 /// The cookie name the herald targets' signer is bound to.
 pub const COOKIE: &str = "messages";
 
