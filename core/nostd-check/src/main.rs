@@ -1,10 +1,12 @@
 //! Links and runs the whole herald-core API without std or alloc: add, update/plan,
-//! encode+sign, verify+decode, both truncation policies and the fallback session part.
+//! encode+sign, `Set-Cookie` out and `Cookie` back in (cookie_header), verify+decode, a
+//! deletion cookie, both truncation policies and the fallback session part.
 #![no_std]
 #![no_main]
 
 use core::panic::PanicInfo;
 
+use herald_core::cookie_header::{self, CookieAttributes, SameSite};
 use herald_core::inbox::{CookieAction, SessionAction};
 use herald_core::truncate::{self, Policy};
 use herald_core::{Inbox, Level, Loaded, Signer, Storage};
@@ -64,9 +66,31 @@ fn check() -> Result<(), &'static str> {
         .seal_cookie(messages, continued, &signer, NOW, &mut out)
         .map_err(|_| "seal")?;
 
+    // The value goes out in a Set-Cookie header and comes back in a Cookie header,
+    // among other cookies and headers.
+    let attrs = CookieAttributes {
+        same_site: SameSite::parse("strict"),
+        secure: true,
+        ..CookieAttributes::new()
+    };
+    let mut set_cookie = [0u8; 2200];
+    let set = cookie_header::write_set_cookie(&mut set_cookie, "messages", value, attrs)
+        .map_err(|_| "write_set_cookie")?;
+    if cookie_header::set_cookie_len("messages", value, attrs) != Ok(set.len()) {
+        return Err("set_cookie_len");
+    }
+    let name_value = set.split("; ").next().ok_or("set-cookie pair")?;
+    let headers: [&[u8]; 2] = [b"csrftoken=abc; xmessages=no", name_value.as_bytes()];
+    let received = cookie_header::find_cookie(headers, "messages")
+        .map_err(|_| "find_cookie")?
+        .ok_or("cookie not found")?;
+    if cookie_header::cookie_value(headers, "messages") != Some(value) || received != value {
+        return Err("cookie_value");
+    }
+
     let mut next: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
     let loaded = next
-        .load_cookie(Some(value.as_bytes()), &signer, NOW, Some(3600))
+        .load_cookie(Some(received.as_bytes()), &signer, NOW, Some(3600))
         .map_err(|_| "load")?;
     if !matches!(loaded, Loaded::Messages { count: 2, .. }) {
         return Err("count");
@@ -77,6 +101,14 @@ fn check() -> Result<(), &'static str> {
     }
     if next.plan(2048, NOW).cookie != CookieAction::Delete {
         return Err("read-once");
+    }
+    let mut delete = [0u8; 128];
+    let deleted = cookie_header::write_delete_cookie(&mut delete, "messages", attrs)
+        .map_err(|_| "write_delete_cookie")?;
+    if cookie_header::delete_cookie_len("messages", attrs) != Ok(deleted.len())
+        || !deleted.starts_with("messages=\"\"; expires=")
+    {
+        return Err("delete cookie");
     }
 
     // Both truncation policies and the fallback split through the session part.
