@@ -1,0 +1,374 @@
+//! End to end: the example's binary on a free 127.0.0.1 port, driven by reqwest with a
+//! cookie jar and redirects disabled (so the `303` is seen), exactly as a browser would
+//! carry the messages cookie between requests.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::{StatusCode, Url};
+
+/// The example's process, killed when dropped.
+struct Server {
+    child: Child,
+    base: Url,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the example on port 0 and reads the bound address from its first line.
+fn start(min_level: Option<&str>) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_herald-picoserve-example"));
+    command
+        .arg("127.0.0.1:0")
+        .env("HERALD_SECRET", "integration test secret")
+        .env_remove("HERALD_MIN_LEVEL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(level) = min_level {
+        command.env("HERALD_MIN_LEVEL", level);
+    }
+    let mut child = command.spawn().expect("the example starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the example prints its address");
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    Server {
+        child,
+        base: Url::parse(address).expect("a URL"),
+    }
+}
+
+/// A browser: a cookie jar, no automatic redirects.
+struct Browser {
+    http: reqwest::Client,
+    jar: Arc<Jar>,
+    base: Url,
+}
+
+impl Browser {
+    fn new(server: &Server) -> Self {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(Arc::clone(&jar))
+            .redirect(Policy::none())
+            .build()
+            .expect("a client");
+        Browser {
+            http,
+            jar,
+            base: server.base.clone(),
+        }
+    }
+
+    async fn post(&self, form: &[(&str, &str)]) -> (StatusCode, HeaderMap) {
+        let response = self
+            .http
+            .post(self.base.join("/add").unwrap())
+            .form(form)
+            .send()
+            .await
+            .expect("POST /add");
+        (response.status(), response.headers().clone())
+    }
+
+    /// Adds a message and checks the redirect.
+    async fn add(&self, level: &str, message: &str) {
+        let (status, headers) = self.post(&[("level", level), ("message", message)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[LOCATION], "/");
+    }
+
+    async fn get(&self) -> (HeaderMap, String) {
+        let response = self
+            .http
+            .get(self.base.clone())
+            .send()
+            .await
+            .expect("GET /");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/html; charset=utf-8"
+        );
+        let headers = response.headers().clone();
+        (headers, response.text().await.expect("a body"))
+    }
+
+    /// The messages cookie's value in the jar, if any.
+    fn cookie(&self) -> Option<String> {
+        let header = self.jar.cookies(&self.base)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("messages="))
+            .map(str::to_string)
+    }
+
+    fn set_cookie(&self, value: &str) {
+        self.jar
+            .add_cookie_str(&format!("messages={value}; Path=/"), &self.base);
+    }
+}
+
+fn set_cookies(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().expect("ASCII"))
+        .collect()
+}
+
+fn is_deletion(set_cookie: &str) -> bool {
+    set_cookie.starts_with("messages=\"\";")
+        && set_cookie.contains("Max-Age=0")
+        && set_cookie.contains("expires=Thu, 01 Jan 1970 00:00:00 GMT")
+}
+
+/// The `<li>` items of the page, in order.
+fn items(page: &str) -> Vec<&str> {
+    page.match_indices("<li ")
+        .map(|(start, _)| {
+            let end = page[start..].find("</li>").expect("closed") + start;
+            &page[start..end + "</li>".len()]
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn post_redirects_and_the_next_get_shows_the_message_once() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+
+    let (_, page) = browser.get().await;
+    assert!(items(&page).is_empty());
+    assert!(page.contains("No messages."));
+
+    let (status, headers) = browser
+        .post(&[("level", "success"), ("message", "Profile saved.")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[LOCATION], "/");
+    let set = set_cookies(&headers);
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert!(set[0].starts_with("messages="), "{}", set[0]);
+    assert!(
+        set[0].ends_with("; HttpOnly; Path=/; SameSite=Lax"),
+        "{}",
+        set[0]
+    );
+    assert!(browser.cookie().is_some(), "the jar holds the cookie");
+
+    let (headers, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [r#"<li class="success" data-level="25">Profile saved.</li>"#]
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    let set = set_cookies(&headers);
+    assert!(
+        set.len() == 1 && is_deletion(set[0]),
+        "read → deleted: {set:?}"
+    );
+    assert_eq!(browser.cookie(), None, "the jar dropped the cookie");
+
+    let (_, page) = browser.get().await;
+    assert!(items(&page).is_empty(), "shown once: {page}");
+    assert!(!page.contains("Profile saved."));
+}
+
+#[tokio::test]
+async fn tampered_cookie_shows_nothing_and_is_cleared() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+    browser.add("warning", "Disk almost full").await;
+    let value = browser.cookie().expect("a cookie");
+
+    // Flip one character of the signed value (base64url stays base64url).
+    let mut tampered = value.into_bytes();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    browser.set_cookie(&tampered);
+    assert_eq!(browser.cookie().as_deref(), Some(tampered.as_str()));
+
+    let (headers, page) = browser.get().await;
+    assert!(items(&page).is_empty(), "a tampered cookie shows nothing");
+    assert!(!page.contains("Disk almost full"));
+    let set = set_cookies(&headers);
+    assert!(set.len() == 1 && is_deletion(set[0]), "cleared: {set:?}");
+    assert_eq!(browser.cookie(), None, "the jar dropped the cookie");
+
+    // Garbage that is not even base64url: the same.
+    browser.set_cookie("not-a-herald-cookie");
+    let (headers, page) = browser.get().await;
+    assert!(items(&page).is_empty());
+    assert!(is_deletion(set_cookies(&headers)[0]));
+    assert_eq!(browser.cookie(), None);
+}
+
+#[tokio::test]
+async fn cookie_from_another_secret_is_rejected() {
+    let first = start(None);
+    let browser = Browser::new(&first);
+    browser.add("info", "signed elsewhere").await;
+    let value = browser.cookie().expect("a cookie");
+
+    let mut other = Command::new(env!("CARGO_BIN_EXE_herald-picoserve-example"));
+    other
+        .arg("127.0.0.1:0")
+        .env("HERALD_SECRET", "another secret")
+        .stdout(Stdio::piped());
+    let mut child = other.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let second = Server {
+        child,
+        base: Url::parse(line.trim().strip_prefix("listening on ").unwrap()).unwrap(),
+    };
+    let browser = Browser::new(&second);
+    browser.set_cookie(&value);
+    let (headers, page) = browser.get().await;
+    assert!(items(&page).is_empty());
+    assert!(is_deletion(set_cookies(&headers)[0]));
+}
+
+#[tokio::test]
+async fn messages_below_the_minimum_level_are_not_shown() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+    let (status, headers) = browser
+        .post(&[("level", "debug"), ("message", "hidden debug detail")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        set_cookies(&headers).is_empty(),
+        "nothing stored, nothing written"
+    );
+    browser.add("info", "visible").await;
+    let (_, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [r#"<li class="info" data-level="20">visible</li>"#]
+    );
+    assert!(!page.contains("hidden debug detail"));
+    assert!(page.contains("Messages below <strong>info</strong> are ignored."));
+
+    // With HERALD_MIN_LEVEL=debug the same message is kept.
+    let server = start(Some("debug"));
+    let browser = Browser::new(&server);
+    browser.add("debug", "shown debug detail").await;
+    let (_, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [r#"<li class="debug" data-level="10">shown debug detail</li>"#]
+    );
+}
+
+#[tokio::test]
+async fn several_posts_before_one_get_show_all_in_order() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+    browser.add("info", "first").await;
+    let (status, _) = browser
+        .post(&[
+            ("level", "warning"),
+            ("message", "second"),
+            ("extra_tags", "urgent"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    browser.add("error", "third").await;
+    browser.add("35", "fourth, a custom level").await;
+
+    let (_, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [
+            r#"<li class="info" data-level="20">first</li>"#,
+            r#"<li class="urgent warning" data-level="30">second</li>"#,
+            r#"<li class="error" data-level="40">third</li>"#,
+            r#"<li class="" data-level="35">fourth, a custom level</li>"#,
+        ]
+    );
+    let (_, page) = browser.get().await;
+    assert!(items(&page).is_empty());
+}
+
+#[tokio::test]
+async fn text_is_escaped_unless_safe() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+    browser.add("info", "<b>bold</b> & \"quoted\"").await;
+    let (status, _) = browser
+        .post(&[
+            ("level", "success"),
+            ("message", "<em>trusted</em>"),
+            ("safe", "on"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    browser.add("error", "café ✓").await;
+    let (_, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [
+            r#"<li class="info" data-level="20">&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;</li>"#,
+            r#"<li class="success" data-level="25"><em>trusted</em></li>"#,
+            r#"<li class="error" data-level="40">café ✓</li>"#,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_forms_are_rejected_and_keep_the_cookie() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+    browser.add("info", "kept").await;
+    let (status, headers) = browser.post(&[("level", "loud"), ("message", "x")]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(set_cookies(&headers).is_empty());
+    // An empty message is ignored (R-2.1), as Django does: still a redirect.
+    let (status, _) = browser.post(&[("level", "info"), ("message", "")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [r#"<li class="info" data-level="20">kept</li>"#]
+    );
+}
+
+#[tokio::test]
+async fn a_full_cookie_keeps_the_newest_messages() {
+    let server = start(None);
+    let browser = Browser::new(&server);
+    let long = "x".repeat(300);
+    for i in 0..8 {
+        browser.add("info", &format!("{i} {long}")).await;
+        let value = browser.cookie().expect("a cookie");
+        assert!(value.len() <= 2048, "{} bytes", value.len());
+    }
+    let (_, page) = browser.get().await;
+    let shown = items(&page);
+    assert!(shown.len() < 8, "truncated to fit 2048 bytes");
+    assert!(
+        shown.last().unwrap().contains(">7 xxx"),
+        "the newest is kept"
+    );
+}
