@@ -38,8 +38,14 @@ targets="${FUZZ_TARGETS:-$("${fuzz[@]}" list)}"
 logs="target/run-logs"
 mkdir -p "$logs"
 echo "== building: $(echo $targets)"
-# shellcheck disable=SC2086 # the target list is whitespace-separated on purpose
-if ! "${fuzz[@]}" build "${sanitizer[@]}" $targets >"$logs/build.log" 2>&1; then
+build() {
+  if [ -n "${FUZZ_TARGETS:-}" ]; then
+    for target in $targets; do "${fuzz[@]}" build "${sanitizer[@]}" "$target" || return 1; done
+  else
+    "${fuzz[@]}" build "${sanitizer[@]}"
+  fi
+}
+if ! build >"$logs/build.log" 2>&1; then
   tail -n 40 "$logs/build.log" >&2
   echo "== FUZZING FAILED: the targets do not build" >&2
   exit 1

@@ -198,3 +198,9 @@ fn keep_all() -> Plan {
         unstored: 0..0,
     }
 }
+
+/// The input as this target reads it (`Debug` of the decoded structure), for triage of
+/// a crash file.
+pub fn describe(data: &[u8]) -> String {
+    format!("{:#?}", Input::arbitrary_take_rest(Unstructured::new(data)))
+}

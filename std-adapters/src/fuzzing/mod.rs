@@ -240,11 +240,10 @@ pub fn model_message_len(m: &Owned) -> usize {
 
 /// The length of the signed cookie value holding `msgs` issued at `now`, by the README's
 /// byte layout: `base64url_nopad(body || 32-byte MAC)`.
-pub fn model_signed_len(msgs: &[Owned], now: u64) -> usize {
-    let body = 1
-        + model_varint_len(now)
-        + 1
-        + model_varint_len(msgs.len() as u64)
-        + msgs.iter().map(model_message_len).sum::<usize>();
+pub fn model_signed_len<'a>(msgs: impl IntoIterator<Item = &'a Owned>, now: u64) -> usize {
+    let (count, sum) = msgs.into_iter().fold((0u64, 0usize), |(c, s), m| {
+        (c + 1, s + model_message_len(m))
+    });
+    let body = 1 + model_varint_len(now) + 1 + model_varint_len(count) + sum;
     (4 * (body + 32)).div_ceil(3)
 }

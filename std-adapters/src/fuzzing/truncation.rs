@@ -133,3 +133,9 @@ fn seal(header: &Header, messages: herald_core::ListView<'_>) -> String {
         .expect("buffer of the exact signed length")
         .to_owned()
 }
+
+/// The input as this target reads it (`Debug` of the decoded structure), for triage of
+/// a crash file.
+pub fn describe(data: &[u8]) -> String {
+    format!("{:#?}", Input::arbitrary_take_rest(Unstructured::new(data)))
+}
