@@ -11,7 +11,9 @@
 //!    known immediately. Django's lazy-load *observable* behaviour is kept: an invalid
 //!    cookie under cookie storage marks the inbox used only when something touches the
 //!    messages (`len`, `contains`, iteration — ), so an untouched bad cookie
-//!    is left alone.
+//!    is left alone. A value in another wire format (Django's) is verified and parsed by
+//!    its codec and loaded with [`Inbox::load_cookie_foreign`] /
+//!    [`Inbox::load_session_foreign`], under the same rules.
 //! 3. The handler calls [`Inbox::add`], [`Inbox::iter`], [`Inbox::keep`], ….
 //! 4. [`Inbox::plan`] (or [`Inbox::plan_with`] for another codec) says what to write:
 //!    a [`Plan`] with the cookie action, the session action and the unstored messages.
@@ -98,6 +100,12 @@ pub enum LoadError {
     /// A load was attempted after messages were added or after the same source was
     /// loaded; loads must come first, cookie before session.
     OutOfOrder,
+    /// Another codec rejected the value ([`Foreign::Invalid`]): it does not verify or does
+    /// not parse.
+    Rejected,
+    /// Another codec read a verified value this inbox cannot represent
+    /// ([`Foreign::Unsupported`]).
+    Unsupported,
 }
 
 impl fmt::Display for LoadError {
@@ -106,11 +114,44 @@ impl fmt::Display for LoadError {
             LoadError::Open(e) => write!(f, "messages cookie rejected: {e}"),
             LoadError::Decode(e) => write!(f, "stored messages do not decode: {e}"),
             LoadError::OutOfOrder => f.write_str("messages must be loaded before any add"),
+            LoadError::Rejected => f.write_str("stored messages rejected by their codec"),
+            LoadError::Unsupported => {
+                f.write_str("stored messages hold a value this inbox cannot represent")
+            }
         }
     }
 }
 
 impl core::error::Error for LoadError {}
+
+/// A value read by another codec than herald's own (for example Django's wire format, in
+/// the `herald` crate), for [`Inbox::load_cookie_foreign`] and
+/// [`Inbox::load_session_foreign`]. The codec verifies and parses; the inbox applies the
+/// same loading rules as to its own format, so the decisions stay here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Foreign<I> {
+    /// No value, an empty one, or a payload that means "nothing stored" (Django's JSON
+    /// `null`): nothing is marked.
+    Absent,
+    /// A value that does not verify or does not parse: like a herald value that
+    /// does not open, it marks the inbox used once touched under the storage that owns it
+    /// (cookie storage for the cookie, session storage for the session entry; ), and
+    /// it is left alone under fallback storage.
+    Invalid,
+    /// A verified value holding something this inbox cannot represent: like a capacity
+    /// error, nothing is marked, so it is not deleted unless new messages replace it.
+    Unsupported,
+    /// A verified, parsed value: its messages in order, whether it carried the
+    /// not-finished marker (more messages in the session), and the key that verified it.
+    Messages {
+        /// The messages, oldest first.
+        messages: I,
+        /// Whether the not-finished marker was present (always `false` for a session).
+        continued: bool,
+        /// Which key verified the value (`KeyUsed::Current` for unsigned session data).
+        key: KeyUsed,
+    },
+}
 
 /// What [`Inbox::update`] says must be stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -313,19 +354,108 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
                 return Err(e);
             }
         };
+        Ok(self.cookie_loaded(before, header.continued, opened.key))
+    }
+
+    fn cookie_loaded(&mut self, before: usize, continued: bool, key: KeyUsed) -> Loaded {
         let count = self.list.len() - before;
         self.loaded = self.list.len();
         self.cookie_count = count;
         self.cookie = Source::Valid {
             has_messages: count > 0,
-            continued: header.continued,
-            key: opened.key,
+            continued,
+            key,
         };
-        Ok(Loaded::Messages {
+        Loaded::Messages {
             count,
-            continued: header.continued,
-            key: opened.key,
-        })
+            continued,
+            key,
+        }
+    }
+
+    fn session_loaded(&mut self, before: usize, continued: bool, key: KeyUsed) -> Loaded {
+        let count = self.list.len() - before;
+        self.loaded = self.list.len();
+        self.session = Source::Valid {
+            has_messages: count > 0,
+            continued,
+            key,
+        };
+        Loaded::Messages {
+            count,
+            continued,
+            key,
+        }
+    }
+
+    /// Appends `messages` to the list, all or nothing: an empty text (which no encoder of
+    /// an inbox writes, R-2.1) or a full capacity removes what was appended.
+    fn push_all<'m>(
+        &mut self,
+        messages: impl IntoIterator<Item = Message<'m>>,
+    ) -> Result<(), DecodeError> {
+        let before = self.list.len();
+        for m in messages {
+            let pushed = if m.text.is_empty() {
+                Err(DecodeError::EmptyText)
+            } else {
+                self.list.push(m).map_err(DecodeError::Capacity)
+            };
+            if let Err(e) = pushed {
+                self.list.truncate(before);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a messages cookie that another codec has already verified and parsed (for
+    /// example Django's, whose signing and JSON this `no_std` core does not implement):
+    /// the rules are those of [`Inbox::load_cookie`], with the codec's verdict in place of
+    /// the signer's and the decoder's.
+    ///
+    /// # Errors
+    /// [`LoadError::Rejected`] for [`Foreign::Invalid`], [`LoadError::Unsupported`] for
+    /// [`Foreign::Unsupported`], [`LoadError::Decode`] with [`DecodeError::Capacity`] when
+    /// the messages exceed this inbox's capacities (nothing marked, as for
+    /// [`Inbox::load_cookie`]) or [`DecodeError::EmptyText`] for a message without text
+    /// (invalid), [`LoadError::OutOfOrder`] when called twice or after an add.
+    pub fn load_cookie_foreign<'m, I: IntoIterator<Item = Message<'m>>>(
+        &mut self,
+        value: Foreign<I>,
+    ) -> Result<Loaded, LoadError> {
+        if !self.loading_allowed(self.cookie) {
+            return Err(LoadError::OutOfOrder);
+        }
+        let marks_used = self.storage == Storage::Cookie;
+        match value {
+            Foreign::Absent => {
+                self.cookie = Source::Absent;
+                Ok(Loaded::Absent)
+            }
+            Foreign::Invalid => {
+                self.cookie = Source::Invalid;
+                self.mark_invalid(marks_used);
+                Err(LoadError::Rejected)
+            }
+            Foreign::Unsupported => {
+                self.cookie = Source::Invalid;
+                Err(LoadError::Unsupported)
+            }
+            Foreign::Messages {
+                messages,
+                continued,
+                key,
+            } => {
+                self.cookie = Source::Invalid;
+                let before = self.list.len();
+                if let Err(e) = self.push_all(messages) {
+                    self.mark_invalid(marks_used && !matches!(e, DecodeError::Capacity(_)));
+                    return Err(LoadError::Decode(e));
+                }
+                Ok(self.cookie_loaded(before, continued, key))
+            }
+        }
     }
 
     /// Whether the session entry must be read: always for [`Storage::Session`], and for
@@ -365,25 +495,56 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
         };
         let before = self.list.len();
         match self.load_into(body) {
-            Ok(header) => {
-                let count = self.list.len() - before;
-                self.loaded = self.list.len();
-                self.session = Source::Valid {
-                    has_messages: count > 0,
-                    continued: header.continued,
-                    key: KeyUsed::Current,
-                };
-                Ok(Loaded::Messages {
-                    count,
-                    continued: header.continued,
-                    key: KeyUsed::Current,
-                })
-            }
+            Ok(header) => Ok(self.session_loaded(before, header.continued, KeyUsed::Current)),
             Err(e) => {
                 self.session = Source::Invalid;
                 let capacity = matches!(e, LoadError::Decode(DecodeError::Capacity(_)));
                 self.mark_invalid(self.storage == Storage::Session && !capacity);
                 Err(e)
+            }
+        }
+    }
+
+    /// Loads a session entry that another codec has already parsed (for example Django's
+    /// JSON under `_messages`), with the rules of [`Inbox::load_session`].
+    ///
+    /// # Errors
+    /// As [`Inbox::load_cookie_foreign`]; an invalid entry marks the inbox used (once
+    /// touched) only under [`Storage::Session`].
+    pub fn load_session_foreign<'m, I: IntoIterator<Item = Message<'m>>>(
+        &mut self,
+        value: Foreign<I>,
+    ) -> Result<Loaded, LoadError> {
+        if !self.loading_allowed(self.session) {
+            return Err(LoadError::OutOfOrder);
+        }
+        let marks_used = self.storage == Storage::Session;
+        match value {
+            Foreign::Absent => {
+                self.session = Source::Absent;
+                Ok(Loaded::Absent)
+            }
+            Foreign::Invalid => {
+                self.session = Source::Invalid;
+                self.mark_invalid(marks_used);
+                Err(LoadError::Rejected)
+            }
+            Foreign::Unsupported => {
+                self.session = Source::Invalid;
+                Err(LoadError::Unsupported)
+            }
+            Foreign::Messages {
+                messages,
+                continued,
+                key,
+            } => {
+                let before = self.list.len();
+                if let Err(e) = self.push_all(messages) {
+                    self.session = Source::Invalid;
+                    self.mark_invalid(marks_used && !matches!(e, DecodeError::Capacity(_)));
+                    return Err(LoadError::Decode(e));
+                }
+                Ok(self.session_loaded(before, continued, key))
             }
         }
     }

@@ -65,7 +65,8 @@ pub mod truncate;
 
 pub use cookie_header::{CookieAttributes, SameSite};
 pub use inbox::{
-    AddError, Added, CookieAction, Inbox, LoadError, Loaded, Plan, SessionAction, Storage, Update,
+    AddError, Added, CookieAction, Foreign, Inbox, LoadError, Loaded, Plan, SessionAction, Storage,
+    Update,
 };
 pub use level::{Level, TagTable, Tags};
 pub use list::{CapacityError, ListView, MessageList, Messages};

@@ -24,6 +24,27 @@ pub const MAX_COOKIE_SIZE: usize = MAX_VALUE_LEN;
 /// use of the same secret).
 pub const SIGNING_PURPOSE: &str = "herald.messages";
 
+/// The format of the messages cookie and of the session entry.
+///
+/// The choice applies to every storage (cookie, session, fallback); the storage rules
+/// (what is read, written, kept, dropped) are the same for both, and come from the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum WireFormat {
+    /// herald's own format: a compact binary body, base64url, HMAC-SHA256 bound to the
+    /// cookie name and [`SIGNING_PURPOSE`], key rotation that re-signs old cookies.
+    #[default]
+    Herald,
+    /// Django's `contrib.messages` format, byte for byte (feature `django`): the cookie as
+    /// Django's `CookieStorage` signs it with `SECRET_KEY` (the configured secret) and
+    /// verifies it with `SECRET_KEY_FALLBACKS` (the fallback secrets), Django's size
+    /// measure and bisection for what fits, and the session entry as the JSON string
+    /// Django's `SessionStorage` keeps under `_messages`. A Django site and a herald
+    /// service on one domain, sharing the secret, then read each other's messages. See
+    /// [`crate::django`] for what is kept out of the inbox (non-message items).
+    #[cfg(feature = "django")]
+    Django,
+}
+
 /// A configuration that cannot be used. Every variant is a start-up error: build the
 /// configuration (and the layer or middleware) before serving.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,10 +87,11 @@ pub enum ConfigError {
     )]
     CookieSizeOutOfRange(usize),
     /// A cookie attribute (path or domain) contains characters that cannot appear in a
-    /// `Set-Cookie` header, or is too long.
+    /// `Set-Cookie` header, or is too long; or a SameSite setting is not `lax`, `strict`
+    /// or `none`.
     #[error("herald: invalid cookie {attribute} {value:?}")]
     InvalidAttribute {
-        /// `"path"` or `"domain"`.
+        /// `"path"`, `"domain"` or `"samesite"`.
         attribute: &'static str,
         /// The rejected value.
         value: String,
@@ -108,11 +130,20 @@ pub(crate) struct Inner {
     pub(crate) secure: bool,
     pub(crate) http_only: bool,
     pub(crate) same_site: Option<SameSite>,
+    /// `same_site` as configured: written verbatim in Django's format (Django writes its
+    /// `SESSION_COOKIE_SAMESITE` setting as given); the canonical spelling otherwise.
+    #[cfg_attr(not(feature = "django"), allow(dead_code))]
+    pub(crate) same_site_text: Option<Box<str>>,
     pub(crate) min_level: Level,
     pub(crate) tags: Box<[(Level, &'static str)]>,
     pub(crate) storage: Option<Storage>,
     pub(crate) session_key: Box<str>,
     pub(crate) max_age: Option<u64>,
+    pub(crate) wire_format: WireFormat,
+    /// The Django codec (keys derived once), present exactly for [`WireFormat::Django`].
+    #[cfg(feature = "django")]
+    pub(crate) django: Option<crate::django::DjangoCodec>,
+    pub(crate) clock: fn() -> u64,
 }
 
 impl fmt::Debug for Config {
@@ -133,8 +164,16 @@ impl fmt::Debug for Config {
             .field("storage", &i.storage)
             .field("session_key", &i.session_key)
             .field("max_age", &i.max_age)
-            .finish()
+            .field("wire_format", &i.wire_format)
+            .finish_non_exhaustive()
     }
+}
+
+/// The system clock: whole seconds since the Unix epoch (0 before it).
+pub fn system_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Config {
@@ -171,6 +210,16 @@ impl Config {
     /// The session key the messages are stored under.
     pub fn session_key(&self) -> &str {
         &self.inner.session_key
+    }
+
+    /// The format of the cookie and the session entry.
+    pub fn wire_format(&self) -> WireFormat {
+        self.inner.wire_format
+    }
+
+    /// The current time from the configured clock, in seconds since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        (self.inner.clock)()
     }
 
     /// The storage an adapter uses: the configured one, else fallback when a session
@@ -215,11 +264,15 @@ pub struct ConfigBuilder {
     secure: bool,
     http_only: bool,
     same_site: Option<SameSite>,
+    /// The spelling given to [`ConfigBuilder::same_site_setting`], or the invalid value.
+    same_site_setting: Option<Result<String, String>>,
     min_level: Level,
     tags: Vec<(Level, &'static str)>,
     storage: Option<Storage>,
     session_key: String,
     max_age: Option<Duration>,
+    wire_format: WireFormat,
+    clock: fn() -> u64,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -244,11 +297,14 @@ impl Default for ConfigBuilder {
             secure: false,
             http_only: true,
             same_site: Some(SameSite::Lax),
+            same_site_setting: None,
             min_level: Level::INFO,
             tags: Vec::new(),
             storage: None,
             session_key: "_messages".into(),
             max_age: None,
+            wire_format: WireFormat::Herald,
+            clock: system_clock,
         }
     }
 }
@@ -278,6 +334,11 @@ impl ConfigBuilder {
     /// The maximum cookie value size in characters (default 2048, as Django). Messages that
     /// do not fit go to the session (fallback storage) or are reported unstored (cookie
     /// storage).
+    ///
+    /// Allowed: [`MIN_COOKIE_SIZE`] (128) to [`MAX_COOKIE_SIZE`]. The lower bound keeps
+    /// room for the not-finished marker: the core never plans a herald cookie bound below
+    /// [`herald_core::truncate::MIN_VALUE_LEN`] (60 characters, the marker-only value),
+    /// and a sentinel-only Django value is about 90 characters.
     pub fn max_cookie_size(mut self, size: usize) -> Self {
         self.max_cookie_size = size;
         self
@@ -310,6 +371,30 @@ impl ConfigBuilder {
     /// The cookie `SameSite` attribute (default `Some(SameSite::Lax)`; `None` omits it).
     pub fn same_site(mut self, same_site: Option<SameSite>) -> Self {
         self.same_site = same_site;
+        self.same_site_setting = None;
+        self
+    }
+
+    /// The cookie `SameSite` attribute as Django's `SESSION_COOKIE_SAMESITE` setting gives
+    /// it: `lax`, `strict` or `none` in any case (`None` or `""` omits the attribute).
+    /// Sets [`same_site`](Self::same_site); in [`WireFormat::Django`] the attribute is
+    /// then written exactly as spelled here, as Django writes it (`SameSite=lax`).
+    ///
+    /// An invalid value (where Django raises `ValueError`) is reported by
+    /// [`build`](Self::build) as [`ConfigError::InvalidAttribute`].
+    pub fn same_site_setting(mut self, setting: Option<&str>) -> Self {
+        let setting = setting.unwrap_or("");
+        match SameSite::parse(setting) {
+            Some(s) => {
+                self.same_site = Some(s);
+                self.same_site_setting = Some(Ok(setting.to_owned()));
+            }
+            None if setting.is_empty() => {
+                self.same_site = None;
+                self.same_site_setting = None;
+            }
+            None => self.same_site_setting = Some(Err(setting.to_owned())),
+        }
         self
     }
 
@@ -347,6 +432,30 @@ impl ConfigBuilder {
         self
     }
 
+    /// The format of the cookie and the session entry (default [`WireFormat::Herald`]).
+    /// [`WireFormat::Django`] (feature `django`) reads and writes exactly what Django's
+    /// `contrib.messages` does, so that a Django site and this service can hand messages
+    /// to each other: use the Django `SECRET_KEY` as [`secret`](Self::secret) and its
+    /// `SECRET_KEY_FALLBACKS` as [`fallback_secret`](Self::fallback_secret)s, and keep the
+    /// cookie name (`messages`), `Path=/`, the session key (`_messages`) and the cookie
+    /// attributes equal to Django's `SESSION_COOKIE_*` settings.
+    ///
+    /// In Django's format, a cookie verified with a fallback key is not re-signed (Django
+    /// does not either), and [`max_age`](Self::max_age) applies to the timestamp Django's
+    /// signer puts in the value.
+    pub fn wire_format(mut self, format: WireFormat) -> Self {
+        self.wire_format = format;
+        self
+    }
+
+    /// The clock used to sign and check cookies: whole seconds since the Unix epoch
+    /// (default [`system_clock`]). For tests and simulations that need reproducible cookie
+    /// values.
+    pub fn clock(mut self, clock: fn() -> u64) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Validates everything and builds the configuration.
     ///
     /// # Errors
@@ -356,6 +465,16 @@ impl ConfigBuilder {
     /// [`ConfigError::InvalidAttribute`] or [`ConfigError::InsecureCookie`].
     pub fn build(self) -> Result<Config, ConfigError> {
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        let same_site_text = match self.same_site_setting {
+            Some(Err(value)) => {
+                return Err(ConfigError::InvalidAttribute {
+                    attribute: "samesite",
+                    value,
+                });
+            }
+            Some(Ok(spelling)) => Some(spelling.into_boxed_str()),
+            None => self.same_site.map(|s| s.as_str().into()),
+        };
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::SecretTooShort { len: secret.len() });
         }
@@ -428,6 +547,9 @@ impl ConfigBuilder {
                 "a __Host- cookie must have Path=/ and no Domain",
             ));
         }
+        #[cfg(feature = "django")]
+        let django = (self.wire_format == WireFormat::Django)
+            .then(|| crate::django::DjangoCodec::new(&secret).with_fallback_keys(&self.fallbacks));
         let fallbacks: Vec<&[u8]> = self.fallbacks.iter().map(Vec::as_slice).collect();
         let signer =
             Signer::new(&secret, SIGNING_PURPOSE, &self.cookie_name, &fallbacks).map_err(|_| {
@@ -445,11 +567,16 @@ impl ConfigBuilder {
                 secure: self.secure,
                 http_only: self.http_only,
                 same_site: self.same_site,
+                same_site_text,
                 min_level: self.min_level,
                 tags: self.tags.into(),
                 storage: self.storage,
                 session_key: self.session_key.into(),
                 max_age: self.max_age.map(|d| d.as_secs()),
+                wire_format: self.wire_format,
+                #[cfg(feature = "django")]
+                django,
+                clock: self.clock,
             }),
         })
     }
@@ -587,6 +714,67 @@ mod tests {
                 .build()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn same_site_setting_is_read_like_djangos() {
+        let b = || Config::builder().secret(SECRET);
+        let c = b().same_site_setting(Some("lax")).build().unwrap();
+        assert_eq!(c.inner.same_site, Some(SameSite::Lax));
+        assert_eq!(c.inner.same_site_text.as_deref(), Some("lax"));
+        let c = b().same_site_setting(Some("")).build().unwrap();
+        assert_eq!(
+            (c.inner.same_site, c.inner.same_site_text.as_deref()),
+            (None, None)
+        );
+        let c = b().same_site_setting(None).build().unwrap();
+        assert_eq!(c.inner.same_site, None);
+        let c = b().same_site(Some(SameSite::Strict)).build().unwrap();
+        assert_eq!(c.inner.same_site_text.as_deref(), Some("Strict"));
+        assert_eq!(
+            b().same_site_setting(Some("loose")).build().unwrap_err(),
+            ConfigError::InvalidAttribute {
+                attribute: "samesite",
+                value: "loose".into()
+            }
+        );
+        // The last call wins.
+        let c = b()
+            .same_site_setting(Some("loose"))
+            .same_site(Some(SameSite::Lax))
+            .build()
+            .unwrap();
+        assert_eq!(c.inner.same_site_text.as_deref(), Some("Lax"));
+        assert!(matches!(
+            b().same_site_setting(Some("NONE")).build(),
+            Err(ConfigError::InsecureCookie(_))
+        ));
+    }
+
+    #[test]
+    fn wire_format_and_clock() {
+        fn fixed() -> u64 {
+            42
+        }
+        let c = Config::builder()
+            .secret(SECRET)
+            .clock(fixed)
+            .build()
+            .unwrap();
+        assert_eq!(c.wire_format(), WireFormat::Herald);
+        assert_eq!(c.now(), 42);
+        let c = Config::builder().secret(SECRET).build().unwrap();
+        assert!(c.now() > 1_700_000_000, "the system clock by default");
+        #[cfg(feature = "django")]
+        {
+            let c = Config::builder()
+                .secret(SECRET)
+                .wire_format(WireFormat::Django)
+                .build()
+                .unwrap();
+            assert_eq!(c.wire_format(), WireFormat::Django);
+            assert!(c.inner.django.is_some());
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod tower;
 #[cfg(feature = "actix")]
 pub mod actix;
 
-pub use config::{Config, ConfigBuilder, ConfigError, SameSite};
+pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};
 pub use herald_core::{self, Level, Message, Storage, TagTable};
 pub use messages::{
     Added, FailSilently, MessageView, Messages, MessagesError, OwnedMessage, Read, Unstored,

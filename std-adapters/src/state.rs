@@ -5,13 +5,12 @@
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use herald_core::inbox::{CookieAction, SessionAction};
 use herald_core::signer::MAX_VALUE_LEN;
 use herald_core::{Inbox, LoadError, Storage};
 
-use crate::config::Config;
+use crate::config::{Config, Inner};
 use crate::cookies::{self, LINE};
 use crate::messages::{OwnedMessage, Unstored, UnstoredReason};
 use crate::session::{SessionBackend, SessionError};
@@ -33,21 +32,39 @@ pub(crate) fn lock<const B: usize, const M: usize>(
     handle.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// What the session must do at response time.
 #[derive(Debug)]
 pub(crate) enum SessionWrite {
     Keep,
     Remove,
     Set {
-        bytes: Vec<u8>,
+        value: SessionValue,
         messages: Range<usize>,
     },
+}
+
+/// A session entry: herald's binary body, or Django's JSON string.
+#[derive(Debug)]
+pub(crate) enum SessionValue {
+    Bytes(Vec<u8>),
+    #[cfg_attr(not(feature = "django"), allow(dead_code))]
+    Text(String),
+}
+
+/// The messages cookie value from the `Cookie` headers, read as the configured format
+/// expects, and loaded into `inbox`.
+fn load_cookie<'h, const B: usize, const M: usize>(
+    inbox: &mut Inbox<B, M>,
+    inner: &Inner,
+    cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+    now: u64,
+) -> Result<herald_core::Loaded, LoadError> {
+    let value = cookies::find(cookie_headers, &inner.cookie_name);
+    #[cfg(feature = "django")]
+    if let Some(codec) = &inner.django {
+        return crate::django::storage::load_cookie(inbox, codec, value, now, inner.max_age);
+    }
+    inbox.load_cookie(value.map(str::as_bytes), &inner.signer, now, inner.max_age)
 }
 
 impl<const B: usize, const M: usize> RequestState<B, M> {
@@ -60,16 +77,10 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
     ) -> Self {
         let inner = &config.inner;
         let mut inbox = Inbox::new(storage, inner.min_level);
-        if storage != Storage::Session {
-            let value = cookies::find(cookie_headers, &inner.cookie_name);
-            if let Err(error) = inbox.load_cookie(
-                value.map(str::as_bytes),
-                &inner.signer,
-                now_secs(),
-                inner.max_age,
-            ) {
-                log_load_error("cookie", error);
-            }
+        if storage != Storage::Session
+            && let Err(error) = load_cookie(&mut inbox, inner, cookie_headers, config.now())
+        {
+            log_load_error("cookie", error);
         }
         RequestState {
             config: config.clone(),
@@ -99,7 +110,15 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         let config = self.config.clone();
         match session.get(&config.inner.session_key).await {
             Ok(bytes) => {
-                if let Err(error) = self.inbox.load_session(bytes.as_deref()) {
+                #[cfg(feature = "django")]
+                let loaded = if config.inner.django.is_some() {
+                    crate::django::storage::load_session(&mut self.inbox, bytes.as_deref())
+                } else {
+                    self.inbox.load_session(bytes.as_deref())
+                };
+                #[cfg(not(feature = "django"))]
+                let loaded = self.inbox.load_session(bytes.as_deref());
+                if let Err(error) = loaded {
                     log_load_error("session entry", error);
                 }
             }
@@ -118,7 +137,11 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
     ) -> (SessionWrite, Option<Unstored>) {
         let config = self.config.clone();
         let inner = &config.inner;
-        let now = now_secs();
+        let now = config.now();
+        #[cfg(feature = "django")]
+        if let Some(codec) = &inner.django {
+            return self.finish_django(codec, now, set_cookie);
+        }
         let plan = self.inbox.plan(inner.max_cookie_size, now);
         let mut unstored = None;
         match plan.cookie {
@@ -169,12 +192,56 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
                 match self.inbox.encode_session(messages.clone(), now, &mut bytes) {
                     Ok(n) => {
                         bytes.truncate(n);
-                        SessionWrite::Set { bytes, messages }
+                        SessionWrite::Set {
+                            value: SessionValue::Bytes(bytes),
+                            messages,
+                        }
                     }
                     Err(_) => {
                         unstored = Some(self.unstored(messages, UnstoredReason::CookieFull));
                         SessionWrite::Keep
                     }
+                }
+            }
+        };
+        (session, unstored)
+    }
+
+    /// [`finish`](Self::finish) in Django's format: the same core plan, with Django's
+    /// bisection deciding what fits, Django's signed value in the cookie and Django's JSON
+    /// in the session. The `Set-Cookie` lines are the same writer's (Django's layout).
+    #[cfg(feature = "django")]
+    fn finish_django(
+        &mut self,
+        codec: &crate::django::DjangoCodec,
+        now: u64,
+        mut set_cookie: impl FnMut(&[u8]),
+    ) -> (SessionWrite, Option<Unstored>) {
+        use crate::django::storage::{self, DjangoCookie};
+        let config = self.config.clone();
+        let inner = &config.inner;
+        let planned = storage::plan(&mut self.inbox, codec, inner.max_cookie_size, now);
+        let plan = planned.plan;
+        match &planned.cookie {
+            DjangoCookie::Keep => {}
+            DjangoCookie::Delete => set_cookie(storage::delete_cookie_line(inner).as_bytes()),
+            DjangoCookie::Set(value) => {
+                set_cookie(storage::set_cookie_line(inner, value).as_bytes());
+            }
+        }
+        let unstored = (!plan.unstored.is_empty())
+            .then(|| self.unstored(plan.unstored, UnstoredReason::CookieFull));
+        let session = match plan.session {
+            SessionAction::Keep => SessionWrite::Keep,
+            SessionAction::Remove => SessionWrite::Remove,
+            SessionAction::Set { messages } => {
+                match storage::session_text(&self.inbox, messages.clone()) {
+                    Some(text) => SessionWrite::Set {
+                        value: SessionValue::Text(text),
+                        messages,
+                    },
+                    // The plan never stores an empty list in the session.
+                    None => SessionWrite::Remove,
                 }
             }
         };
@@ -202,6 +269,9 @@ fn log_load_error(source: &str, error: LoadError) {
         LoadError::Decode(herald_core::codec::DecodeError::Capacity(e)) => {
             tracing::warn!(%error, capacity = %e, "herald: the {source} holds more messages than this inbox's capacities");
         }
+        LoadError::Unsupported => {
+            tracing::warn!(%error, "herald: the {source} holds messages herald cannot represent; it is left as it is");
+        }
         _ => tracing::debug!(%error, "herald: ignoring an invalid messages {source}"),
     }
 }
@@ -219,7 +289,13 @@ pub(crate) async fn write_session<S: SessionBackend, const B: usize, const M: us
     let (result, lost) = match (session, write) {
         (_, SessionWrite::Keep) => return (None, unstored),
         (Ok(s), SessionWrite::Remove) => (s.remove(key).await, None),
-        (Ok(s), SessionWrite::Set { bytes, messages }) => (s.set(key, bytes).await, Some(messages)),
+        (Ok(s), SessionWrite::Set { value, messages }) => {
+            let result = match value {
+                SessionValue::Bytes(bytes) => s.set(key, bytes).await,
+                SessionValue::Text(text) => s.set_text(key, text).await,
+            };
+            (result, Some(messages))
+        }
         (Err(e), SessionWrite::Remove) => (Err(e.clone()), None),
         (Err(e), SessionWrite::Set { messages, .. }) => (Err(e.clone()), Some(messages)),
     };

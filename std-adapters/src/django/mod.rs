@@ -16,6 +16,12 @@
 //! * [`encode_session`] / [`decode_session`]: the JSON string under the session's
 //!   `_messages` key.
 //!
+//! In herald's own storages, [`WireFormat::Django`](crate::WireFormat::Django) (see
+//! [`ConfigBuilder::wire_format`](crate::ConfigBuilder::wire_format)) makes the cookie,
+//! session and fallback storages read and write this format, with every storage decision
+//! still taken by the core inbox; list items that are not messages (plain JSON values, a
+//! misplaced sentinel, empty texts) are left out of the inbox and reported with `tracing`.
+//!
 //! Compressed values are byte-identical to CPython's only with a deflate identical to
 //! classic zlib's at level 6: this crate uses `flate2` on the system zlib (`libz-sys`).
 //!
@@ -40,6 +46,8 @@ mod cookie;
 mod json;
 mod session;
 mod signing;
+/// Django's format in herald's storages (`WireFormat::Django`), used by the shared layer.
+pub(crate) mod storage;
 
 use herald_core::level::TagTable;
 use herald_core::{Level, Message};

@@ -37,6 +37,19 @@ impl SessionBackend for Session {
         )
     }
 
+    /// Django's JSON string is stored as a session string, exactly as Django's session
+    /// holds it; `get` hands it back unchanged (it is never base64).
+    fn set_text(
+        &self,
+        key: &str,
+        value: String,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send {
+        ready(
+            Session::insert(self, key, value)
+                .map_err(|e| SessionError::backend(ActixSessionError(e.to_string()))),
+        )
+    }
+
     fn remove(&self, key: &str) -> impl Future<Output = Result<(), SessionError>> + Send {
         Session::remove(self, key);
         ready(Ok(()))

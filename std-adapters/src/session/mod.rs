@@ -63,6 +63,22 @@ pub trait SessionBackend {
         value: Vec<u8>,
     ) -> impl Future<Output = Result<(), SessionError>> + Send;
 
+    /// Stores the text `value` under `key`, replacing what was there: the session entry of
+    /// [`WireFormat::Django`](crate::WireFormat::Django), Django's JSON string. Backends
+    /// that keep text store it as is (so the session holds exactly what Django's
+    /// `SessionStorage` puts under `_messages`) and `get` returns its UTF-8 bytes; the
+    /// default stores the bytes with [`set`](Self::set).
+    ///
+    /// # Errors
+    /// [`SessionError`] when the backend cannot be reached or fails.
+    fn set_text(
+        &self,
+        key: &str,
+        value: String,
+    ) -> impl Future<Output = Result<(), SessionError>> + Send {
+        self.set(key, value.into_bytes())
+    }
+
     /// Removes `key`; removing a missing key is not an error.
     ///
     /// # Errors

@@ -27,6 +27,14 @@ impl SessionBackend for Session {
             .map_err(SessionError::backend)
     }
 
+    /// Django's JSON string is stored as a session string, exactly as Django's session
+    /// holds it; `get` hands it back unchanged (it is never base64).
+    async fn set_text(&self, key: &str, value: String) -> Result<(), SessionError> {
+        Session::insert(self, key, value)
+            .await
+            .map_err(SessionError::backend)
+    }
+
     async fn remove(&self, key: &str) -> Result<(), SessionError> {
         Session::remove::<IgnoredAny>(self, key)
             .await

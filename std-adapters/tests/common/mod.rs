@@ -249,7 +249,8 @@ mod axum_app {
         Json(json!(apply_adds(&messages, &[("text".into(), "x".into())])))
     }
 
-    async fn report(req: axum::extract::Request, next: middleware::Next) -> Response {
+    /// Copies the [`Unstored`] report of a response into headers (see [`unstored_headers`]).
+    pub async fn report(req: axum::extract::Request, next: middleware::Next) -> Response {
         let mut res = next.run(req).await;
         if let Some(u) = res.extensions().get::<Unstored>().cloned() {
             for (k, v) in unstored_headers(&u) {
@@ -339,7 +340,9 @@ mod axum_app {
 }
 
 #[allow(unused_imports)]
-pub use axum_app::{serve as serve_axum, with_tower_sessions};
+pub use actix_app::serve as serve_actix;
+#[allow(unused_imports)]
+pub use axum_app::{report as axum_report, serve as serve_axum, with_tower_sessions};
 
 mod actix_app {
     use super::*;
@@ -401,13 +404,64 @@ mod actix_app {
     }
 
     pub fn spawn(config: Config, store: Store) -> Server {
+        serve(move |cfg| {
+            let config = config.clone();
+            let nolayer = web::scope("/nolayer")
+                .route("/strict", web::post().to(strict))
+                .route("/silent", web::post().to(silent));
+            cfg.service(nolayer);
+            match &store {
+                Store::Cookie => {
+                    cfg.service(
+                        web::scope("")
+                            .wrap(MessagesMiddleware::new(config).expect("middleware"))
+                            .configure(routes),
+                    );
+                }
+                Store::Memory(m) => {
+                    cfg.service(
+                        web::scope("")
+                            .wrap(
+                                MessagesMiddleware::with_session(config, m.clone())
+                                    .expect("middleware"),
+                            )
+                            .configure(routes),
+                    );
+                }
+                Store::Ecosystem => {
+                    let key = actix_web::cookie::Key::from(&[7u8; 64]);
+                    let sessions = actix_session::SessionMiddleware::builder(
+                        actix_session::storage::CookieSessionStore::default(),
+                        key,
+                    )
+                    .cookie_secure(false)
+                    .build();
+                    cfg.service(
+                        web::scope("")
+                            .wrap(
+                                MessagesMiddleware::with_session(config, ActixSessions)
+                                    .expect("middleware"),
+                            )
+                            .wrap(sessions)
+                            .configure(routes),
+                    );
+                }
+            }
+        })
+    }
+
+    /// Serves the actix-web app that `configure` sets up (called once per worker, with the
+    /// [`Unstored`] report copied into headers) on a free loopback port, in its own thread.
+    pub fn serve<F>(configure: F) -> Server
+    where
+        F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    {
         let l = listener();
         let addr = l.local_addr().expect("addr");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
                 let server = HttpServer::new(move || {
-                    let config = config.clone();
                     let report = |req, srv: &_| {
                         let fut = actix_web::dev::Service::call(srv, req);
                         async move {
@@ -424,43 +478,7 @@ mod actix_app {
                             Ok::<_, actix_web::Error>(res)
                         }
                     };
-                    let nolayer = web::scope("/nolayer")
-                        .route("/strict", web::post().to(strict))
-                        .route("/silent", web::post().to(silent));
-                    let app = App::new().wrap_fn(report).service(nolayer);
-                    match &store {
-                        Store::Cookie => app.service(
-                            web::scope("")
-                                .wrap(MessagesMiddleware::new(config).expect("middleware"))
-                                .configure(routes),
-                        ),
-                        Store::Memory(m) => app.service(
-                            web::scope("")
-                                .wrap(
-                                    MessagesMiddleware::with_session(config, m.clone())
-                                        .expect("middleware"),
-                                )
-                                .configure(routes),
-                        ),
-                        Store::Ecosystem => {
-                            let key = actix_web::cookie::Key::from(&[7u8; 64]);
-                            let sessions = actix_session::SessionMiddleware::builder(
-                                actix_session::storage::CookieSessionStore::default(),
-                                key,
-                            )
-                            .cookie_secure(false)
-                            .build();
-                            app.service(
-                                web::scope("")
-                                    .wrap(
-                                        MessagesMiddleware::with_session(config, ActixSessions)
-                                            .expect("middleware"),
-                                    )
-                                    .wrap(sessions)
-                                    .configure(routes),
-                            )
-                        }
-                    }
+                    App::new().wrap_fn(report).configure(configure.clone())
                 })
                 .workers(1)
                 .disable_signals()
