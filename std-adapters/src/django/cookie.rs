@@ -147,11 +147,24 @@ impl DjangoCodec {
             };
         }
         let parts = Parts::new(items);
+        signing::with_scratch(|scratch| {
+            self.encode_parts(&parts, scratch, remove_oldest, timestamp, max_size)
+        })
+    }
+
+    fn encode_parts(
+        &self,
+        parts: &Parts,
+        scratch: &mut SignScratch,
+        remove_oldest: bool,
+        timestamp: i64,
+        max_size: usize,
+    ) -> Encoded {
+        let n = parts.ends.len();
         let mut probe = Probe {
             key: &self.keys.current,
-            parts: &parts,
-            scratch: SignScratch::new(),
-            payload: Vec::new(),
+            parts,
+            scratch,
             timestamp,
         };
         let full = probe.sign(0..n, false);
@@ -192,21 +205,22 @@ impl DjangoCodec {
             return None;
         }
         let parts = Parts::new(items);
-        let mut probe = Probe {
-            key: &self.keys.current,
-            parts: &parts,
-            scratch: SignScratch::new(),
-            payload: Vec::new(),
-            timestamp,
-        };
-        Some(probe.sign(0..items.len(), false))
+        Some(signing::with_scratch(|scratch| {
+            Probe {
+                key: &self.keys.current,
+                parts: &parts,
+                scratch,
+                timestamp,
+            }
+            .sign(0..items.len(), false)
+        }))
     }
 
     /// `TimestampSigner.sign_object` on an arbitrary payload: compresses it when
     /// that saves at least 2 bytes, then signs. For crafting test values and tools; the
     /// messages payload is what [`DjangoCodec::encode`] builds.
     pub fn sign_payload(&self, payload: &[u8], timestamp: i64) -> String {
-        SignScratch::new().sign_object(&self.keys.current, payload, timestamp)
+        signing::with_scratch(|s| s.sign_object(&self.keys.current, payload, timestamp))
     }
 
     /// `TimestampSigner.sign(value)`: `value:TS:SIG`, with no base64 or compression.
@@ -353,32 +367,32 @@ impl Parts {
     }
 }
 
-struct Probe<'k, 'p> {
+struct Probe<'k, 'p, 's> {
     key: &'k Key,
     parts: &'p Parts,
-    scratch: SignScratch,
-    payload: Vec<u8>,
+    scratch: &'s mut SignScratch,
     timestamp: i64,
 }
 
-impl Probe<'_, '_> {
+impl Probe<'_, '_, '_> {
     /// `_encode_parts(parts[range] (+ [sentinel]), encode_empty=True)`: Django's
     /// `MessagePartGatherSerializer` joins the parts in brackets.
     fn sign(&mut self, range: Range<usize>, sentinel: bool) -> String {
-        self.payload.clear();
-        self.payload.push(b'[');
+        let mut payload = std::mem::take(&mut self.scratch.payload);
+        payload.clear();
+        payload.push(b'[');
         let body = self.parts.slice(range);
         if sentinel {
-            self.payload.extend_from_slice(body.as_bytes());
-            self.payload.extend_from_slice(NOT_FINISHED_JSON.as_bytes());
+            payload.extend_from_slice(body.as_bytes());
+            payload.extend_from_slice(NOT_FINISHED_JSON.as_bytes());
         } else {
             // Drop the trailing comma of the last item.
-            self.payload
-                .extend_from_slice(&body.as_bytes()[..body.len().saturating_sub(1)]);
+            payload.extend_from_slice(&body.as_bytes()[..body.len().saturating_sub(1)]);
         }
-        self.payload.push(b']');
-        self.scratch
-            .sign_object(self.key, &self.payload, self.timestamp)
+        payload.push(b']');
+        let value = self.scratch.sign_object(self.key, &payload, self.timestamp);
+        self.scratch.payload = payload;
+        value
     }
 }
 

@@ -3,7 +3,8 @@
 //! fallback keys, and `sign_object`'s compress-if-smaller rule.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -68,6 +69,28 @@ pub fn b62_decode(s: &str) -> Option<i64> {
 /// character ("cannot be 1 more than a multiple of 4") or an unfinished quantum
 /// ("Incorrect padding") is an error.
 pub fn python_b64_decode(input: &[u8]) -> Result<Vec<u8>, &'static str> {
+    // Fast path: only URL-safe alphabet characters (every value Django writes). Python
+    // then decodes exactly as a padding-free decoder that ignores the unused low bits.
+    if input
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+        && let Ok(out) = LENIENT_URL_SAFE.decode(input)
+    {
+        return Ok(out);
+    }
+    python_b64_decode_exact(input)
+}
+
+/// base64url without padding, accepting non-zero unused bits (as Python does).
+const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+/// CPython's `a2b_base64(strict_mode=False)` loop, after Django's padding.
+fn python_b64_decode_exact(input: &[u8]) -> Result<Vec<u8>, &'static str> {
     let pad = (4 - input.len() % 4) % 4;
     let mut out = Vec::with_capacity(input.len().div_ceil(4) * 3);
     let mut quad_pos = 0u8;
@@ -205,12 +228,28 @@ impl Keys {
     }
 }
 
-/// Reusable buffers for `sign_object`: the zlib stream state (level 6, zlib wrapper,
-/// window 15, memLevel 8: `zlib.compress` defaults), the compressed bytes and the
-/// base64 text.
+/// Reusable state for `sign_object`: the zlib stream (level 6, zlib wrapper, window 15,
+/// memLevel 8: `zlib.compress` defaults), the compressed bytes and the payload being
+/// built. Setting up a deflate stream allocates and clears about 256 KiB, so each thread
+/// keeps one ([`with_scratch`]).
 pub(crate) struct SignScratch {
     deflate: Compress,
     compressed: Vec<u8>,
+    /// The payload buffer of the encoder's probes.
+    pub(crate) payload: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Option<SignScratch>> = const { std::cell::RefCell::new(None) };
+    static INFLATE: std::cell::RefCell<Option<Decompress>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's [`SignScratch`] (a fresh one if it is already in use).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut SignScratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => f(slot.get_or_insert_with(SignScratch::new)),
+        Err(_) => f(&mut SignScratch::new()),
+    })
 }
 
 impl SignScratch {
@@ -218,6 +257,7 @@ impl SignScratch {
         SignScratch {
             deflate: Compress::new(Compression::new(6), true),
             compressed: Vec::new(),
+            payload: Vec::new(),
         }
     }
 
@@ -271,7 +311,17 @@ impl SignScratch {
 /// `zlib.decompress(data)`: a zlib stream with window up to 32 KiB; bytes after the end of
 /// the stream are ignored, a stream that does not end is an error.
 pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut inflate = Decompress::new(true);
+    INFLATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let inflate = slot.get_or_insert_with(|| Decompress::new(true));
+            inflate.reset(true);
+            inflate_into(inflate, data)
+        }
+        Err(_) => inflate_into(&mut Decompress::new(true), data),
+    })
+}
+
+fn inflate_into(inflate: &mut Decompress, data: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(data.len() * 4 + 64);
     loop {
         let consumed = inflate.total_in() as usize;
@@ -334,6 +384,23 @@ mod tests {
         assert_eq!(python_b64_decode(b"YQ==YWJj").unwrap(), b"a");
         // Pads before the second character of a quantum are ignored.
         assert_eq!(python_b64_decode(b"=YWJj").unwrap(), b"abc");
+    }
+
+    #[test]
+    fn r_3_1_fast_path_equals_the_exact_loop() {
+        let alphabet = b"AQgwZ09-_";
+        let mut x: u64 = 7;
+        for len in 0..40 {
+            for _ in 0..50 {
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                        alphabet[(x >> 33) as usize % alphabet.len()]
+                    })
+                    .collect();
+                assert_eq!(python_b64_decode(&s), python_b64_decode_exact(&s), "{s:?}");
+            }
+        }
     }
 
     #[test]
