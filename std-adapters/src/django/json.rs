@@ -284,8 +284,7 @@ pub fn write_str(out: &mut String, s: &str) {
 ///
 /// Returns `Ok(None)` for a JSON `null` (Django's "absent", R-4.16).
 pub(crate) fn parse_payload(text: &str) -> Result<Option<Vec<DjangoItem>>, DecodeError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DecodeError::BadJson(e.to_string()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| classify_json_error(e, text))?;
     match value {
         Value::Null => Ok(None),
         Value::Array(items) => items
@@ -298,6 +297,30 @@ pub(crate) fn parse_payload(text: &str) -> Result<Option<Vec<DjangoItem>>, Decod
             .map(Some),
         other if !python_truthy(&other) => Ok(Some(Vec::new())),
         other => Err(DecodeError::NotAList(other)),
+    }
+}
+
+/// A JSON error, or for JSON that Python's parser accepts but `serde_json` does not (a
+/// lone surrogate escape, a number beyond the `f64` range, nesting deeper than 128), an
+/// [`DecodeError::Unsupported`]: Django would read such a payload.
+fn classify_json_error(e: serde_json::Error, text: &str) -> DecodeError {
+    let msg = e.to_string();
+    let surrogate_escape = text.as_bytes().windows(4).any(|w| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && w[2].eq_ignore_ascii_case(&b'd')
+            && matches!(w[3].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+    });
+    if surrogate_escape
+        || ["number out of range", "recursion limit"]
+            .iter()
+            .any(|k| msg.contains(k))
+    {
+        DecodeError::Unsupported(format!(
+            "JSON that Python accepts but herald does not: {msg}"
+        ))
+    } else {
+        DecodeError::BadJson(msg)
     }
 }
 
@@ -500,6 +523,29 @@ mod tests {
         for (f, want) in cases {
             assert_eq!(python_float_repr(f), want, "{f:e}");
         }
+    }
+
+    #[test]
+    fn json_python_accepts_is_unsupported_not_invalid() {
+        for text in [
+            "[\"\\ud800\"]",
+            "[\"\\udc00x\"]",
+            "[\"\\ud800\\u0041\"]",
+            "[1e400]",
+            &format!("{}{}", "[".repeat(200), "]".repeat(200)),
+        ] {
+            let e = parse_payload(text).unwrap_err();
+            assert!(matches!(e, DecodeError::Unsupported(_)), "{text}: {e:?}");
+            assert!(!e.marks_used());
+        }
+        for text in ["[", "[1,]", "NaN", "[True]", "{'a': 1}", "[\"\t\"]"] {
+            let e = parse_payload(text).unwrap_err();
+            assert!(matches!(e, DecodeError::BadJson(_)), "{text}: {e:?}");
+        }
+        assert_eq!(
+            parse_payload("[\"\\ud83d\\ude00\"]").unwrap().unwrap()[0],
+            DjangoItem::Raw("😀".into())
+        );
     }
 
     #[test]

@@ -25,6 +25,24 @@
 //! Compressed values are byte-identical to CPython's only with a deflate identical to
 //! classic zlib's at level 6: this crate uses `flate2` on the system zlib (`libz-sys`).
 //!
+//! # What herald reads differently from Django
+//!
+//! Only values signed with the secret key can reach these cases (Django never writes
+//! them for messages a view adds); herald reports each one as an error that
+//! [`DecodeError::marks_used`] says Django would *not* treat as invalid:
+//!
+//! * a message whose text is not a string, whose extra tags are neither a string nor
+//!   null, or whose level is outside `i32` ([`DecodeError::Unsupported`]);
+//! * a truthy payload that is not a list, e.g. `"abc"` or `{"a": 1}` (Django iterates a
+//!   string character by character and raises on the others; [`DecodeError::NotAList`]);
+//! * JSON that Python accepts but `serde_json` does not: lone surrogate escapes, numbers
+//!   beyond the `f64` range, nesting deeper than 128 ([`DecodeError::Unsupported`]);
+//!   `NaN`/`Infinity` literals are reported as [`DecodeError::BadJson`];
+//! * integers beyond 64 bits in a raw (non-message) item are read as floats.
+//!
+//! Every value Django writes for messages, and every vector of the conformance suite,
+//! reads exactly as in Django.
+//!
 //! ```
 //! use herald::django::{CookieSettings, DjangoCodec, DjangoItem, DjangoMessage};
 //! use herald_core::Message;
@@ -296,6 +314,17 @@ impl DecodeError {
             self,
             DecodeError::BadSignature | DecodeError::BadBase64(_) | DecodeError::BadJson(_)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_codec_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<super::DjangoCodec>();
+        assert_send_sync::<super::CookieSettings>();
+        assert_send_sync::<super::DjangoItem>();
     }
 }
 
