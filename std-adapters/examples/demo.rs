@@ -14,6 +14,8 @@
 //! (tower-sessions' `MemoryStore`) unless `--redis URL` is given, which stores them in Redis
 //! through `tower-sessions-redis-store` — run two demos on two ports against one Redis to
 //! see a message added on one shown by the other.
+//!
+//! [`app`] builds the whole application, so `tests/demo.rs` serves exactly this demo.
 
 use std::net::SocketAddr;
 
@@ -159,25 +161,31 @@ async fn api(messages: Messages) -> Json<Vec<herald::OwnedMessage>> {
     Json(messages.to_vec())
 }
 
-struct Args {
-    addr: SocketAddr,
-    storage: Storage,
-    redis: Option<String>,
+/// The demo's settings: its command-line flags.
+#[derive(Debug)]
+pub struct Args {
+    /// `--addr` (default `127.0.0.1:3000`).
+    pub addr: SocketAddr,
+    /// `--storage cookie|session|fallback` (default fallback).
+    pub storage: Storage,
+    /// `--redis URL`: keep the sessions in Redis.
+    pub redis: Option<String>,
 }
 
-fn args() -> Result<Args, String> {
-    let mut args = Args {
+/// Parses the flags (the arguments after the program name).
+pub fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut args_out = Args {
         addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
         storage: Storage::Fallback,
         redis: None,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = args.into_iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
-            "--addr" => args.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--addr" => args_out.addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
             "--storage" => {
-                args.storage = match value()?.as_str() {
+                args_out.storage = match value()?.as_str() {
                     "cookie" => Storage::Cookie,
                     "session" => Storage::Session,
                     "fallback" => Storage::Fallback,
@@ -188,14 +196,14 @@ fn args() -> Result<Args, String> {
                     }
                 }
             }
-            "--redis" => args.redis = Some(value()?),
+            "--redis" => args_out.redis = Some(value()?),
             "-h" | "--help" => {
                 return Err("usage: demo [--addr 127.0.0.1:3000] [--storage cookie|session|fallback] [--redis redis://host:port]".into());
             }
             other => return Err(format!("unknown argument {other} (try --help)")),
         }
     }
-    Ok(args)
+    Ok(args_out)
 }
 
 fn secret() -> Vec<u8> {
@@ -212,33 +220,26 @@ fn secret() -> Vec<u8> {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_target(false).init();
-    let args = match args() {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("{msg}");
-            std::process::exit(2);
-        }
-    };
-    let config = Config::builder()
-        .secret(secret())
-        .storage(args.storage)
-        .build()?;
+/// Any start-up error.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The demo application: the pages, the template, herald's layer with `storage`, and the
+/// session store it needs (tower-sessions in memory, or in Redis at `redis`).
+pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Result<Router, Error> {
+    let config = Config::builder().secret(secret).storage(storage).build()?;
     let mut env = Environment::new();
     env.add_template("page.html", PAGE)?;
     let state = App {
         env,
-        storage: args.storage,
-        redis: args.redis.is_some(),
+        storage,
+        redis: redis.is_some(),
     };
     let routes = Router::new()
         .route("/", get(index))
         .route("/add", post(add))
         .route("/api/messages", get(api))
         .with_state(state);
-    let app = match (&args.redis, args.storage) {
+    Ok(match (redis, storage) {
         (_, Storage::Cookie) => routes.layer(MessagesLayer::new(config)?),
         (None, _) => routes
             .layer(MessagesLayer::with_session(config, TowerSessions)?)
@@ -260,7 +261,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .with_secure(false),
                 )
         }
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt().with_target(false).init();
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(2);
+        }
     };
+    let app = app(secret(), args.storage, args.redis.as_deref()).await?;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!(
         "herald demo serving http://{} (storage: {:?})",
