@@ -336,7 +336,29 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
         };
         self.cookie = Source::Invalid;
         let marks_used = self.storage == Storage::Cookie;
-        let mut scratch = [0u8; signer::MAX_RAW_LEN];
+        // The scratch is zeroed stack memory (no `unsafe` here): sized by the value, in
+        // three steps, so that a typical one-message cookie does not clear 3 KiB.
+        let need = signer::scratch_len(value.len());
+        if need <= 256 {
+            self.open_cookie::<F, 256>(value, signer, now, max_age, marks_used)
+        } else if need <= 1024 {
+            self.open_cookie::<F, 1024>(value, signer, now, max_age, marks_used)
+        } else {
+            self.open_cookie::<F, { signer::MAX_RAW_LEN }>(value, signer, now, max_age, marks_used)
+        }
+    }
+
+    /// [`Inbox::load_cookie`] with a scratch of `S` bytes (too short a scratch is
+    /// [`OpenError::TooLong`] from the signer, as for any value over its bound).
+    fn open_cookie<const F: usize, const S: usize>(
+        &mut self,
+        value: &[u8],
+        signer: &Signer<F>,
+        now: u64,
+        max_age: Option<u64>,
+        marks_used: bool,
+    ) -> Result<Loaded, LoadError> {
+        let mut scratch = [0u8; S];
         let opened = match signer.open(value, now, max_age, &mut scratch) {
             Ok(o) => o,
             Err(e) => {
@@ -551,7 +573,8 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
 
     /// Whether the cookie verified with a fallback key, so the response should re-sign it
     /// with the current key even if nothing else changes. [`Inbox::plan`] already does
-    /// this: a request that leaves the messages unchanged rewrites such a cookie.
+    /// this: a request that leaves the messages unchanged rewrites such a cookie, provided
+    /// the re-signed value fits the bound (otherwise the cookie is left as it is).
     pub fn needs_resign(&self) -> bool {
         matches!(
             self.cookie,
@@ -694,7 +717,11 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
         let mut plan = self
             .plan_with(|view, policy| truncate::fit(view, policy, now, max_value_len).kept.len());
         // Key rotation: a cookie that verified with a fallback key is re-signed with the
-        // current key even when nothing else changed.
+        // current key even when nothing else changed — when the re-signed value fits the
+        // bound. It may not: the bound may have shrunk since the cookie was written, or
+        // the issued-at varint may have grown a byte. Then the cookie is left as it is
+        // (it still verifies with the fallback key, and the next write signs with the
+        // current one): nothing is dropped and no value over the bound is ever asked for.
         if resign && plan.cookie == CookieAction::Keep && self.storage != Storage::Session {
             let loaded = self.cookie_messages();
             let continued = matches!(
@@ -704,10 +731,16 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
                     ..
                 }
             );
-            plan.cookie = CookieAction::Set {
-                messages: loaded,
+            let header = Header {
+                issued_at: now,
                 continued,
             };
+            if truncate::signed_len(&header, self.list.slice(loaded.clone())) <= max_value_len {
+                plan.cookie = CookieAction::Set {
+                    messages: loaded,
+                    continued,
+                };
+            }
         }
         plan
     }

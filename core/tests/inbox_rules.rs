@@ -543,6 +543,76 @@ fn key_rotation_resigns_with_the_current_key() {
     );
 }
 
+/// Key rotation never asks for a value over the bound: when the re-signed cookie would not
+/// fit (the issued-at varint grew a byte, or the bound shrank), the old cookie is left as
+/// it is — it still verifies with the fallback key — and nothing is dropped. (Found by the
+/// `inbox_ops` fuzz target.)
+#[test]
+fn key_rotation_never_resigns_past_the_bound() {
+    let old: Signer = Signer::new(b"old secret", "herald.messages", "messages", &[]).unwrap();
+    let new: Signer = Signer::new(
+        b"new secret",
+        "herald.messages",
+        "messages",
+        &[b"old secret"],
+    )
+    .unwrap();
+    // 16383 is the largest two-byte varint; 16384 takes three.
+    let (then, now) = (16_383, 16_384);
+    let mut out = [0u8; MAX_VALUE_LEN];
+    // Pick a text whose value grows by at least one character when re-signed at `now`.
+    let (value, len_now) = (0..8)
+        .find_map(|pad| {
+            let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+            inbox.add(Level::INFO, &"x".repeat(40 + pad), "").unwrap();
+            let header = Header {
+                issued_at: now,
+                continued: false,
+            };
+            let len_now = signed_len(&header, inbox.messages(0..1));
+            let value = inbox
+                .seal_cookie(0..1, false, &old, then, &mut out)
+                .unwrap()
+                .to_owned();
+            (len_now > value.len()).then_some((value, len_now))
+        })
+        .expect("some padding makes the value one character longer");
+    let load = || {
+        let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        inbox
+            .load_cookie(Some(value.as_bytes()), &new, now, None)
+            .unwrap();
+        assert!(inbox.needs_resign());
+        inbox
+    };
+    // The value was exactly at the bound when written: re-signing would exceed it.
+    let plan = load().plan(value.len(), now);
+    assert_eq!(
+        plan.cookie,
+        CookieAction::Keep,
+        "left as it is, not over the bound"
+    );
+    assert_eq!(plan.session, SessionAction::Keep);
+    assert!(plan.unstored.is_empty(), "nothing dropped");
+    // A bound that shrank below the cookie: also left alone (nothing is re-read or lost).
+    let plan = load().plan(value.len() - 10, now);
+    assert_eq!(plan.cookie, CookieAction::Keep);
+    // With room for the re-signed value it is re-signed, and fits.
+    let mut inbox = load();
+    let plan = inbox.plan(len_now, now);
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = plan.cookie
+    else {
+        panic!("expected a re-signed cookie, got {plan:?}");
+    };
+    let resigned = inbox
+        .seal_cookie(messages, continued, &new, now, &mut out)
+        .unwrap();
+    assert_eq!(resigned.len(), len_now);
+}
+
 /// Loads must come first.
 #[test]
 fn loads_after_adds_are_refused() {
