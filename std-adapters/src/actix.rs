@@ -240,7 +240,7 @@ where
                     .await
             };
             if let Some(line) = cookie {
-                append_set_cookie(res.headers_mut(), line.as_bytes());
+                append_set_cookie(res.headers_mut(), line.into_bytes());
             }
             if let Some(u) = unstored {
                 res.response_mut().extensions_mut().insert(u);
@@ -250,8 +250,9 @@ where
     }
 }
 
-fn append_set_cookie(headers: &mut HeaderMap, line: &[u8]) {
-    match HeaderValue::from_bytes(line) {
+/// Appends a `Set-Cookie` line; the bytes become the header value without a copy.
+fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
+    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
         Ok(v) => headers.append(SET_COOKIE, v),
         Err(e) => tracing::error!(error = %e, "herald: invalid Set-Cookie value"),
     }

@@ -3,6 +3,7 @@
 
 use cookie::Cookie;
 use herald_core::cookie_header::{self, CookieAttributes, WriteError};
+use herald_core::signer::MAX_VALUE_LEN;
 
 use crate::config::Inner;
 
@@ -31,9 +32,6 @@ fn trim_quotes(s: &str) -> &str {
     }
 }
 
-/// Room for a `Set-Cookie` line: the longest value plus name and attributes.
-pub(crate) const LINE: usize = herald_core::signer::MAX_VALUE_LEN + 1536;
-
 /// The configured cookie attributes.
 pub(crate) fn attributes(config: &Inner) -> CookieAttributes<'_> {
     CookieAttributes {
@@ -46,19 +44,63 @@ pub(crate) fn attributes(config: &Inner) -> CookieAttributes<'_> {
     }
 }
 
-/// `name=value` with the configured attributes (R-4.10: no Expires, no Max-Age).
-pub(crate) fn set_line<'b>(
+/// `value_len` cookie-safe characters that need no quotes: the placeholder the line is
+/// written with before the value is sealed into its place.
+static PLACEHOLDER: [u8; MAX_VALUE_LEN] = [b'A'; MAX_VALUE_LEN];
+
+/// `name=value` with the configured attributes (R-4.10: no Expires, no Max-Age), where the
+/// value of `value_len` base64url characters is written by `seal` straight into its place
+/// in the line; `seal` returns the length it wrote (`None`: it could not). One allocation
+/// of the exact size, which `HeaderValue` takes without a copy; no buffer of the maximum
+/// size is zeroed.
+///
+/// Returns `None` when `seal` fails or writes another length, or the writer rejects the
+/// configured name or an attribute (logged).
+pub(crate) fn sealed_line(
     config: &Inner,
-    value: &str,
-    buf: &'b mut [u8],
-) -> Result<&'b str, WriteError> {
-    cookie_header::write_set_cookie(buf, &config.cookie_name, value, attributes(config))
+    value_len: usize,
+    seal: impl FnOnce(&mut [u8]) -> Option<usize>,
+) -> Option<Vec<u8>> {
+    let logged =
+        |e: WriteError| tracing::error!(error = ?e, "herald: cannot write the Set-Cookie line");
+    let attrs = attributes(config);
+    let name = &config.cookie_name;
+    let placeholder = std::str::from_utf8(PLACEHOLDER.get(..value_len)?).ok()?;
+    let len = cookie_header::set_cookie_len(name, placeholder, attrs)
+        .map_err(logged)
+        .ok()?;
+    let mut line = vec![0u8; len];
+    cookie_header::write_set_cookie(&mut line, name, placeholder, attrs)
+        .map_err(logged)
+        .ok()?;
+    // The line starts with `name=` and the unquoted value.
+    let at = name.len() + 1;
+    let slot = line.get_mut(at..at + value_len)?;
+    debug_assert!(slot.iter().all(|&b| b == b'A'));
+    (seal(slot)? == value_len).then_some(line)
+}
+
+/// `name=value` with the configured attributes, for a value already at hand.
+///
+#[cfg(test)]
+pub(crate) fn set_line(config: &Inner, value: &str) -> Option<Vec<u8>> {
+    sealed_line(config, value.len(), |slot| {
+        slot.copy_from_slice(value.as_bytes());
+        Some(value.len())
+    })
 }
 
 /// The deletion cookie: empty value, expired at the epoch, `Max-Age=0`, the same
 /// Path, Domain and SameSite; no HttpOnly; Secure only where browsers require it.
-pub(crate) fn delete_line<'b>(config: &Inner, buf: &'b mut [u8]) -> Result<&'b str, WriteError> {
-    cookie_header::write_delete_cookie(buf, &config.cookie_name, attributes(config))
+///
+/// # Errors
+/// The writer's [`WriteError`] (an invalid configured name or attribute).
+pub(crate) fn delete_line(config: &Inner) -> Result<Vec<u8>, WriteError> {
+    let attrs = attributes(config);
+    let mut buf = vec![0u8; cookie_header::delete_cookie_len(&config.cookie_name, attrs)?];
+    let written = cookie_header::write_delete_cookie(&mut buf, &config.cookie_name, attrs)?.len();
+    buf.truncate(written);
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -90,14 +132,17 @@ mod tests {
             .same_site(Some(SameSite::Strict))
             .build()
             .unwrap();
-        let mut buf = [0u8; LINE];
         assert_eq!(
-            set_line(&c.inner, "abc", &mut buf).unwrap(),
-            "messages=abc; Domain=.example.com; HttpOnly; Path=/; SameSite=Strict; Secure"
+            set_line(&c.inner, "abc").unwrap(),
+            b"messages=abc; Domain=.example.com; HttpOnly; Path=/; SameSite=Strict; Secure"
         );
         assert_eq!(
-            delete_line(&c.inner, &mut buf).unwrap(),
-            "messages=\"\"; Domain=.example.com; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Strict"
+            set_line(&c.inner, "a-b_c9").unwrap(),
+            b"messages=a-b_c9; Domain=.example.com; HttpOnly; Path=/; SameSite=Strict; Secure"
+        );
+        assert_eq!(
+            delete_line(&c.inner).unwrap(),
+            b"messages=\"\"; Domain=.example.com; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Strict"
         );
     }
 }

@@ -6,12 +6,13 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use herald_core::codec::Header;
 use herald_core::inbox::{CookieAction, SessionAction};
-use herald_core::signer::MAX_VALUE_LEN;
+use herald_core::truncate;
 use herald_core::{Inbox, LoadError, Storage};
 
 use crate::config::{Config, Inner};
-use crate::cookies::{self, LINE};
+use crate::cookies;
 use crate::messages::{OwnedMessage, Unstored, UnstoredReason};
 use crate::session::{SessionBackend, SessionError};
 
@@ -129,11 +130,12 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         }
     }
 
-    /// Decides the response: calls `set_cookie` with the `Set-Cookie` value when the
-    /// cookie changes, and returns the session write and what no storage took.
+    /// Decides the response: calls `set_cookie` with the `Set-Cookie` value (exactly
+    /// sized, for `HeaderValue` to take without a copy) when the cookie changes, and
+    /// returns the session write and what no storage took.
     pub(crate) fn finish(
         &mut self,
-        mut set_cookie: impl FnMut(&[u8]),
+        mut set_cookie: impl FnMut(Vec<u8>),
     ) -> (SessionWrite, Option<Unstored>) {
         let config = self.config.clone();
         let inner = &config.inner;
@@ -146,33 +148,30 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         let mut unstored = None;
         match plan.cookie {
             CookieAction::Keep => {}
-            CookieAction::Delete => {
-                let mut buf = [0u8; LINE];
-                match cookies::delete_line(inner, &mut buf) {
-                    Ok(line) => set_cookie(line.as_bytes()),
-                    Err(e) => {
-                        tracing::error!(error = ?e, "herald: cannot write the deletion cookie")
-                    }
-                }
-            }
+            CookieAction::Delete => match cookies::delete_line(inner) {
+                Ok(line) => set_cookie(line),
+                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
+            },
             CookieAction::Set {
                 messages,
                 continued,
             } => {
-                let mut value = [0u8; MAX_VALUE_LEN];
-                let mut buf = [0u8; LINE];
-                let sealed = self.inbox.seal_cookie(
-                    messages.clone(),
+                let header = Header {
+                    issued_at: now,
                     continued,
-                    &inner.signer,
-                    now,
-                    &mut value,
-                );
-                match sealed
-                    .ok()
-                    .and_then(|v| cookies::set_line(inner, v, &mut buf).ok())
-                {
-                    Some(line) => set_cookie(line.as_bytes()),
+                };
+                let value_len =
+                    truncate::signed_len(&header, self.inbox.messages(messages.clone()));
+                let inbox = &self.inbox;
+                let line = cookies::sealed_line(inner, value_len, |out| {
+                    inbox
+                        .seal_cookie(messages.clone(), continued, &inner.signer, now, out)
+                        .map(str::len)
+                        .map_err(|e| tracing::error!(error = ?e, "herald: cannot seal the cookie"))
+                        .ok()
+                });
+                match line {
+                    Some(line) => set_cookie(line),
                     // Unreachable with a valid configuration (the plan fits the value in
                     // `max_cookie_size` <= MAX_VALUE_LEN); report rather than drop.
                     None => {
@@ -215,7 +214,7 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         &mut self,
         codec: &crate::django::DjangoCodec,
         now: u64,
-        mut set_cookie: impl FnMut(&[u8]),
+        mut set_cookie: impl FnMut(Vec<u8>),
     ) -> (SessionWrite, Option<Unstored>) {
         use crate::django::storage::{self, DjangoCookie};
         let config = self.config.clone();
@@ -224,9 +223,9 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         let plan = planned.plan;
         match &planned.cookie {
             DjangoCookie::Keep => {}
-            DjangoCookie::Delete => set_cookie(storage::delete_cookie_line(inner).as_bytes()),
+            DjangoCookie::Delete => set_cookie(storage::delete_cookie_line(inner).into_bytes()),
             DjangoCookie::Set(value) => {
-                set_cookie(storage::set_cookie_line(inner, value).as_bytes());
+                set_cookie(storage::set_cookie_line(inner, value).into_bytes());
             }
         }
         let unstored = (!plan.unstored.is_empty())

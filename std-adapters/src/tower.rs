@@ -410,7 +410,7 @@ async fn finish_session<S: TowerSessionSource, ResBody, const B: usize, const M:
     )
     .await;
     if let Some(line) = cookie {
-        append_set_cookie(res.headers_mut(), line.as_bytes());
+        append_set_cookie(res.headers_mut(), line.into_bytes());
     }
     if let Some(u) = unstored {
         res.extensions_mut().insert(u);
@@ -418,8 +418,9 @@ async fn finish_session<S: TowerSessionSource, ResBody, const B: usize, const M:
     res
 }
 
-fn append_set_cookie(headers: &mut HeaderMap, line: &[u8]) {
-    match HeaderValue::from_bytes(line) {
+/// Appends a `Set-Cookie` line; the bytes become the header value without a copy.
+fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
+    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
         Ok(v) => {
             headers.append(SET_COOKIE, v);
         }
