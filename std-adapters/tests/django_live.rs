@@ -148,7 +148,7 @@ fn text(rng: &mut Rng) -> String {
         _ => {
             let mut t = String::new();
             for _ in 0..1 + rng.below(12) {
-                let w: &str = *rng.pick(WORDS);
+                let w = *rng.pick(WORDS);
                 t.push_str(w);
                 t.push(if rng.chance(20) {
                     *rng.pick(SPECIALS)
@@ -337,7 +337,7 @@ fn crafted_payload(rng: &mut Rng) -> Vec<u8> {
         }
         out.push_str(w);
         if rng.chance(20) {
-            let raw: &str = *rng.pick(RAWS);
+            let raw = *rng.pick(RAWS);
             out.push_str(raw);
             continue;
         }

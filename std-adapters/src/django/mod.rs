@@ -317,6 +317,12 @@ impl DecodeError {
     }
 }
 
+/// Python's `str.isspace` (what `str.strip()` removes): Rust's `char::is_whitespace`
+/// plus the four information separators U+001C – U+001F.
+pub(crate) fn py_is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -326,10 +332,4 @@ mod tests {
         assert_send_sync::<super::CookieSettings>();
         assert_send_sync::<super::DjangoItem>();
     }
-}
-
-/// Python's `str.isspace` (what `str.strip()` removes): Rust's `char::is_whitespace`
-/// plus the four information separators U+001C – U+001F.
-pub(crate) fn py_is_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
