@@ -8,6 +8,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+pub mod adapters;
+pub mod alloc_count;
+
 /// The secret every benchmark signs with.
 pub const SECRET: &[u8] = b"benchmark secret benchmark secret!";
 /// The time every benchmark signs at.
