@@ -20,11 +20,7 @@
 
 mod django_support;
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-use django_support::Rng;
+use django_support::{Rng, find_python, run_django_helper};
 use herald::django::{
     CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
     decode_session, encode_session, python_b64_decode,
@@ -33,20 +29,6 @@ use serde_json::{Map, Value, json};
 
 const ENCODE_CASES: usize = 300;
 const CRAFTED_CASES: usize = 200;
-
-fn find_python() -> Option<PathBuf> {
-    let candidate = match std::env::var_os("HERALD_DJANGO_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-django/bin/python"),
-    };
-    let ok = Command::new(&candidate)
-        .args(["-c", "import django"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(candidate)
-}
 
 fn seed() -> u64 {
     match std::env::var("HERALD_LIVE_SEED") {
@@ -605,29 +587,7 @@ fn live_cross_check_with_real_django() {
     }
 
     // One Python process for everything.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django_support/django_live.py");
-    let mut child = Command::new(&python)
-        .arg(&script)
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the Django helper");
-    let input = serde_json::to_vec(&json!({ "cases": cases })).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("run the Django helper");
-    writer
-        .join()
-        .unwrap()
-        .expect("write cases to the Django helper");
-    assert!(
-        out.status.success(),
-        "the Django helper failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("helper output is JSON");
+    let answer = run_django_helper(&python, &cases);
     println!(
         "real Django {} on Python {} (zlib {})",
         answer["django_version"], answer["python_version"], answer["zlib_version"]

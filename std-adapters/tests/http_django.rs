@@ -19,15 +19,15 @@ mod django_support;
 
 use std::collections::BTreeMap;
 use std::future::{Future, ready};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
-use django_support::{describe_item, item_from_input, load_vectors};
+use django_support::{
+    describe_item, find_python, item_from_input, load_vectors, run_django_helper,
+};
 use herald::django::{DjangoCodec, DjangoItem, DjangoMessage, encode_session};
 use herald::session::{MemorySessions, SessionBackend, SessionError};
 use herald::{Config, ConfigBuilder, Level, Message, Messages, Storage, Unstored, WireFormat};
@@ -903,42 +903,9 @@ async fn raw_items_and_foreign_formats_never_fail_a_request() {
 // Live, with real Django.
 // ------------------------------------------------------------------------------------
 
-fn find_python() -> Option<PathBuf> {
-    let candidate = match std::env::var_os("HERALD_DJANGO_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-django/bin/python"),
-    };
-    let ok = Command::new(&candidate)
-        .args(["-c", "import django"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(candidate)
-}
-
-/// Runs `cases` through the Django helper of `django_live` (one Python process).
+/// Runs `cases` through the Django helper (one Python process); returns the results.
 fn django(python: &Path, cases: &[Value]) -> Vec<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django_support/django_live.py");
-    let mut child = Command::new(python)
-        .arg(&script)
-        .env("PYTHONIOENCODING", "utf-8")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the Django helper");
-    let input = serde_json::to_vec(&json!({ "cases": cases })).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().expect("run the Django helper");
-    writer.join().unwrap().expect("write to the Django helper");
-    assert!(
-        out.status.success(),
-        "the Django helper failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON from the helper");
+    let answer = run_django_helper(python, cases);
     println!(
         "real Django {} on Python {}",
         answer["django_version"], answer["python_version"]

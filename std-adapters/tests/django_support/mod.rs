@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use herald::django::{
     CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, MAX_COOKIE_SIZE,
@@ -13,6 +15,57 @@ use herald::django::{
 };
 use herald_core::level::TagTable;
 use serde_json::{Value, json};
+
+/// The Python with Django for the live checks: `HERALD_DJANGO_PYTHON`, else
+/// `<repo>/.venv-django/bin/python`, if it can `import django`.
+pub fn find_python() -> Option<PathBuf> {
+    let candidate = match std::env::var_os("HERALD_DJANGO_PYTHON") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-django/bin/python"),
+    };
+    let ok = Command::new(&candidate)
+        .args(["-c", "import django"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then_some(candidate)
+}
+
+/// Runs `cases` through `django_support/django_live.py` in one Python process and returns
+/// its answer: `{"django_version", "python_version", "zlib_version", "results": [...]}`,
+/// one result per case.
+pub fn run_django_helper(python: &Path, cases: &[Value]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/django_support/django_live.py");
+    let mut child = Command::new(python)
+        .arg(&script)
+        .env("PYTHONIOENCODING", "utf-8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the Django helper");
+    let input = serde_json::to_vec(&json!({ "cases": cases })).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().expect("run the Django helper");
+    writer
+        .join()
+        .unwrap()
+        .expect("write cases to the Django helper");
+    assert!(
+        out.status.success(),
+        "the Django helper failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("helper output is JSON");
+    assert_eq!(
+        answer["results"].as_array().map(Vec::len),
+        Some(cases.len()),
+        "one result per case"
+    );
+    answer
+}
 
 /// `../shared/conformance/` beside the repository root.
 pub fn conformance_dir() -> PathBuf {
