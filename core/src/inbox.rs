@@ -254,6 +254,13 @@ pub struct Inbox<const BYTES: usize = DEFAULT_BYTES, const MSGS: usize = DEFAULT
     cookie_count: usize,
 }
 
+/// Where loaded messages come from.
+#[derive(Clone, Copy)]
+enum Origin {
+    Cookie,
+    Session,
+}
+
 impl<const BYTES: usize, const MSGS: usize> fmt::Debug for Inbox<BYTES, MSGS> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Inbox")
@@ -446,38 +453,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
         &mut self,
         value: Foreign<I>,
     ) -> Result<Loaded, LoadError> {
-        if !self.loading_allowed(self.cookie) {
-            return Err(LoadError::OutOfOrder);
-        }
-        let marks_used = self.storage == Storage::Cookie;
-        match value {
-            Foreign::Absent => {
-                self.cookie = Source::Absent;
-                Ok(Loaded::Absent)
-            }
-            Foreign::Invalid => {
-                self.cookie = Source::Invalid;
-                self.mark_invalid(marks_used);
-                Err(LoadError::Rejected)
-            }
-            Foreign::Unsupported => {
-                self.cookie = Source::Invalid;
-                Err(LoadError::Unsupported)
-            }
-            Foreign::Messages {
-                messages,
-                continued,
-                key,
-            } => {
-                self.cookie = Source::Invalid;
-                let before = self.list.len();
-                if let Err(e) = self.push_all(messages) {
-                    self.mark_invalid(marks_used && !matches!(e, DecodeError::Capacity(_)));
-                    return Err(LoadError::Decode(e));
-                }
-                Ok(self.cookie_loaded(before, continued, key))
-            }
-        }
+        self.load_foreign(Origin::Cookie, value)
     }
 
     /// Whether the session entry must be read: always for [`Storage::Session`], and for
@@ -537,37 +513,61 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
         &mut self,
         value: Foreign<I>,
     ) -> Result<Loaded, LoadError> {
-        if !self.loading_allowed(self.session) {
+        self.load_foreign(Origin::Session, value)
+    }
+
+    /// [`Inbox::load_cookie_foreign`] and [`Inbox::load_session_foreign`]: the same rules
+    /// for either source; an invalid value marks the inbox used (once touched) only under
+    /// the storage that reads nothing but this source.
+    fn load_foreign<'m, I: IntoIterator<Item = Message<'m>>>(
+        &mut self,
+        origin: Origin,
+        value: Foreign<I>,
+    ) -> Result<Loaded, LoadError> {
+        let (source, sole_storage) = match origin {
+            Origin::Cookie => (self.cookie, Storage::Cookie),
+            Origin::Session => (self.session, Storage::Session),
+        };
+        if !self.loading_allowed(source) {
             return Err(LoadError::OutOfOrder);
         }
-        let marks_used = self.storage == Storage::Session;
-        match value {
+        let marks_used = self.storage == sole_storage;
+        let (messages, continued, key) = match value {
             Foreign::Absent => {
-                self.session = Source::Absent;
-                Ok(Loaded::Absent)
+                *self.source_mut(origin) = Source::Absent;
+                return Ok(Loaded::Absent);
             }
             Foreign::Invalid => {
-                self.session = Source::Invalid;
+                *self.source_mut(origin) = Source::Invalid;
                 self.mark_invalid(marks_used);
-                Err(LoadError::Rejected)
+                return Err(LoadError::Rejected);
             }
             Foreign::Unsupported => {
-                self.session = Source::Invalid;
-                Err(LoadError::Unsupported)
+                *self.source_mut(origin) = Source::Invalid;
+                return Err(LoadError::Unsupported);
             }
             Foreign::Messages {
                 messages,
                 continued,
                 key,
-            } => {
-                let before = self.list.len();
-                if let Err(e) = self.push_all(messages) {
-                    self.session = Source::Invalid;
-                    self.mark_invalid(marks_used && !matches!(e, DecodeError::Capacity(_)));
-                    return Err(LoadError::Decode(e));
-                }
-                Ok(self.session_loaded(before, continued, key))
-            }
+            } => (messages, continued, key),
+        };
+        *self.source_mut(origin) = Source::Invalid;
+        let before = self.list.len();
+        if let Err(e) = self.push_all(messages) {
+            self.mark_invalid(marks_used && !matches!(e, DecodeError::Capacity(_)));
+            return Err(LoadError::Decode(e));
+        }
+        Ok(match origin {
+            Origin::Cookie => self.cookie_loaded(before, continued, key),
+            Origin::Session => self.session_loaded(before, continued, key),
+        })
+    }
+
+    fn source_mut(&mut self, origin: Origin) -> &mut Source {
+        match origin {
+            Origin::Cookie => &mut self.cookie,
+            Origin::Session => &mut self.session,
         }
     }
 
