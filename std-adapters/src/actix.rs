@@ -125,8 +125,7 @@ impl<S: ActixSessionSource> MessagesMiddleware<S> {
     /// [`ConfigError::SessionRequired`] when `source` is [`NoSession`] and the configuration
     /// asks for session or fallback storage.
     pub fn with_session(config: Config, source: S) -> Result<Self, ConfigError> {
-        let has_session = std::any::TypeId::of::<S>() != std::any::TypeId::of::<NoSession>();
-        let storage = config.resolve_storage(has_session)?;
+        let storage = config.storage_for::<S>()?;
         Ok(MessagesMiddleware {
             config,
             storage,

@@ -237,6 +237,13 @@ impl Config {
             (Some(s), false) => Err(ConfigError::SessionRequired(s)),
         }
     }
+
+    /// [`resolve_storage`](Self::resolve_storage) for an adapter over the session source
+    /// `S`: a session is attached unless `S` is [`NoSession`](crate::session::NoSession).
+    pub(crate) fn storage_for<S: 'static>(&self) -> Result<Storage, ConfigError> {
+        use std::any::TypeId;
+        self.resolve_storage(TypeId::of::<S>() != TypeId::of::<crate::session::NoSession>())
+    }
 }
 
 /// Builds a [`Config`]; see [`Config`] for the defaults.
