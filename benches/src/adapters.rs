@@ -32,7 +32,7 @@ pub enum Row {
     /// The axum 0.8 floor behind an identity layer (`tower::util::MapRequestLayer`): what
     /// axum charges for any `Router::layer` (it boxes each route), for reference.
     AxumNoopLayer,
-    /// herald's tower layer (`herald::tower::MessagesLayer`, cookie storage) on axum 0.8.
+    /// herald's tower layer (`herald_flash::tower::MessagesLayer`, cookie storage) on axum 0.8.
     HeraldAxum,
     /// axum-messages 0.8 over tower-sessions 0.14 with its `MemoryStore`.
     AxumMessages,
@@ -42,7 +42,7 @@ pub enum Row {
     AxumFlash,
     /// actix-web 4 with no flash layer: the floor of the actix rows.
     ActixBare,
-    /// herald's actix-web middleware (`herald::actix::MessagesMiddleware`, cookie storage).
+    /// herald's actix-web middleware (`herald_flash::actix::MessagesMiddleware`, cookie storage).
     HeraldActix,
     /// actix-web-flash-messages 0.5 with its signed-cookie store.
     ActixWebFlashMessages,
@@ -426,8 +426,8 @@ mod axum_apps {
     }
 
     pub(super) fn herald(texts: Texts) -> Router {
-        use herald::Messages;
-        use herald::tower::MessagesLayer;
+        use herald_flash::Messages;
+        use herald_flash::tower::MessagesLayer;
         async fn add(State(texts): State<Texts>, messages: Messages) -> Redirect {
             for t in texts {
                 messages.success(t).expect("the message is stored");
@@ -437,7 +437,7 @@ mod axum_apps {
         async fn show(messages: Messages) -> String {
             render(messages.read().iter().map(|m| m.text()))
         }
-        let config = herald::Config::builder()
+        let config = herald_flash::Config::builder()
             .secret(HERALD_SECRET)
             .build()
             .expect("a valid configuration");
@@ -604,8 +604,8 @@ mod actix_apps {
     }
 
     pub(super) fn herald(texts: Texts) -> Box<dyn Driver> {
-        use herald::Messages;
-        use herald::actix::MessagesMiddleware;
+        use herald_flash::Messages;
+        use herald_flash::actix::MessagesMiddleware;
         async fn add(texts: web::Data<Texts>, messages: Messages) -> HttpResponse {
             for t in texts.iter() {
                 messages.success(t).expect("the message is stored");
@@ -615,7 +615,7 @@ mod actix_apps {
         async fn show(messages: Messages) -> String {
             render(messages.read().iter().map(|m| m.text()))
         }
-        let config = herald::Config::builder()
+        let config = herald_flash::Config::builder()
             .secret(HERALD_SECRET)
             .build()
             .expect("a valid configuration");

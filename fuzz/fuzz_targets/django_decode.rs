@@ -1,4 +1,4 @@
-//! cargo-fuzz target `django_decode`: see [`herald::fuzzing::django_decode`].
+//! cargo-fuzz target `django_decode`: see [`herald_flash::fuzzing::django_decode`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| herald::fuzzing::django_decode(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald_flash::fuzzing::django_decode(data));

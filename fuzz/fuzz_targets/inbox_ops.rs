@@ -1,4 +1,4 @@
-//! cargo-fuzz target `inbox_ops`: see [`herald::fuzzing::inbox_ops`].
+//! cargo-fuzz target `inbox_ops`: see [`herald_flash::fuzzing::inbox_ops`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| herald::fuzzing::inbox_ops(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald_flash::fuzzing::inbox_ops(data));

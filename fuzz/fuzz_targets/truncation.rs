@@ -1,4 +1,4 @@
-//! cargo-fuzz target `truncation`: see [`herald::fuzzing::truncation`].
+//! cargo-fuzz target `truncation`: see [`herald_flash::fuzzing::truncation`].
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| herald::fuzzing::truncation(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| herald_flash::fuzzing::truncation(data));

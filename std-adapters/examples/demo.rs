@@ -24,9 +24,9 @@ use axum::extract::Form;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
-use herald::session::TowerSessions;
-use herald::tower::MessagesLayer;
-use herald::{Config, Level, Messages, Storage};
+use herald_flash::session::TowerSessions;
+use herald_flash::tower::MessagesLayer;
+use herald_flash::{Config, Level, Messages, Storage};
 use minijinja::{Environment, context};
 use serde::{Deserialize, Serialize};
 
@@ -157,7 +157,7 @@ async fn add(messages: Messages, Form(form): Form<AddForm>) -> Redirect {
     Redirect::to("/")
 }
 
-async fn api(messages: Messages) -> Json<Vec<herald::OwnedMessage>> {
+async fn api(messages: Messages) -> Json<Vec<herald_flash::OwnedMessage>> {
     Json(messages.to_vec())
 }
 

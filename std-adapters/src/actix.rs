@@ -4,14 +4,14 @@
 //!
 //! ```no_run
 //! use actix_web::{App, HttpResponse, web};
-//! use herald::{Config, Messages, actix::MessagesMiddleware};
+//! use herald_flash::{Config, Messages, actix::MessagesMiddleware};
 //!
 //! async fn save(messages: Messages) -> HttpResponse {
 //!     let _ = messages.success("Profile saved.");
 //!     HttpResponse::SeeOther().insert_header(("Location", "/")).finish()
 //! }
 //!
-//! # fn main() -> Result<(), herald::ConfigError> {
+//! # fn main() -> Result<(), herald_flash::ConfigError> {
 //! let config = Config::builder().secret(std::env::var("SECRET").unwrap()).build()?;
 //! let middleware = MessagesMiddleware::new(config)?;
 //! let app = App::new().wrap(middleware).route("/save", web::post().to(save));
@@ -37,7 +37,7 @@ use crate::session::{
 use crate::state::{self, RequestState, SessionWrite};
 
 /// The name the missing-middleware error gives.
-pub(crate) const MIDDLEWARE_NAME: &str = "herald::actix::MessagesMiddleware";
+pub(crate) const MIDDLEWARE_NAME: &str = "herald_flash::actix::MessagesMiddleware";
 
 /// Where the actix middleware finds the session of a request.
 ///

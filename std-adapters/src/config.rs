@@ -249,7 +249,7 @@ impl Config {
 /// Builds a [`Config`]; see [`Config`] for the defaults.
 ///
 /// ```
-/// use herald::{Config, Level, SameSite};
+/// use herald_flash::{Config, Level, SameSite};
 /// let config = Config::builder()
 ///     .secret("an example secret of at least 32 bytes!!")
 ///     .fallback_secret("the previous secret, still accepted for reading")

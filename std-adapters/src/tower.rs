@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::get, response::Redirect};
-//! use herald::{Config, Messages, tower::MessagesLayer};
+//! use herald_flash::{Config, Messages, tower::MessagesLayer};
 //!
 //! async fn save(messages: Messages) -> Redirect {
 //!     let _ = messages.success("Profile saved.");
@@ -14,7 +14,7 @@
 //!     messages.iter().map(|m| format!("[{}] {}\n", m.tags, m.message)).collect()
 //! }
 //!
-//! # fn main() -> Result<(), herald::ConfigError> {
+//! # fn main() -> Result<(), herald_flash::ConfigError> {
 //! let config = Config::builder().secret(std::env::var("SECRET").unwrap()).build()?;
 //! let app: Router = Router::new()
 //!     .route("/", get(show))
@@ -43,7 +43,7 @@ use crate::session::{
 use crate::state::{self, Handle, RequestState, SessionWrite};
 
 /// The name the missing-layer error gives.
-pub(crate) const LAYER_NAME: &str = "herald::tower::MessagesLayer";
+pub(crate) const LAYER_NAME: &str = "herald_flash::tower::MessagesLayer";
 
 /// Where a tower service finds the session of a request.
 ///

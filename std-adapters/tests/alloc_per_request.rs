@@ -10,8 +10,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, header};
 use axum::routing::{get, post};
-use herald::tower::MessagesLayer;
-use herald::{Config, Messages};
+use herald_flash::tower::MessagesLayer;
+use herald_flash::{Config, Messages};
 use tower::ServiceExt as _;
 
 struct Counting;

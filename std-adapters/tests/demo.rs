@@ -11,7 +11,7 @@ mod common;
 
 use common::redis::RedisServer;
 use common::{Server, client, serve_axum, set_cookies};
-use herald::Storage;
+use herald_flash::Storage;
 use serde_json::{Value, json};
 
 const SECRET: &[u8] = b"the demo test secret, 32 bytes or more";

@@ -21,7 +21,7 @@
 mod django_support;
 
 use django_support::{Rng, find_python, run_django_helper};
-use herald::django::{
+use herald_flash::django::{
     CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
     decode_session, encode_session, python_b64_decode,
 };
@@ -179,7 +179,7 @@ fn raw_value(rng: &mut Rng, depth: usize) -> Value {
 fn item(rng: &mut Rng, allow_raw: bool) -> DjangoItem {
     if allow_raw && rng.chance(8) {
         let mut v = raw_value(rng, 0);
-        while v == json!(herald::django::NOT_FINISHED) {
+        while v == json!(herald_flash::django::NOT_FINISHED) {
             v = raw_value(rng, 0);
         }
         return DjangoItem::Raw(v);

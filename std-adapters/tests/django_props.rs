@@ -1,11 +1,11 @@
-//! Property tests of `herald::django`: JSON escaping, Python's float repr and base64,
+//! Property tests of `herald_flash::django`: JSON escaping, Python's float repr and base64,
 //! the encode → decode round trip with truncation in both modes, fallback keys, sessions,
 //! and decoding arbitrary input without panicking.
 #![cfg(feature = "django")]
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use herald::django::{
+use herald_flash::django::{
     DjangoCodec, DjangoItem, DjangoMessage, JsonStyle, KeyUsed, ToDjangoJson, decode_session,
     encode_session, python_b64_decode, python_float_repr,
 };
@@ -62,7 +62,7 @@ proptest! {
     /// leaves exactly the printable ASCII characters other than `"` and `\` unescaped.
     #[test]
     fn json_strings_are_python_ensure_ascii(s in ".{0,40}") {
-        let out = herald::django::to_python_json(&serde_json::Value::from(s.as_str()), JsonStyle::Compact);
+        let out = herald_flash::django::to_python_json(&serde_json::Value::from(s.as_str()), JsonStyle::Compact);
         prop_assert!(out.bytes().all(|b| (0x20..0x7f).contains(&b)), "{out}");
         prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s.clone());
         // Each character is either itself (printable ASCII but `"` and `\`), a two-character

@@ -2,7 +2,7 @@
 //! Rust codec and storage: `CookieTests` (#24 – #31), `BisectTests` (#32, #33),
 //! `SessionTests` (#35, #36), `FallbackTests` (#37 – #44) and the storage-level
 //! `BaseTests` run against each backend. Each test names the Django test it mirrors; the
-//! storages are the faithful model in `django_support`, on top of `herald::django`.
+//! storages are the faithful model in `django_support`, on top of `herald_flash::django`.
 #![cfg(feature = "django")]
 
 mod django_support;
@@ -10,7 +10,7 @@ mod django_support;
 use std::collections::BTreeMap;
 
 use django_support::*;
-use herald::django::{
+use herald_flash::django::{
     CookieSettings, DjangoCodec, DjangoItem, DjangoMessage, JsonStyle, NOT_FINISHED, SESSION_KEY,
     ToDjangoJson, bisect_keep_left, bisect_keep_right, decode_session, encode_session,
     to_python_json,

@@ -8,7 +8,7 @@ mod django_support;
 use std::collections::BTreeMap;
 
 use django_support::*;
-use herald::django::{
+use herald_flash::django::{
     CookieSettings, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE, decode_session,
     encode_session,
 };
@@ -139,10 +139,10 @@ fn encode_vectors_payload_text() {
             if i > 0 {
                 text.push(',');
             }
-            herald::django::ToDjangoJson::write_django_json(
+            herald_flash::django::ToDjangoJson::write_django_json(
                 item,
                 &mut text,
-                herald::django::JsonStyle::Compact,
+                herald_flash::django::JsonStyle::Compact,
             );
         }
         text.push(']');
@@ -386,19 +386,19 @@ fn scenario_vectors() {
 fn constants_match_the_vectors() {
     let all = load_vectors();
     let c = &all["constants"];
-    assert_eq!(c["cookie_name"], herald::django::COOKIE_NAME);
-    assert_eq!(c["key_salt"], herald::django::KEY_SALT);
+    assert_eq!(c["cookie_name"], herald_flash::django::COOKIE_NAME);
+    assert_eq!(c["key_salt"], herald_flash::django::KEY_SALT);
     assert_eq!(c["max_cookie_size"], MAX_COOKIE_SIZE);
-    assert_eq!(c["not_finished"], herald::django::NOT_FINISHED);
-    assert_eq!(c["message_key"], herald::django::MESSAGE_KEY);
-    assert_eq!(c["session_key"], herald::django::SESSION_KEY);
+    assert_eq!(c["not_finished"], herald_flash::django::NOT_FINISHED);
+    assert_eq!(c["message_key"], herald_flash::django::MESSAGE_KEY);
+    assert_eq!(c["session_key"], herald_flash::django::SESSION_KEY);
     assert_eq!(c["default_level"], 20);
     let t = TagTable::defaults();
     for (level, tag) in c["default_tags"].as_object().unwrap() {
         assert_eq!(t.level_tag(Level(level.parse().unwrap())), tag);
     }
     assert_eq!(
-        herald::django::b62_encode(all["timestamp"].as_i64().unwrap()),
+        herald_flash::django::b62_encode(all["timestamp"].as_i64().unwrap()),
         "1r31eq"
     );
     let _ = CookieSettings::default();

@@ -11,7 +11,7 @@ use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use herald::fuzzing::{self, TARGETS};
+use herald_flash::fuzzing::{self, TARGETS};
 use herald_core::codec::{self, Header};
 use herald_core::signer::MAX_VALUE_LEN;
 use herald_core::{Inbox, Level, LoadError, Loaded, Message, MessageList, Storage};

@@ -28,9 +28,9 @@ use common::*;
 use django_support::{
     describe_item, find_python, item_from_input, load_vectors, run_django_helper,
 };
-use herald::django::{DjangoCodec, DjangoItem, DjangoMessage, encode_session};
-use herald::session::{MemorySessions, SessionBackend, SessionError};
-use herald::{Config, ConfigBuilder, Level, Message, Messages, Storage, Unstored, WireFormat};
+use herald_flash::django::{DjangoCodec, DjangoItem, DjangoMessage, encode_session};
+use herald_flash::session::{MemorySessions, SessionBackend, SessionError};
+use herald_flash::{Config, ConfigBuilder, Level, Message, Messages, Storage, Unstored, WireFormat};
 use serde_json::{Value, json};
 
 /// The frozen `time.time()` of the visible vectors.
@@ -102,7 +102,7 @@ impl SessionBackend for OneSession {
     }
 }
 
-impl herald::tower::TowerSessionSource for OneSession {
+impl herald_flash::tower::TowerSessionSource for OneSession {
     type Session = OneSession;
     fn session(
         &self,
@@ -113,7 +113,7 @@ impl herald::tower::TowerSessionSource for OneSession {
     }
 }
 
-impl herald::actix::ActixSessionSource for OneSession {
+impl herald_flash::actix::ActixSessionSource for OneSession {
     type Session = OneSession;
     fn session(&self, _: &actix_web::HttpRequest) -> Result<OneSession, SessionError> {
         Ok(self.clone())
@@ -125,7 +125,7 @@ impl herald::actix::ActixSessionSource for OneSession {
 // ------------------------------------------------------------------------------------
 
 /// A message as the vectors describe it, with the configuration's tags.
-fn describe(m: &herald::MessageView<'_>) -> Value {
+fn describe(m: &herald_flash::MessageView<'_>) -> Value {
     json!({
         "level": m.level().0,
         "message": m.text(),
@@ -183,7 +183,7 @@ mod axum_ops {
     use axum::middleware::{self, Next};
     use axum::response::Response;
     use axum::routing::post;
-    use herald::tower::MessagesLayer;
+    use herald_flash::tower::MessagesLayer;
 
     async fn ops(messages: Big, Json(body): Json<Value>) -> Json<Value> {
         Json(json!(run_ops(
@@ -217,7 +217,7 @@ mod actix_ops {
     use super::*;
     use actix_web::http::header::HeaderValue;
     use actix_web::{HttpResponse, web};
-    use herald::actix::MessagesMiddleware;
+    use herald_flash::actix::MessagesMiddleware;
 
     async fn ops(messages: Big, body: web::Json<Value>) -> HttpResponse {
         HttpResponse::Ok().json(run_ops(&messages, body["ops"].as_array().expect("ops")))

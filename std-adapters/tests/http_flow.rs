@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use herald::session::MemorySessions;
-use herald::{SameSite, Storage};
+use herald_flash::session::MemorySessions;
+use herald_flash::{SameSite, Storage};
 
 fn long(i: usize, len: usize) -> String {
     let mut s = format!("message {i:02} ");
@@ -177,8 +177,8 @@ async fn minimum_level_and_per_request_level() {
         let server = spawn(
             fw,
             config()
-                .min_level(herald::Level(29))
-                .tag(herald::Level(29), "custom")
+                .min_level(herald_flash::Level(29))
+                .tag(herald_flash::Level(29), "custom")
                 .build()
                 .unwrap(),
             Store::Cookie,
@@ -267,7 +267,7 @@ async fn key_rotation_reads_old_cookies_and_rewrites_them_with_the_new_key() {
     for fw in FRAMEWORKS {
         let old = spawn(
             fw,
-            herald::Config::builder()
+            herald_flash::Config::builder()
                 .secret(OLD_SECRET)
                 .build()
                 .unwrap(),
@@ -548,8 +548,8 @@ async fn missing_layer_is_a_clear_error_unless_failing_silently() {
         assert_eq!(res.status(), 500, "{fw:?}");
         let body = res.text().await.unwrap();
         let layer = match fw {
-            Framework::Axum => "herald::tower::MessagesLayer",
-            Framework::Actix => "herald::actix::MessagesMiddleware",
+            Framework::Axum => "herald_flash::tower::MessagesLayer",
+            Framework::Actix => "herald_flash::actix::MessagesMiddleware",
         };
         assert!(
             body.contains(layer) && body.contains("not installed"),

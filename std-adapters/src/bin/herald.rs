@@ -20,7 +20,7 @@ use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use herald::django::{
+use herald_flash::django::{
     self, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
 };
 use herald_core::codec::{self, Header};
@@ -383,7 +383,7 @@ fn native_signer(
     let fb: Vec<&[u8]> = fallbacks.iter().map(|k| k.as_bytes()).collect();
     Ok(Signer::new(
         secret.as_bytes(),
-        herald::config::SIGNING_PURPOSE,
+        herald_flash::config::SIGNING_PURPOSE,
         cookie_name,
         &fb,
     )?)

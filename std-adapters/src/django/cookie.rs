@@ -20,7 +20,7 @@ const NOT_FINISHED_JSON: &str = "\"__messagesnotfinished__\"";
 /// every method takes `&self`.
 ///
 /// ```
-/// use herald::django::{DjangoCodec, DjangoMessage};
+/// use herald_flash::django::{DjangoCodec, DjangoMessage};
 /// let codec = DjangoCodec::new("secret").with_fallback_keys(["old secret"]);
 /// let messages = [DjangoMessage::new(20, "Saved.")];
 /// let encoded = codec.encode(&messages, true, 1_700_000_000, 2048);

@@ -44,13 +44,13 @@
 //! reads exactly as in Django.
 //!
 //! ```
-//! use herald::django::{CookieSettings, DjangoCodec, DjangoItem, DjangoMessage};
+//! use herald_flash::django::{CookieSettings, DjangoCodec, DjangoItem, DjangoMessage};
 //! use herald_core::Message;
 //!
 //! let codec = DjangoCodec::new("django-insecure-secret");
 //! // Anything Django can store: herald messages, Django messages, raw JSON items.
 //! let messages = [Message::new(herald_core::Level::SUCCESS, "Profile saved.")];
-//! let stored = codec.encode(&messages, true, 1_700_000_000, herald::django::MAX_COOKIE_SIZE);
+//! let stored = codec.encode(&messages, true, 1_700_000_000, herald_flash::django::MAX_COOKIE_SIZE);
 //! let header = stored.set_cookie_header(&CookieSettings::default());
 //! assert!(header.starts_with("messages=W1siX19qc29uX21lc3NhZ2UiLDAsMjUs"));
 //! assert!(header.ends_with("; HttpOnly; Path=/; SameSite=Lax"));

@@ -12,7 +12,7 @@ use super::{DecodeError, DjangoItem};
 /// Returns `None` for an empty list: Django then removes the key instead (R-5.2).
 ///
 /// ```
-/// use herald::django::{encode_session, DjangoMessage};
+/// use herald_flash::django::{encode_session, DjangoMessage};
 /// let s = encode_session(&[DjangoMessage::new(20, "Hello")]).unwrap();
 /// assert_eq!(s, r#"[["__json_message", 0, 20, "Hello", ""]]"#);
 /// ```

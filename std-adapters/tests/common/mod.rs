@@ -8,8 +8,8 @@ use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald::session::MemorySessions;
-use herald::{Config, Level, Messages, OwnedMessage, Unstored};
+use herald_flash::session::MemorySessions;
+use herald_flash::{Config, Level, Messages, OwnedMessage, Unstored};
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "test secret: 0123456789abcdef0123456789abcdef";
@@ -36,7 +36,7 @@ pub enum Store {
     Ecosystem,
 }
 
-pub fn config() -> herald::ConfigBuilder {
+pub fn config() -> herald_flash::ConfigBuilder {
     Config::builder().secret(SECRET)
 }
 
@@ -205,9 +205,9 @@ mod axum_app {
     use axum::response::{IntoResponse, Json, Redirect, Response};
     use axum::routing::{get, post};
     use axum::{Router, middleware};
-    use herald::FailSilently;
-    use herald::session::TowerSessions;
-    use herald::tower::MessagesLayer;
+    use herald_flash::FailSilently;
+    use herald_flash::session::TowerSessions;
+    use herald_flash::tower::MessagesLayer;
 
     async fn add(
         messages: Messages,
@@ -348,9 +348,9 @@ mod actix_app {
     use super::*;
     use actix_web::http::header::{HeaderName, HeaderValue};
     use actix_web::{App, HttpResponse, HttpServer, web};
-    use herald::FailSilently;
-    use herald::actix::MessagesMiddleware;
-    use herald::session::ActixSessions;
+    use herald_flash::FailSilently;
+    use herald_flash::actix::MessagesMiddleware;
+    use herald_flash::session::ActixSessions;
 
     async fn add(messages: Messages, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
         let results = apply_adds(&messages, &form).join(",");

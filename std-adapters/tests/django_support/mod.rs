@@ -1,7 +1,7 @@
 //! Shared helpers for the Django tests: the conformance vectors, the vectors' JSON
 //! descriptions of items, and a small, faithful model of Django's storages
 //! (`BaseStorage`, `CookieStorage`, `SessionStorage`, `FallbackStorage`, SPEC §2, §4 – §6)
-//! written on top of `herald::django`.
+//! written on top of `herald_flash::django`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use herald::django::{
+use herald_flash::django::{
     CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, MAX_COOKIE_SIZE,
     decode_session, encode_session,
 };
@@ -285,7 +285,7 @@ impl<'c> Storage<'c> {
     fn session_get(&mut self) -> (Option<Vec<DjangoItem>>, bool) {
         self.session_get_calls += 1;
         let session = self.session.as_ref().expect("session");
-        match session.get(herald::django::SESSION_KEY) {
+        match session.get(herald_flash::django::SESSION_KEY) {
             None => (None, true),
             Some(data) => (
                 decode_session(data).unwrap_or_else(|e: DecodeError| panic!("session: {e}")),
@@ -345,10 +345,10 @@ impl<'c> Storage<'c> {
         let session = self.session.as_mut().expect("session");
         match encode_session(&messages) {
             Some(s) => {
-                session.insert(herald::django::SESSION_KEY.to_owned(), s);
+                session.insert(herald_flash::django::SESSION_KEY.to_owned(), s);
             }
             None => {
-                session.remove(herald::django::SESSION_KEY);
+                session.remove(herald_flash::django::SESSION_KEY);
             }
         }
         Vec::new()
@@ -474,7 +474,7 @@ impl Storage<'_> {
     pub fn stored_session_count(&self) -> usize {
         self.session
             .as_ref()
-            .and_then(|s| s.get(herald::django::SESSION_KEY))
+            .and_then(|s| s.get(herald_flash::django::SESSION_KEY))
             .map_or(0, |data| {
                 decode_session(data).unwrap().unwrap_or_default().len()
             })
