@@ -20,21 +20,11 @@ use core::fmt;
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde::{Serialize, Serializer};
 
-use crate::list::{CapacityError, ListView, MessageList};
+use crate::header::map_postcard;
+pub use crate::header::{DecodeError, FORMAT_VERSION, Header, peek_issued_at};
+use crate::list::{ListView, MessageStore};
 use crate::message::Message;
 use crate::signer::{SealError, SealWriter, Signer};
-
-/// The version byte that starts every body of this format.
-pub const FORMAT_VERSION: u8 = 1;
-
-/// What a body says besides its messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Header {
-    /// When the body was written, in seconds (the caller's clock; Unix time in practice).
-    pub issued_at: u64,
-    /// The not-finished marker: more messages are stored in the session (SPEC ).
-    pub continued: bool,
-}
 
 /// Why a list could not be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,54 +50,6 @@ impl fmt::Display for EncodeError {
 }
 
 impl core::error::Error for EncodeError {}
-
-/// Why bytes could not be decoded as a body. Every kind of malformed input has its own
-/// variant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DecodeError {
-    /// No bytes at all.
-    Empty,
-    /// The version byte is not [`FORMAT_VERSION`].
-    UnsupportedVersion(u8),
-    /// The input ends in the middle of a field.
-    Truncated,
-    /// A varint is longer than its type allows or overflows it.
-    BadVarint,
-    /// A bool byte is neither 0 nor 1.
-    BadBool,
-    /// An option tag is neither 0 nor 1.
-    BadOption,
-    /// A text or extra-tags field is not valid UTF-8.
-    BadUtf8,
-    /// A message has an empty text, which no encoder writes.
-    EmptyText,
-    /// Bytes remain after the last message.
-    TrailingBytes,
-    /// The messages do not fit in the destination list.
-    Capacity(CapacityError),
-    /// Any other malformation reported by the postcard decoder.
-    Malformed,
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DecodeError::Empty => f.write_str("empty message body"),
-            DecodeError::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
-            DecodeError::Truncated => f.write_str("message body is truncated"),
-            DecodeError::BadVarint => f.write_str("bad varint in message body"),
-            DecodeError::BadBool => f.write_str("bad bool in message body"),
-            DecodeError::BadOption => f.write_str("bad option tag in message body"),
-            DecodeError::BadUtf8 => f.write_str("message text is not valid UTF-8"),
-            DecodeError::EmptyText => f.write_str("message with empty text"),
-            DecodeError::TrailingBytes => f.write_str("trailing bytes after the messages"),
-            DecodeError::Capacity(e) => write!(f, "decoded messages do not fit: {e}"),
-            DecodeError::Malformed => f.write_str("malformed message body"),
-        }
-    }
-}
-
-impl core::error::Error for DecodeError {}
 
 /// Bytes a postcard varint of `v` takes.
 pub const fn varint_len(v: u64) -> usize {
@@ -225,21 +167,6 @@ pub fn seal_body<'o, const F: usize>(
     writer.finish()
 }
 
-/// Reads just the version and issued-at time at the start of a body.
-///
-/// # Errors
-/// [`DecodeError::Empty`], [`DecodeError::UnsupportedVersion`], [`DecodeError::Truncated`]
-/// or [`DecodeError::BadVarint`].
-pub fn peek_issued_at(body: &[u8]) -> Result<u64, DecodeError> {
-    let (&version, rest) = body.split_first().ok_or(DecodeError::Empty)?;
-    if version != FORMAT_VERSION {
-        return Err(DecodeError::UnsupportedVersion(version));
-    }
-    postcard::take_from_bytes::<u64>(rest)
-        .map(|(v, _)| v)
-        .map_err(map_postcard)
-}
-
 /// Decodes a body, appending its messages to `into`, and returns its header.
 ///
 /// On error `into` is left exactly as it was (messages appended before the error are
@@ -248,10 +175,7 @@ pub fn peek_issued_at(body: &[u8]) -> Result<u64, DecodeError> {
 /// # Errors
 /// A [`DecodeError`] naming the malformation; [`DecodeError::Capacity`] when the messages
 /// do not fit in `into`.
-pub fn decode_body<const BYTES: usize, const MSGS: usize>(
-    bytes: &[u8],
-    into: &mut MessageList<BYTES, MSGS>,
-) -> Result<Header, DecodeError> {
+pub fn decode_body<S: MessageStore>(bytes: &[u8], into: &mut S) -> Result<Header, DecodeError> {
     let before = into.len();
     let result = decode_inner(bytes, into);
     if result.is_err() {
@@ -260,10 +184,7 @@ pub fn decode_body<const BYTES: usize, const MSGS: usize>(
     result
 }
 
-fn decode_inner<const BYTES: usize, const MSGS: usize>(
-    bytes: &[u8],
-    into: &mut MessageList<BYTES, MSGS>,
-) -> Result<Header, DecodeError> {
+fn decode_inner<S: MessageStore>(bytes: &[u8], into: &mut S) -> Result<Header, DecodeError> {
     let (&version, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
     if version != FORMAT_VERSION {
         return Err(DecodeError::UnsupportedVersion(version));
@@ -273,6 +194,7 @@ fn decode_inner<const BYTES: usize, const MSGS: usize>(
     let seed = BodySeed {
         list: into,
         problem: &mut problem,
+        remaining: rest.len(),
     };
     let header = match seed.deserialize(&mut de) {
         Ok(h) => h,
@@ -285,33 +207,21 @@ fn decode_inner<const BYTES: usize, const MSGS: usize>(
     Ok(header)
 }
 
-fn map_postcard(e: postcard::Error) -> DecodeError {
-    use postcard::Error as E;
-    match e {
-        E::DeserializeUnexpectedEnd => DecodeError::Truncated,
-        E::DeserializeBadVarint => DecodeError::BadVarint,
-        E::DeserializeBadBool => DecodeError::BadBool,
-        E::DeserializeBadOption => DecodeError::BadOption,
-        E::DeserializeBadUtf8 => DecodeError::BadUtf8,
-        _ => DecodeError::Malformed,
-    }
-}
-
-struct BodySeed<'l, 'p, const BYTES: usize, const MSGS: usize> {
-    list: &'l mut MessageList<BYTES, MSGS>,
+struct BodySeed<'l, 'p, S> {
+    list: &'l mut S,
     problem: &'p mut Option<DecodeError>,
+    /// The body's length after the version byte: an upper bound on the text it holds.
+    remaining: usize,
 }
 
-impl<'de, const BYTES: usize, const MSGS: usize> DeserializeSeed<'de>
-    for BodySeed<'_, '_, BYTES, MSGS>
-{
+impl<'de, S: MessageStore> DeserializeSeed<'de> for BodySeed<'_, '_, S> {
     type Value = Header;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Header, D::Error> {
         d.deserialize_tuple(3, self)
     }
 }
 
-impl<'de, const BYTES: usize, const MSGS: usize> Visitor<'de> for BodySeed<'_, '_, BYTES, MSGS> {
+impl<'de, S: MessageStore> Visitor<'de> for BodySeed<'_, '_, S> {
     type Value = Header;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a herald message body")
@@ -323,6 +233,7 @@ impl<'de, const BYTES: usize, const MSGS: usize> Visitor<'de> for BodySeed<'_, '
         seq.next_element_seed(MessagesSeed {
             list: self.list,
             problem: self.problem,
+            remaining: self.remaining,
         })?
         .ok_or_else(missing)?;
         Ok(Header {
@@ -332,28 +243,29 @@ impl<'de, const BYTES: usize, const MSGS: usize> Visitor<'de> for BodySeed<'_, '
     }
 }
 
-struct MessagesSeed<'l, 'p, const BYTES: usize, const MSGS: usize> {
-    list: &'l mut MessageList<BYTES, MSGS>,
+struct MessagesSeed<'l, 'p, S> {
+    list: &'l mut S,
     problem: &'p mut Option<DecodeError>,
+    remaining: usize,
 }
 
-impl<'de, const BYTES: usize, const MSGS: usize> DeserializeSeed<'de>
-    for MessagesSeed<'_, '_, BYTES, MSGS>
-{
+impl<'de, S: MessageStore> DeserializeSeed<'de> for MessagesSeed<'_, '_, S> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, const BYTES: usize, const MSGS: usize> Visitor<'de>
-    for MessagesSeed<'_, '_, BYTES, MSGS>
-{
+impl<'de, S: MessageStore> Visitor<'de> for MessagesSeed<'_, '_, S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence of messages")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        // The body's bytes bound the text it holds: one reservation instead of regrowing.
+        // A message takes at least 5 bytes, so a hostile count reserves nothing extra.
+        let count = seq.size_hint().unwrap_or(0).min(self.remaining / 5);
+        self.list.reserve(count, self.remaining);
         while let Some(m) = seq.next_element::<Message<'de>>()? {
             if m.text.is_empty() {
                 *self.problem = Some(DecodeError::EmptyText);
@@ -372,6 +284,7 @@ impl<'de, const BYTES: usize, const MSGS: usize> Visitor<'de>
 mod tests {
     use super::*;
     use crate::level::Level;
+    use crate::list::{CapacityError, MessageList};
 
     fn list(msgs: &[Message<'_>]) -> MessageList<512, 16> {
         let mut l = MessageList::new();

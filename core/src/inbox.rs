@@ -26,7 +26,7 @@ use core::ops::Range;
 
 use crate::codec::{self, DecodeError, EncodeError, Header};
 use crate::level::Level;
-use crate::list::{CapacityError, DEFAULT_BYTES, DEFAULT_MSGS, ListView, MessageList, Messages};
+use crate::list::{CapacityError, ListView, MessageList, MessageStore, Messages};
 use crate::message::Message;
 use crate::signer::{self, KeyUsed, OpenError, SealError, Signer};
 use crate::truncate::{self, Policy};
@@ -221,12 +221,12 @@ enum Source {
     },
 }
 
-/// The per-request message state (Django's storage object), with fixed capacities:
-/// `BYTES` for all texts and extra tags, `MSGS` messages (loaded and queued together).
-///
-/// At the defaults (3072 bytes, 32 messages) the whole state is a few bytes over 3.5 KiB
-/// (`core::mem::size_of::<Inbox>()`, reported in the README), sized for a full 2048-byte
-/// cookie plus as much again added during the request.
+/// The per-request message state (Django's storage object), keeping its messages in a
+/// [`MessageStore`] `L`: by default a fixed [`MessageList`] (3072 bytes of text, 32
+/// messages, no heap: the whole state is about 3.8 KiB, `core::mem::size_of::<Inbox>()`,
+/// reported in the README), or with the `alloc` feature a
+/// [`GrowableList`](crate::list::GrowableList) bounded only by run-time limits
+/// ([`Inbox::with_store`]).
 ///
 /// ```
 /// use herald_core::{Inbox, Level, Storage, Added};
@@ -237,8 +237,8 @@ enum Source {
 /// assert_eq!(texts, ["Profile saved."]);
 /// ```
 #[derive(Clone)]
-pub struct Inbox<const BYTES: usize = DEFAULT_BYTES, const MSGS: usize = DEFAULT_MSGS> {
-    list: MessageList<BYTES, MSGS>,
+pub struct Inbox<L = MessageList> {
+    list: L,
     /// `list[..loaded]` is Django's `_loaded_data`, `list[loaded..]` its `_queued_messages`.
     loaded: usize,
     used: bool,
@@ -261,12 +261,13 @@ enum Origin {
     Session,
 }
 
-impl<const BYTES: usize, const MSGS: usize> fmt::Debug for Inbox<BYTES, MSGS> {
+impl<L: MessageStore> fmt::Debug for Inbox<L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let all = self.list.view();
         f.debug_struct("Inbox")
             .field("storage", &self.storage)
-            .field("loaded", &self.list.slice(0..self.loaded))
-            .field("queued", &self.list.slice(self.loaded..self.list.len()))
+            .field("loaded", &all.slice(0..self.loaded))
+            .field("queued", &all.slice(self.loaded..all.len()))
             .field("used", &self.used)
             .field("added_new", &self.added_new)
             .field("level", &self.level())
@@ -274,12 +275,32 @@ impl<const BYTES: usize, const MSGS: usize> fmt::Debug for Inbox<BYTES, MSGS> {
     }
 }
 
-impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
-    /// An empty inbox for `storage`, whose minimum level defaults to `default_level`
-    /// (Django's `MESSAGE_LEVEL`, INFO unless configured).
+impl<const BYTES: usize, const MSGS: usize> Inbox<MessageList<BYTES, MSGS>> {
+    /// An empty inbox with a fixed [`MessageList`] for `storage`, whose minimum level
+    /// defaults to `default_level` (Django's `MESSAGE_LEVEL`, INFO unless configured).
     pub const fn new(storage: Storage, default_level: Level) -> Self {
+        Self::with_store(MessageList::new(), storage, default_level)
+    }
+}
+
+impl<L: MessageStore> Inbox<L> {
+    /// An empty inbox keeping its messages in `list` (which must be empty), for
+    /// `storage`, whose minimum level defaults to `default_level`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "alloc")] {
+    /// use herald_core::list::{GrowableList, Limits};
+    /// use herald_core::{Inbox, Level, Storage};
+    /// let mut inbox = Inbox::with_store(GrowableList::new(Limits::DEFAULT), Storage::Fallback, Level::INFO);
+    /// for _ in 0..200 {
+    ///     inbox.add(Level::INFO, "two hundred messages, where a fixed list holds 32", "").unwrap();
+    /// }
+    /// assert_eq!(inbox.len(), 200);
+    /// # }
+    /// ```
+    pub const fn with_store(list: L, storage: Storage, default_level: Level) -> Self {
         Inbox {
-            list: MessageList::new(),
+            list,
             loaded: 0,
             used: false,
             added_new: false,
@@ -644,7 +665,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
         self.touch();
         self.used = true;
         self.loaded = self.list.len();
-        self.list.iter()
+        self.list.view().iter()
     }
 
     /// The number of loaded plus queued messages (R-2.4). Does not mark the inbox used.
@@ -662,7 +683,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
     /// queued (R-2.5). Does not mark the inbox used.
     pub fn contains(&mut self, message: &Message<'_>) -> bool {
         self.touch();
-        self.list.iter().any(|m| m == *message)
+        self.list.view().iter().any(|m| m == *message)
     }
 
     /// Undoes the read: the messages iterated so far are kept for the next request, as
@@ -684,7 +705,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
     /// The messages in `range` (as given by an [`Update`] or a [`Plan`]), without marking
     /// anything.
     pub fn messages(&self, range: Range<usize>) -> ListView<'_> {
-        self.list.slice(range)
+        self.list.view().slice(range)
     }
 
     /// What must be stored (R-2.6): nothing, a clear, or an ordered list.
@@ -735,7 +756,9 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
                 issued_at: now,
                 continued,
             };
-            if truncate::signed_len(&header, self.list.slice(loaded.clone())) <= max_value_len {
+            if truncate::signed_len(&header, self.list.view().slice(loaded.clone()))
+                <= max_value_len
+            {
                 plan.cookie = CookieAction::Set {
                     messages: loaded,
                     continued,
@@ -803,7 +826,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
                 ..keep
             },
             (Storage::Cookie, Update::Store(r)) => {
-                let kept = fit(self.list.slice(r.clone()), Policy::KeepNewest).min(r.len());
+                let kept = fit(self.list.view().slice(r.clone()), Policy::KeepNewest).min(r.len());
                 let cut = r.end - kept;
                 Plan {
                     cookie: CookieAction::Set {
@@ -815,7 +838,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
                 }
             }
             (Storage::Fallback, Update::Store(r)) => {
-                let kept = fit(self.list.slice(r.clone()), Policy::KeepOldest).min(r.len());
+                let kept = fit(self.list.view().slice(r.clone()), Policy::KeepOldest).min(r.len());
                 let cut = r.start + kept;
                 let session = if cut < r.end {
                     SessionAction::Set {
@@ -856,7 +879,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
             issued_at: now,
             continued,
         };
-        codec::seal_body(&header, self.list.slice(messages), signer, out)
+        codec::seal_body(&header, self.list.view().slice(messages), signer, out)
     }
 
     /// The exact length of the session entry [`Inbox::encode_session`] writes.
@@ -866,7 +889,7 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
                 issued_at: now,
                 continued: false,
             },
-            self.list.slice(messages),
+            self.list.view().slice(messages),
         )
     }
 
@@ -885,6 +908,6 @@ impl<const BYTES: usize, const MSGS: usize> Inbox<BYTES, MSGS> {
             issued_at: now,
             continued: false,
         };
-        codec::encode_body(&header, self.list.slice(messages), out)
+        codec::encode_body(&header, self.list.view().slice(messages), out)
     }
 }

@@ -13,8 +13,9 @@
 //! |---|---|
 //! | [`level`] | levels, the tag table and `tags` (SPEC §1) |
 //! | [`message`] | the borrowed [`Message`] view (R-1.6 – R-1.9) |
-//! | [`list`] | [`MessageList`]: fixed-capacity storage for many messages |
+//! | [`list`] | [`MessageStore`]: [`MessageList`] (fixed, no heap) or `GrowableList` (feature `alloc`) |
 //! | [`inbox`] | [`Inbox`]: the per-request state machine and the storage [`Plan`] (§2, §4 – §6) |
+//! | [`header`] | the header every body starts with, and the errors of reading a body |
 //! | [`codec`] | herald's own wire format, with `postcard` and exact size prediction |
 //! | [`signer`] | HMAC-SHA256 signing with domain separation and key rotation |
 //! | [`truncate`] | one-pass size-bounded truncation, both policies (R-4.7) |
@@ -51,11 +52,16 @@
 //! assert_eq!(inbox.plan(2048, now).cookie, CookieAction::Delete); // read once
 //! ```
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 pub mod codec;
 pub mod cookie_header;
+pub mod header;
 pub mod inbox;
 pub mod level;
 pub mod list;
@@ -69,7 +75,9 @@ pub use inbox::{
     Update,
 };
 pub use level::{Level, TagTable, Tags};
-pub use list::{CapacityError, ListView, MessageList, Messages};
+pub use list::{CapacityError, ListView, MessageList, MessageStore, Messages};
+#[cfg(feature = "alloc")]
+pub use list::{GrowableList, Limits};
 pub use message::Message;
 pub use signer::{KeyUsed, Signer};
 pub use truncate::Policy;

@@ -1,9 +1,12 @@
-//! [`MessageList`]: fixed-capacity, allocation-free storage for many messages.
+//! Storage for an inbox's messages, in the spirit of smoltcp's `managed`: either fixed
+//! and allocation-free ([`MessageList`], capacities chosen at compile time), or owned and
+//! growable ([`GrowableList`], feature `alloc`, bounded only by run-time [`Limits`]). Both
+//! implement [`MessageStore`] and hand out the same borrowed [`ListView`], so the codec,
+//! the truncation and the inbox are written once for both.
 //!
-//! All texts and extra tags live in one string arena of `BYTES` bytes; each message is a
-//! 12-byte entry (level, offsets, flags) in a table of `MSGS` entries. The arena is sized
-//! for what a cookie can carry, so a list costs `BYTES + 12 * MSGS` bytes plus a few words,
-//! whatever the messages look like.
+//! All texts and extra tags of a list live in one string arena; each message is a 16-byte
+//! entry (level, offsets, flags) in a table. A fixed list costs `BYTES + 16 * MSGS` bytes
+//! plus a few words, whatever the messages look like.
 
 use core::fmt;
 use core::ops::Range;
@@ -16,6 +19,8 @@ use crate::message::Message;
 pub const DEFAULT_BYTES: usize = 3072;
 /// Default number of messages a list can hold.
 pub const DEFAULT_MSGS: usize = 32;
+/// The longest extra-tags string a list stores, in bytes.
+pub const MAX_EXTRA_TAGS_LEN: usize = u16::MAX as usize;
 
 const SAFE: u8 = 1;
 const HAS_EXTRA: u8 = 2;
@@ -24,16 +29,38 @@ const HAS_EXTRA: u8 = 2;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     level: i32,
-    start: u16,
-    text_len: u16,
+    start: u32,
+    text_len: u32,
     extra_len: u16,
     flags: u8,
 }
 
 impl Entry {
+    /// The entry for `message` stored at `start` in the arena, if its lengths fit the
+    /// entry's fields (the caller has checked the arena's capacity).
+    fn new(message: &Message<'_>, start: usize) -> Option<Entry> {
+        let extra = message.extra_tags.unwrap_or("");
+        Some(Entry {
+            level: message.level.0,
+            start: u32::try_from(start).ok()?,
+            text_len: u32::try_from(message.text.len()).ok()?,
+            extra_len: u16::try_from(extra.len()).ok()?,
+            flags: if message.safe { SAFE } else { 0 }
+                | if message.extra_tags.is_some() {
+                    HAS_EXTRA
+                } else {
+                    0
+                },
+        })
+    }
+
+    fn start(&self) -> usize {
+        self.start as usize
+    }
+
     fn view<'a>(&self, arena: &'a str) -> Message<'a> {
-        let start = usize::from(self.start);
-        let mid = start + usize::from(self.text_len);
+        let start = self.start();
+        let mid = start + self.text_len as usize;
         let end = mid + usize::from(self.extra_len);
         Message {
             level: Level(self.level),
@@ -44,31 +71,70 @@ impl Entry {
     }
 }
 
-/// Which capacity of a [`MessageList`] a message did not fit in.
+/// Which capacity or limit of a message store a message did not fit in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CapacityError {
-    /// The list already holds its maximum number of messages (`MSGS`).
+    /// The store already holds its maximum number of messages.
     TooManyMessages,
-    /// The message's text and extra tags do not fit in the arena's free bytes (`BYTES`).
+    /// The message's text and extra tags do not fit in the store's free bytes (or its
+    /// extra tags are longer than [`MAX_EXTRA_TAGS_LEN`]).
     TooManyBytes,
 }
 
 impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            CapacityError::TooManyMessages => "message list is full (MSGS capacity reached)",
-            CapacityError::TooManyBytes => "message arena is full (BYTES capacity reached)",
+            CapacityError::TooManyMessages => "the request's message count limit is reached",
+            CapacityError::TooManyBytes => "the request's message text limit (bytes) is reached",
         })
     }
 }
 
 impl core::error::Error for CapacityError {}
 
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Where an [`Inbox`](crate::inbox::Inbox) keeps its messages: [`MessageList`] (fixed,
+/// no heap) or [`GrowableList`] (feature `alloc`). Sealed: the two cover both worlds, and
+/// the codec relies on their shared layout.
+pub trait MessageStore: sealed::Sealed + Clone {
+    /// Appends a copy of `message`, or changes nothing.
+    ///
+    /// # Errors
+    /// [`CapacityError`] when the message does not fit the store's capacities or limits.
+    fn push(&mut self, message: Message<'_>) -> Result<(), CapacityError>;
+
+    /// A borrowed view of every message, oldest first.
+    fn view(&self) -> ListView<'_>;
+
+    /// Keeps the first `len` messages and drops the rest (no-op if `len >= len()`).
+    fn truncate(&mut self, len: usize);
+
+    /// A hint that about `messages` more messages with `bytes` more bytes of text are
+    /// coming (a decoder knows both from the body). Fixed stores ignore it.
+    fn reserve(&mut self, messages: usize, bytes: usize) {
+        let _ = (messages, bytes);
+    }
+
+    /// The number of messages.
+    fn len(&self) -> usize {
+        self.view().len()
+    }
+
+    /// Whether the store holds no message.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// An ordered, fixed-capacity list of messages that owns its texts.
 ///
 /// `BYTES` bounds the total length of all texts and extra tags, `MSGS` the number of
 /// messages; both are checked on every push, which either stores the whole message or
-/// returns a [`CapacityError`] and changes nothing. `BYTES` must be at most 65535.
+/// returns a [`CapacityError`] and changes nothing.
 #[derive(Clone)]
 pub struct MessageList<const BYTES: usize = DEFAULT_BYTES, const MSGS: usize = DEFAULT_MSGS> {
     arena: heapless::String<BYTES>,
@@ -92,8 +158,8 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
     pub const fn new() -> Self {
         const {
             assert!(
-                BYTES <= u16::MAX as usize,
-                "MessageList BYTES must be <= 65535"
+                BYTES <= u32::MAX as usize,
+                "MessageList BYTES must fit in 32 bits"
             )
         };
         MessageList {
@@ -117,19 +183,7 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
         if need > BYTES - self.arena.len() {
             return Err(CapacityError::TooManyBytes);
         }
-        let entry = Entry {
-            level: message.level.0,
-            // Both fit in u16: the arena is at most 65535 bytes (checked in `new`).
-            start: self.arena.len() as u16,
-            text_len: message.text.len() as u16,
-            extra_len: extra.len() as u16,
-            flags: if message.safe { SAFE } else { 0 }
-                | if message.extra_tags.is_some() {
-                    HAS_EXTRA
-                } else {
-                    0
-                },
-        };
+        let entry = Entry::new(&message, self.arena.len()).ok_or(CapacityError::TooManyBytes)?;
         // Cannot fail: the free space was checked above.
         let _ = self.arena.push_str(message.text);
         let _ = self.arena.push_str(extra);
@@ -160,8 +214,7 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
     /// Keeps the first `len` messages and drops the rest (no-op if `len >= self.len()`).
     pub fn truncate(&mut self, len: usize) {
         if let Some(first_dropped) = self.entries.get(len) {
-            let start = usize::from(first_dropped.start);
-            self.arena.truncate(start);
+            self.arena.truncate(first_dropped.start());
             self.entries.truncate(len);
         }
     }
@@ -188,6 +241,214 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
     /// A view of the messages in `range` (clamped to the list).
     pub fn slice(&self, range: Range<usize>) -> ListView<'_> {
         self.view().slice(range)
+    }
+}
+
+impl<const BYTES: usize, const MSGS: usize> sealed::Sealed for MessageList<BYTES, MSGS> {}
+
+impl<const BYTES: usize, const MSGS: usize> MessageStore for MessageList<BYTES, MSGS> {
+    fn push(&mut self, message: Message<'_>) -> Result<(), CapacityError> {
+        MessageList::push(self, message)
+    }
+    fn view(&self) -> ListView<'_> {
+        MessageList::view(self)
+    }
+    fn truncate(&mut self, len: usize) {
+        MessageList::truncate(self, len);
+    }
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(feature = "alloc")]
+pub use growable::{GrowableList, Limits};
+
+#[cfg(feature = "alloc")]
+mod growable {
+    use alloc::string::String;
+    use alloc::vec::Vec;
+    use core::fmt;
+
+    use super::{CapacityError, Entry, ListView, MessageList, MessageStore, sealed};
+    use crate::message::Message;
+
+    /// Bytes of text a [`GrowableList`] holds before it first allocates.
+    const INLINE_BYTES: usize = 512;
+    /// Messages a [`GrowableList`] holds before it first allocates.
+    const INLINE_MSGS: usize = 8;
+
+    /// The run-time bounds of a [`GrowableList`]: a guard against abuse (one request adding
+    /// megabytes of messages), not a storage capacity.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Limits {
+        /// The most bytes of text and extra tags, all messages together.
+        pub max_bytes: usize,
+        /// The most messages.
+        pub max_messages: usize,
+    }
+
+    impl Limits {
+        /// 64 KiB of text and 1000 messages per request.
+        pub const DEFAULT: Limits = Limits {
+            max_bytes: 64 * 1024,
+            max_messages: 1000,
+        };
+    }
+
+    impl Default for Limits {
+        fn default() -> Self {
+            Limits::DEFAULT
+        }
+    }
+
+    /// An owned, growable list of messages (feature `alloc`): it allocates only for what
+    /// it holds, and refuses only what exceeds its [`Limits`].
+    ///
+    /// The first few messages (up to 512 bytes of text and 8 messages) live inline, so a
+    /// request with a message or two allocates nothing for them; past that, the list
+    /// moves to the heap once and grows there.
+    ///
+    /// ```
+    /// use herald_core::list::{GrowableList, Limits, MessageStore};
+    /// use herald_core::{Level, Message};
+    /// let mut list = GrowableList::new(Limits { max_bytes: 10_000, max_messages: 100 });
+    /// for i in 0..50 {
+    ///     list.push(Message::new(Level::INFO, "a message of some length")).unwrap();
+    /// }
+    /// assert_eq!(list.len(), 50);
+    /// ```
+    #[derive(Clone)]
+    pub struct GrowableList {
+        repr: Repr,
+        limits: Limits,
+    }
+
+    // The inline variant is large on purpose: it is what saves the allocations.
+    #[allow(clippy::large_enum_variant)]
+    #[derive(Clone)]
+    enum Repr {
+        Inline(MessageList<INLINE_BYTES, INLINE_MSGS>),
+        Heap { arena: String, entries: Vec<Entry> },
+    }
+
+    impl Default for GrowableList {
+        fn default() -> Self {
+            GrowableList::new(Limits::DEFAULT)
+        }
+    }
+
+    impl fmt::Debug for GrowableList {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_list().entries(self.view().iter()).finish()
+        }
+    }
+
+    impl GrowableList {
+        /// An empty list bounded by `limits`; allocates nothing.
+        pub const fn new(limits: Limits) -> Self {
+            GrowableList {
+                repr: Repr::Inline(MessageList::new()),
+                limits,
+            }
+        }
+
+        /// The limits in force.
+        pub fn limits(&self) -> Limits {
+            self.limits
+        }
+
+        /// Bytes of text and extra tags in use.
+        pub fn bytes_used(&self) -> usize {
+            self.view().arena.len()
+        }
+
+        /// Moves the inline messages to the heap, with room for `messages` more messages
+        /// and `bytes` more bytes.
+        fn spill(&mut self, messages: usize, bytes: usize) {
+            if let Repr::Inline(list) = &self.repr {
+                let mut arena =
+                    String::with_capacity((list.arena.len() + bytes).max(2 * INLINE_BYTES));
+                arena.push_str(&list.arena);
+                let mut entries =
+                    Vec::with_capacity((list.entries.len() + messages).max(2 * INLINE_MSGS));
+                entries.extend_from_slice(&list.entries);
+                self.repr = Repr::Heap { arena, entries };
+            }
+        }
+    }
+
+    impl sealed::Sealed for GrowableList {}
+
+    impl MessageStore for GrowableList {
+        fn push(&mut self, message: Message<'_>) -> Result<(), CapacityError> {
+            let extra = message.extra_tags.unwrap_or("");
+            let need = message.text.len() + extra.len();
+            if self.len() >= self.limits.max_messages {
+                return Err(CapacityError::TooManyMessages);
+            }
+            if need > self.limits.max_bytes.saturating_sub(self.bytes_used()) {
+                return Err(CapacityError::TooManyBytes);
+            }
+            if let Repr::Inline(list) = &mut self.repr {
+                if list.push(message).is_ok() {
+                    return Ok(());
+                }
+                self.spill(1, need);
+            }
+            let Repr::Heap { arena, entries } = &mut self.repr else {
+                unreachable!("spilled above")
+            };
+            let entry = Entry::new(&message, arena.len()).ok_or(CapacityError::TooManyBytes)?;
+            arena.push_str(message.text);
+            arena.push_str(extra);
+            entries.push(entry);
+            Ok(())
+        }
+
+        fn view(&self) -> ListView<'_> {
+            match &self.repr {
+                Repr::Inline(list) => list.view(),
+                Repr::Heap { arena, entries } => ListView { arena, entries },
+            }
+        }
+
+        fn truncate(&mut self, len: usize) {
+            match &mut self.repr {
+                Repr::Inline(list) => list.truncate(len),
+                Repr::Heap { arena, entries } => {
+                    if let Some(first_dropped) = entries.get(len) {
+                        arena.truncate(first_dropped.start());
+                        entries.truncate(len);
+                    }
+                }
+            }
+        }
+
+        fn reserve(&mut self, messages: usize, bytes: usize) {
+            let messages = messages.min(self.limits.max_messages);
+            let bytes = bytes.min(self.limits.max_bytes);
+            match &mut self.repr {
+                Repr::Inline(list) => {
+                    if list.len() + messages > INLINE_MSGS
+                        || list.bytes_used() + bytes > INLINE_BYTES
+                    {
+                        self.spill(messages, bytes);
+                    }
+                }
+                Repr::Heap { arena, entries } => {
+                    arena.reserve(bytes);
+                    entries.reserve(messages);
+                }
+            }
+        }
+
+        fn len(&self) -> usize {
+            match &self.repr {
+                Repr::Inline(list) => list.len(),
+                Repr::Heap { entries, .. } => entries.len(),
+            }
+        }
     }
 }
 
@@ -344,5 +605,90 @@ mod tests {
         l.clear();
         assert!(l.is_empty());
         assert_eq!(l.bytes_used(), 0);
+    }
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_list_spills_past_its_inline_room_and_keeps_every_field() {
+        use alloc::format;
+        let mut l = GrowableList::new(Limits::DEFAULT);
+        let texts: alloc::vec::Vec<alloc::string::String> = (0..300)
+            .map(|i| format!("message number {i} with some text"))
+            .collect();
+        for (i, t) in texts.iter().enumerate() {
+            let m = Message::new(Level(i as i32), t).with_safe(i % 2 == 0);
+            let m = if i % 3 == 0 {
+                Message {
+                    extra_tags: None,
+                    ..m
+                }
+            } else {
+                m.with_extra_tags("x y")
+            };
+            l.push(m).unwrap();
+        }
+        assert_eq!(MessageStore::len(&l), 300);
+        for (i, m) in l.view().iter().enumerate() {
+            assert_eq!(m.text, texts[i]);
+            assert_eq!(m.level, Level(i as i32));
+            assert_eq!(m.safe, i % 2 == 0);
+            assert_eq!(m.extra_tags, if i % 3 == 0 { None } else { Some("x y") });
+        }
+        l.truncate(5);
+        assert_eq!(l.view().len(), 5);
+        let extra: usize = (0..5).map(|i| if i % 3 == 0 { 0 } else { 3 }).sum();
+        assert_eq!(
+            l.bytes_used(),
+            texts[..5].iter().map(|t| t.len()).sum::<usize>() + extra
+        );
+        l.push(Message::new(Level::INFO, "after truncation"))
+            .unwrap();
+        assert_eq!(l.view().get(5).unwrap().text, "after truncation");
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_list_limits_refuse_and_change_nothing() {
+        let mut l = GrowableList::new(Limits {
+            max_bytes: 10,
+            max_messages: 2,
+        });
+        l.push(Message::new(Level::INFO, "12345")).unwrap();
+        assert_eq!(
+            l.push(Message::new(Level::INFO, "12345").with_extra_tags("6")),
+            Err(CapacityError::TooManyBytes)
+        );
+        l.push(Message::new(Level::INFO, "12345")).unwrap();
+        assert_eq!(
+            l.push(Message::new(Level::INFO, "1")),
+            Err(CapacityError::TooManyMessages)
+        );
+        assert_eq!(MessageStore::len(&l), 2);
+        assert_eq!(l.bytes_used(), 10);
+        // Extra tags longer than an entry can describe are refused, inline or spilled.
+        let long =
+            alloc::string::String::from_utf8(alloc::vec![b'e'; MAX_EXTRA_TAGS_LEN + 1]).unwrap();
+        let mut l = GrowableList::new(Limits {
+            max_bytes: usize::MAX,
+            max_messages: 10,
+        });
+        assert_eq!(
+            l.push(Message::new(Level::INFO, "x").with_extra_tags(&long)),
+            Err(CapacityError::TooManyBytes)
+        );
+        assert!(MessageStore::is_empty(&l));
+    }
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn growable_list_reserve_is_bounded_by_the_limits() {
+        let mut l = GrowableList::new(Limits {
+            max_bytes: 100,
+            max_messages: 3,
+        });
+        l.reserve(usize::MAX, usize::MAX);
+        for _ in 0..3 {
+            l.push(Message::new(Level::INFO, "0123456789")).unwrap();
+        }
+        assert_eq!(MessageStore::len(&l), 3);
     }
 }

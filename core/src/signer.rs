@@ -28,7 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::codec::{self, DecodeError};
+use crate::header::{self, DecodeError};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -313,7 +313,7 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
         }
         let (body, tag) = raw.split_at(raw.len() - MAC_LEN);
         let key = self.verify(body, tag)?;
-        let issued_at = codec::peek_issued_at(body).map_err(OpenError::Body)?;
+        let issued_at = header::peek_issued_at(body).map_err(OpenError::Body)?;
         if let Some(age) = max_age
             && now > issued_at.saturating_add(age)
         {

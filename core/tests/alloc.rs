@@ -136,3 +136,81 @@ fn every_core_operation_allocates_nothing() {
     });
     assert_eq!(n, 0, "core operations allocated {n} times");
 }
+
+/// The growable store (feature `alloc`): a request with a few messages allocates nothing
+/// (they live inline), and one with many allocates once per buffer when it moves to the
+/// heap, then only when a buffer doubles; loading a cookie reserves its room at once.
+#[cfg(feature = "alloc")]
+#[test]
+fn the_growable_store_allocates_only_for_what_it_holds() {
+    use herald_core::list::{GrowableList, Limits};
+    let signer: Signer = Signer::new(b"secret", "herald.messages", "messages", &[]).unwrap();
+    let texts: Vec<String> = (0..200)
+        .map(|i| format!("Message number {i} — ✓"))
+        .collect();
+    let grow = || {
+        Inbox::with_store(
+            GrowableList::new(Limits::DEFAULT),
+            Storage::Fallback,
+            Level::INFO,
+        )
+    };
+
+    // Two short messages: inline, no allocation, through add, plan and seal.
+    let ((), n) = count_allocs(|| {
+        let mut inbox = grow();
+        inbox.add(Level::SUCCESS, &texts[0], "").unwrap();
+        inbox.add(Level::SUCCESS, &texts[1], "").unwrap();
+        let CookieAction::Set {
+            messages,
+            continued,
+        } = inbox.plan(2048, NOW).cookie
+        else {
+            panic!("expected a cookie")
+        };
+        let mut out = [0u8; 2048];
+        inbox
+            .seal_cookie(messages, continued, &signer, NOW, &mut out)
+            .unwrap();
+    });
+    assert_eq!(n, 0, "two inline messages allocated {n} times");
+
+    // 200 messages: the move to the heap (2 buffers) and then doubling, never per message.
+    let (inbox, n) = count_allocs(|| {
+        let mut inbox = grow();
+        for t in &texts {
+            inbox.add(Level::INFO, t, "").unwrap();
+        }
+        inbox
+    });
+    assert!(n <= 16, "200 adds allocated {n} times");
+    assert_eq!(inbox.clone().len(), 200);
+
+    // Loading a full cookie of many messages reserves once per buffer.
+    let mut fixed: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    for t in &texts[..30] {
+        fixed.add(Level::INFO, t, "").unwrap();
+    }
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = fixed.plan(2048, NOW).cookie
+    else {
+        panic!("expected a cookie")
+    };
+    let mut out = [0u8; 2048];
+    let value = fixed
+        .seal_cookie(messages, continued, &signer, NOW, &mut out)
+        .unwrap();
+    let (count, n) = count_allocs(|| {
+        let mut next = grow();
+        next.load_cookie(Some(value.as_bytes()), &signer, NOW, None)
+            .unwrap();
+        next.len()
+    });
+    assert!(count > 8, "the cookie holds more than the inline room");
+    assert_eq!(
+        n, 2,
+        "loading a cookie allocated {n} times (arena + entries)"
+    );
+}

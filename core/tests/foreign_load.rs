@@ -4,6 +4,7 @@
 
 use herald_core::codec::DecodeError;
 use herald_core::inbox::{CookieAction, SessionAction};
+use herald_core::list::MessageList;
 use herald_core::{
     CapacityError, Foreign, Inbox, KeyUsed, Level, LoadError, Loaded, Message, Storage,
 };
@@ -117,7 +118,7 @@ fn unsupported_values_are_never_deleted_just_for_being_read() {
 
 #[test]
 fn capacity_errors_load_nothing_and_mark_nothing() {
-    let mut inbox: Inbox<16, 2> = Inbox::new(Storage::Cookie, Level::INFO);
+    let mut inbox: Inbox<MessageList<16, 2>> = Inbox::new(Storage::Cookie, Level::INFO);
     let r = inbox.load_cookie_foreign(valid(&["a", "b", "c"], false));
     assert_eq!(
         r,

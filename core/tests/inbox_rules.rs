@@ -2,6 +2,7 @@
 //! a storage state machine. Each test names the rule (R-x.y) or the Django test it mirrors.
 
 use herald_core::inbox::{CookieAction, SessionAction};
+use herald_core::list::MessageList;
 use herald_core::signer::MAX_VALUE_LEN;
 use herald_core::truncate::signed_len;
 use herald_core::{
@@ -122,7 +123,7 @@ fn r_2_1_ignored_adds_are_reported() {
 /// Capacity overflow hands the message back and changes nothing.
 #[test]
 fn capacity_overflow_hands_the_message_back() {
-    let mut inbox: Inbox<16, 2> = Inbox::new(Storage::Cookie, Level::INFO);
+    let mut inbox: Inbox<MessageList<16, 2>> = Inbox::new(Storage::Cookie, Level::INFO);
     inbox.add(Level::INFO, "0123456789", "").unwrap();
     let err = inbox.add(Level::ERROR, "0123456789", "x").unwrap_err();
     assert_eq!(err.message.text, "0123456789");

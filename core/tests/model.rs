@@ -44,7 +44,9 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use herald_core::codec::{self, Header};
-use herald_core::list::{ListView, MessageList};
+#[cfg(feature = "alloc")]
+use herald_core::list::{GrowableList, Limits};
+use herald_core::list::{ListView, MessageList, MessageStore};
 use herald_core::signer::{self, OpenError};
 use herald_core::truncate::{self, Policy};
 use herald_core::{
@@ -635,8 +637,8 @@ fn observe_load(got: &Result<Loaded, LoadError>, expected: &ExpLoad) -> Result<(
     Ok(())
 }
 
-fn range_msgs<const B: usize, const N: usize>(
-    inbox: &Inbox<B, N>,
+fn range_msgs<L: MessageStore>(
+    inbox: &Inbox<L>,
     r: &Range<usize>,
 ) -> Result<Vec<M>, TestCaseError> {
     let len = inbox.messages(0..usize::MAX).len();
@@ -644,10 +646,7 @@ fn range_msgs<const B: usize, const N: usize>(
     Ok(vec_of(inbox.messages(r.clone())))
 }
 
-fn observe_plan<const B: usize, const N: usize>(
-    inbox: &Inbox<B, N>,
-    plan: &Plan,
-) -> Result<MPlan, TestCaseError> {
+fn observe_plan<L: MessageStore>(inbox: &Inbox<L>, plan: &Plan) -> Result<MPlan, TestCaseError> {
     Ok(MPlan {
         cookie: match &plan.cookie {
             CookieAction::Keep => PCookie::Keep,
@@ -666,10 +665,7 @@ fn observe_plan<const B: usize, const N: usize>(
     })
 }
 
-fn observe_update<const B: usize, const N: usize>(
-    inbox: &Inbox<B, N>,
-    u: &Update,
-) -> Result<MUpdate, TestCaseError> {
+fn observe_update<L: MessageStore>(inbox: &Inbox<L>, u: &Update) -> Result<MUpdate, TestCaseError> {
     Ok(match u {
         Update::Unchanged => MUpdate::Unchanged,
         Update::Clear => MUpdate::Clear,
@@ -678,10 +674,7 @@ fn observe_update<const B: usize, const N: usize>(
 }
 
 /// The inbox's whole observable state equals the model's.
-fn check_state<const B: usize, const N: usize>(
-    inbox: &Inbox<B, N>,
-    model: &Model,
-) -> Result<(), TestCaseError> {
+fn check_state<L: MessageStore>(inbox: &Inbox<L>, model: &Model) -> Result<(), TestCaseError> {
     prop_assert_eq!(vec_of(inbox.messages(0..usize::MAX)), model.all());
     prop_assert_eq!(inbox.used(), model.used, "used");
     prop_assert_eq!(inbox.added_new(), model.added_new, "added_new");
@@ -1026,16 +1019,17 @@ impl<'s> Driver<'s> {
         Ok(())
     }
 
-    fn request<const B: usize, const N: usize>(
+    fn request<L: MessageStore>(
         &mut self,
         req: &Request,
+        store: &Store<L>,
     ) -> Result<(), TestCaseError> {
         self.gap(&req.gap)?;
         let s = self.s;
         let signer = self.signer.clone();
         let (now, max) = (self.now, s.max_len);
-        let mut inbox: Inbox<B, N> = Inbox::new(s.storage, Level(s.default_level));
-        let mut model = Model::new(s.storage, s.default_level, B, N);
+        let mut inbox = Inbox::with_store((store.make)(), s.storage, Level(s.default_level));
+        let mut model = Model::new(s.storage, s.default_level, store.bytes, store.msgs);
         match s.storage {
             Storage::Cookie => {
                 let expected = model.load_cookie(&self.mjar, &self.keys, now, s.max_age);
@@ -1257,17 +1251,53 @@ impl<'s> Driver<'s> {
     }
 }
 
-fn run<const B: usize, const N: usize>(s: &Scenario) -> Result<(), TestCaseError> {
+/// How the driver makes each request's message store, and the capacities the model
+/// expects of it (a fixed list's, or a growable list's limits: the same rules).
+struct Store<L> {
+    make: fn() -> L,
+    bytes: usize,
+    msgs: usize,
+}
+
+const DEFAULT_FIXED: Store<MessageList> = Store {
+    make: MessageList::new,
+    bytes: herald_core::list::DEFAULT_BYTES,
+    msgs: herald_core::list::DEFAULT_MSGS,
+};
+const SMALL_FIXED: Store<MessageList<300, 5>> = Store {
+    make: MessageList::new,
+    bytes: 300,
+    msgs: 5,
+};
+#[cfg(feature = "alloc")]
+const DEFAULT_GROWABLE: Store<GrowableList> = Store {
+    make: || GrowableList::new(Limits::DEFAULT),
+    bytes: Limits::DEFAULT.max_bytes,
+    msgs: Limits::DEFAULT.max_messages,
+};
+#[cfg(feature = "alloc")]
+const SMALL_GROWABLE: Store<GrowableList> = Store {
+    make: || {
+        GrowableList::new(Limits {
+            max_bytes: 300,
+            max_messages: 5,
+        })
+    },
+    bytes: 300,
+    msgs: 5,
+};
+
+fn run<L: MessageStore>(s: &Scenario, store: &Store<L>) -> Result<(), TestCaseError> {
     let mut d = Driver::new(s);
     for req in &s.requests {
-        d.request::<B, N>(req)?;
+        d.request(req, store)?;
     }
     // A reader that takes everything: afterwards nothing is pending.
     let drain = Request {
         gap: Gap::quiet(),
         ops: vec![Op::Iter(None)],
     };
-    d.request::<B, N>(&drain)?;
+    d.request(&drain, store)?;
     prop_assert!(d.pending()?.is_empty(), "pending after a full read");
     d.ledger.check_partition(&[])
 }
@@ -1278,7 +1308,7 @@ proptest! {
     /// Cookie storage (and session storage) at the default capacities.
     #[test]
     fn inbox_matches_model(s in scenario(vec![Storage::Cookie, Storage::Cookie, Storage::Cookie, Storage::Session])) {
-        run::<{ herald_core::list::DEFAULT_BYTES }, { herald_core::list::DEFAULT_MSGS }>(&s)?;
+        run(&s, &DEFAULT_FIXED)?;
     }
 }
 
@@ -1288,7 +1318,26 @@ proptest! {
     /// Tiny capacities, so that adds hit both capacity errors.
     #[test]
     fn small_inbox_matches_model(s in scenario(vec![Storage::Cookie, Storage::Session])) {
-        run::<300, 5>(&s)?;
+        run(&s, &SMALL_FIXED)?;
+    }
+}
+
+#[cfg(feature = "alloc")]
+proptest! {
+    #![proptest_config(config(500))]
+
+    /// The growable store (feature `alloc`, what the std adapters use) at its default
+    /// limits: the same model, the same rules.
+    #[test]
+    fn growable_inbox_matches_model(s in scenario(vec![Storage::Cookie, Storage::Cookie, Storage::Cookie, Storage::Session])) {
+        run(&s, &DEFAULT_GROWABLE)?;
+    }
+
+    /// The growable store with tiny limits: the limits refuse exactly what the fixed
+    /// capacities refuse.
+    #[test]
+    fn growable_small_inbox_matches_model(s in scenario(vec![Storage::Cookie, Storage::Session])) {
+        run(&s, &SMALL_GROWABLE)?;
     }
 }
 
