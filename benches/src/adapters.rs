@@ -430,12 +430,12 @@ mod axum_apps {
         use herald_flash::tower::MessagesLayer;
         async fn add(State(texts): State<Texts>, messages: Messages) -> Redirect {
             for t in texts {
-                messages.success(t).expect("the message is stored");
+                messages.success(t);
             }
             Redirect::to("/show")
         }
         async fn show(messages: Messages) -> String {
-            render(messages.read().iter().map(|m| m.text()))
+            render(messages.read().iter().map(|m| m.message()))
         }
         let config = herald_flash::Config::builder()
             .secret(HERALD_SECRET)
@@ -444,7 +444,7 @@ mod axum_apps {
         Router::new()
             .route("/add", post(add))
             .route("/show", get(show))
-            .layer(MessagesLayer::new(config).expect("cookie storage"))
+            .layer(MessagesLayer::cookie(config))
             .with_state(texts)
     }
 
@@ -608,18 +608,18 @@ mod actix_apps {
         use herald_flash::actix::MessagesMiddleware;
         async fn add(texts: web::Data<Texts>, messages: Messages) -> HttpResponse {
             for t in texts.iter() {
-                messages.success(t).expect("the message is stored");
+                messages.success(t);
             }
             see_other()
         }
         async fn show(messages: Messages) -> String {
-            render(messages.read().iter().map(|m| m.text()))
+            render(messages.read().iter().map(|m| m.message()))
         }
         let config = herald_flash::Config::builder()
             .secret(HERALD_SECRET)
             .build()
             .expect("a valid configuration");
-        let middleware = MessagesMiddleware::new(config).expect("cookie storage");
+        let middleware = MessagesMiddleware::cookie(config);
         let sys = actix_web::rt::System::new();
         let svc = sys.block_on(test::init_service(
             App::new()

@@ -702,6 +702,12 @@ impl<L: MessageStore> Inbox<L> {
         self.added_new
     }
 
+    /// The store holding every message, loaded then queued, without marking anything (for
+    /// an owned copy of what a read saw: clone it after [`Inbox::iter`]).
+    pub fn store(&self) -> &L {
+        &self.list
+    }
+
     /// The messages in `range` (as given by an [`Update`] or a [`Plan`]), without marking
     /// anything.
     pub fn messages(&self, range: Range<usize>) -> ListView<'_> {

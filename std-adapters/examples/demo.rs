@@ -3,10 +3,10 @@
 //! classes). `/api/messages` returns them as JSON instead.
 //!
 //! ```text
-//! cargo run -p herald --example demo                       # http://127.0.0.1:3000
-//! cargo run -p herald --example demo -- --storage cookie   # cookie | session | fallback
-//! cargo run -p herald --example demo -- --redis redis://127.0.0.1:6379
-//! cargo run -p herald --example demo -- --addr 127.0.0.1:8080
+//! cargo run -p herald-flash --example demo                       # http://127.0.0.1:3000
+//! cargo run -p herald-flash --example demo -- --storage cookie   # cookie | session | fallback
+//! cargo run -p herald-flash --example demo -- --redis redis://127.0.0.1:6379
+//! cargo run -p herald-flash --example demo -- --addr 127.0.0.1:8080
 //! ```
 //!
 //! The secret comes from `HERALD_SECRET` (at least 32 bytes); without it a random one is
@@ -26,9 +26,9 @@ use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
 use herald_flash::session::TowerSessions;
 use herald_flash::tower::MessagesLayer;
-use herald_flash::{Config, Level, Messages, Storage};
+use herald_flash::{Config, Level, Message, Messages, Storage};
 use minijinja::{Environment, context};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
@@ -56,7 +56,7 @@ const PAGE: &str = r#"<!doctype html>
 Minimum level: {{ level }}. Messages are shown once, then cleared.</p>
 {% if messages %}
 <ul class="messages">
-{% for m in messages %}  <li class="{{ m.tags }}"><strong>{{ m.level_tag or m.level }}</strong>: {% if m.safe %}{{ m.message|safe }}{% else %}{{ m.message }}{% endif %}</li>
+{% for m in messages %}  <li class="{{ m.tags }}"><strong>{{ m.level_tag or m.level }}</strong>: {% if m.is_safe %}{{ m.message|safe }}{% else %}{{ m.message }}{% endif %}</li>
 {% endfor %}</ul>
 {% else %}
 <p><em>No messages.</em></p>
@@ -71,7 +71,7 @@ Minimum level: {{ level }}. Messages are shown once, then cleared.</p>
     <option value="40">error</option>
   </select>
   <label for="extra">Extra tags</label><input id="extra" name="extra" placeholder="for example: big">
-  <label for="repeat">Times</label><input id="repeat" name="repeat" type="number" value="1" min="1" max="30">
+  <label for="repeat">Times</label><input id="repeat" name="repeat" type="number" value="1" min="1" max="500">
   <button type="submit">Add and redirect (303)</button>
 </form>
 <p>Add a long message 10 times to overflow the 2048-byte cookie: with fallback storage the
@@ -91,16 +91,6 @@ struct AddForm {
     repeat: Option<u32>,
 }
 
-/// What the template sees of one message.
-#[derive(Serialize)]
-struct Shown {
-    level: i32,
-    level_tag: String,
-    tags: String,
-    message: String,
-    safe: bool,
-}
-
 #[derive(Clone)]
 struct App {
     env: Environment<'static>,
@@ -112,17 +102,9 @@ async fn index(
     axum::extract::State(app): axum::extract::State<App>,
     messages: Messages,
 ) -> Response {
-    let shown: Vec<Shown> = messages
-        .read()
-        .iter()
-        .map(|m| Shown {
-            level: m.level().0,
-            level_tag: m.level_tag().to_owned(),
-            tags: m.tags().to_string(),
-            message: m.text().to_owned(),
-            safe: m.safe(),
-        })
-        .collect();
+    // An owned snapshot (marks the messages read); it serializes with the names Django's
+    // templates use: level, level_tag, tags, message, extra_tags, is_safe.
+    let shown = messages.read();
     let page = app.env.get_template("page.html").and_then(|t| {
         t.render(context! {
             messages => shown,
@@ -138,21 +120,16 @@ async fn index(
 }
 
 async fn add(messages: Messages, Form(form): Form<AddForm>) -> Redirect {
-    let repeat = form.repeat.unwrap_or(1).clamp(1, 30);
+    let repeat = form.repeat.unwrap_or(1).clamp(1, 500);
     for i in 1..=repeat {
         let text = if repeat > 1 {
             format!("{} (#{i})", form.text)
         } else {
             form.text.clone()
         };
-        // A full inbox hands the message back as an error (herald logs it too): stop adding.
-        if let Err(e) = messages.add(Level(form.level), &text, &form.extra) {
-            let _ = messages.warning(&format!(
-                "Only {} of {repeat} messages were added: {e}",
-                i - 1
-            ));
-            break;
-        }
+        // Past the request limits (64 KiB, 1000 messages) a message is logged and reported
+        // in the response's `Unstored` extension instead of queued.
+        messages.add_message(Message::new(Level(form.level), &text).with_extra_tags(&form.extra));
     }
     Redirect::to("/")
 }
@@ -226,7 +203,7 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// The demo application: the pages, the template, herald's layer with `storage`, and the
 /// session store it needs (tower-sessions in memory, or in Redis at `redis`).
 pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Result<Router, Error> {
-    let config = Config::builder().secret(secret).storage(storage).build()?;
+    let config = Config::builder().secret(secret).build()?;
     let mut env = Environment::new();
     env.add_template("page.html", PAGE)?;
     let state = App {
@@ -240,9 +217,9 @@ pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Resu
         .route("/api/messages", get(api))
         .with_state(state);
     Ok(match (redis, storage) {
-        (_, Storage::Cookie) => routes.layer(MessagesLayer::new(config)?),
+        (_, Storage::Cookie) => routes.layer(MessagesLayer::cookie(config)),
         (None, _) => routes
-            .layer(MessagesLayer::with_session(config, TowerSessions)?)
+            .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
             .layer(
                 tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
                     .with_secure(false),
@@ -255,7 +232,7 @@ pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Resu
             let pool = Pool::new(RedisConfig::from_url(url)?, None, None, None, 2)?;
             pool.init().await?;
             routes
-                .layer(MessagesLayer::with_session(config, TowerSessions)?)
+                .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
                 .layer(
                     tower_sessions::SessionManagerLayer::new(RedisStore::new(pool))
                         .with_secure(false),

@@ -7,13 +7,13 @@
 //! use herald_flash::{Config, Messages, actix::MessagesMiddleware};
 //!
 //! async fn save(messages: Messages) -> HttpResponse {
-//!     let _ = messages.success("Profile saved.");
+//!     messages.success("Profile saved.");
 //!     HttpResponse::SeeOther().insert_header(("Location", "/")).finish()
 //! }
 //!
 //! # fn main() -> Result<(), herald_flash::ConfigError> {
 //! let config = Config::builder().secret(std::env::var("SECRET").unwrap()).build()?;
-//! let middleware = MessagesMiddleware::new(config)?;
+//! let middleware = MessagesMiddleware::cookie(config);
 //! let app = App::new().wrap(middleware).route("/save", web::post().to(save));
 //! # Ok(()) }
 //! ```
@@ -27,14 +27,13 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 use herald_core::Storage;
-use herald_core::list::{DEFAULT_BYTES, DEFAULT_MSGS};
 
-use crate::config::{Config, ConfigError};
-use crate::messages::{FailSilently, Messages, MessagesError};
+use crate::config::Config;
+use crate::messages::{FailSilently, Messages, MessagesError, lock};
 use crate::session::{
     MemorySession, MemorySessions, NoSession, NoSessionHandle, SessionBackend, SessionError,
 };
-use crate::state::{self, RequestState, SessionWrite};
+use crate::state::{self, RequestState, SessionWrite, Setup};
 
 /// The name the missing-middleware error gives.
 pub(crate) const MIDDLEWARE_NAME: &str = "herald_flash::actix::MessagesMiddleware";
@@ -74,85 +73,62 @@ impl ActixSessionSource for MemorySessions {
 /// The actix-web middleware (`App::wrap`): loads the request's messages before the handler
 /// and writes the cookie (and session) after it, as the core decides.
 ///
-/// `S` is the session source ([`NoSession`] for cookie storage only); `B` and `M` are the
-/// inbox capacities, which the handlers' [`Messages`] must repeat if not the defaults.
-pub struct MessagesMiddleware<
-    S = NoSession,
-    const B: usize = DEFAULT_BYTES,
-    const M: usize = DEFAULT_MSGS,
-> {
-    config: Config,
-    storage: Storage,
-    source: S,
-}
-
-impl<S: Clone, const B: usize, const M: usize> Clone for MessagesMiddleware<S, B, M> {
-    fn clone(&self) -> Self {
-        MessagesMiddleware {
-            config: self.config.clone(),
-            storage: self.storage,
-            source: self.source.clone(),
-        }
-    }
-}
-
-impl<S, const B: usize, const M: usize> std::fmt::Debug for MessagesMiddleware<S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessagesMiddleware")
-            .field("storage", &self.storage)
-            .field("capacities", &(B, M))
-            .finish_non_exhaustive()
-    }
+/// Built for one storage, infallibly (only [`Config::build`] can fail):
+/// [`cookie`](Self::cookie), [`session`](Self::session) or [`fallback`](Self::fallback).
+/// `S` is where the middleware finds a request's session ([`NoSession`] for cookie
+/// storage).
+///
+/// ```
+/// use herald_flash::{Config, actix::MessagesMiddleware, session::MemorySessions};
+/// let config = Config::builder().secret([7u8; 32]).build().unwrap();
+/// let cookie_only = MessagesMiddleware::cookie(config.clone());
+/// let with_overflow = MessagesMiddleware::fallback(config, MemorySessions::new());
+/// # let _ = (cookie_only, with_overflow);
+/// ```
+#[derive(Clone, Debug)]
+pub struct MessagesMiddleware<S = NoSession> {
+    setup: Setup<S>,
 }
 
 impl MessagesMiddleware {
-    /// A middleware without session storage: messages live in the signed cookie.
-    ///
-    /// # Errors
-    /// [`ConfigError::SessionRequired`] when the configuration asks for session or fallback
-    /// storage.
-    pub fn new(config: Config) -> Result<Self, ConfigError> {
-        Self::with_session(config, NoSession)
+    /// Messages in the signed cookie only (Django's `CookieStorage`).
+    pub fn cookie(config: Config) -> Self {
+        Self::with_storage(config, Storage::Cookie, NoSession)
     }
 }
 
 impl<S: ActixSessionSource> MessagesMiddleware<S> {
-    /// A middleware with a session backend: fallback storage unless the configuration
-    /// chooses another. With [`ActixSessions`](crate::session::ActixSessions), wrap
-    /// actix-session's `SessionMiddleware` after this one (so it is outside).
-    ///
-    /// # Errors
-    /// [`ConfigError::SessionRequired`] when `source` is [`NoSession`] and the configuration
-    /// asks for session or fallback storage.
-    pub fn with_session(config: Config, source: S) -> Result<Self, ConfigError> {
-        let storage = config.storage_for::<S>()?;
-        Ok(MessagesMiddleware {
-            config,
-            storage,
-            source,
-        })
+    /// Messages in the session only (Django's `SessionStorage`), found through `source`.
+    /// With [`ActixSessions`](crate::session::ActixSessions), wrap actix-session's
+    /// `SessionMiddleware` after this one (so it is outside).
+    pub fn session(config: Config, source: S) -> Self {
+        Self::with_storage(config, Storage::Session, source)
     }
-}
 
-impl<S, const B: usize, const M: usize> MessagesMiddleware<S, B, M> {
-    /// The same middleware with other inbox capacities (`B2` bytes of text, at most 65535,
-    /// and `M2` messages). Handlers must then extract `Messages<B2, M2>`.
-    pub fn with_capacity<const B2: usize, const M2: usize>(self) -> MessagesMiddleware<S, B2, M2> {
+    /// The signed cookie first, the overflow in the session (Django's `FallbackStorage`).
+    pub fn fallback(config: Config, source: S) -> Self {
+        Self::with_storage(config, Storage::Fallback, source)
+    }
+
+    /// The storage chosen at run time. With [`Storage::Cookie`] the session source is
+    /// never asked.
+    pub fn with_storage(config: Config, storage: Storage, source: S) -> Self {
         MessagesMiddleware {
-            config: self.config,
-            storage: self.storage,
-            source: self.source,
+            setup: Setup {
+                config,
+                storage,
+                source,
+            },
         }
     }
 
     /// The storage this middleware uses.
     pub fn storage(&self) -> Storage {
-        self.storage
+        self.setup.storage
     }
 }
 
-impl<Svc, Body, S, const B: usize, const M: usize> Transform<Svc, ServiceRequest>
-    for MessagesMiddleware<S, B, M>
+impl<Svc, Body, S> Transform<Svc, ServiceRequest> for MessagesMiddleware<S>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<Body>, Error = actix_web::Error>
         + 'static,
@@ -161,41 +137,33 @@ where
 {
     type Response = ServiceResponse<Body>;
     type Error = actix_web::Error;
-    type Transform = MessagesMiddlewareService<Svc, S, B, M>;
+    type Transform = MessagesMiddlewareService<Svc, S>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, ()>>;
 
     fn new_transform(&self, service: Svc) -> Self::Future {
         ready(Ok(MessagesMiddlewareService {
             service: Rc::new(service),
-            middleware: self.clone(),
+            setup: self.setup.clone(),
         }))
     }
 }
 
 /// The service [`MessagesMiddleware`] wraps around the inner service.
-pub struct MessagesMiddlewareService<
-    Svc,
-    S = NoSession,
-    const B: usize = DEFAULT_BYTES,
-    const M: usize = DEFAULT_MSGS,
-> {
+pub struct MessagesMiddlewareService<Svc, S = NoSession> {
     service: Rc<Svc>,
-    middleware: MessagesMiddleware<S, B, M>,
+    setup: Setup<S>,
 }
 
-impl<Svc, S, const B: usize, const M: usize> std::fmt::Debug
-    for MessagesMiddlewareService<Svc, S, B, M>
-{
+impl<Svc, S> std::fmt::Debug for MessagesMiddlewareService<Svc, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessagesMiddlewareService")
-            .field("middleware", &self.middleware)
+            .field("setup", &self.setup)
             .finish_non_exhaustive()
     }
 }
 
-impl<Svc, Body, S, const B: usize, const M: usize> Service<ServiceRequest>
-    for MessagesMiddlewareService<Svc, S, B, M>
+impl<Svc, Body, S> Service<ServiceRequest> for MessagesMiddlewareService<Svc, S>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<Body>, Error = actix_web::Error>
         + 'static,
@@ -211,13 +179,16 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
-        let mw = &self.middleware;
-        let mut state = RequestState::<B, M>::begin(
+        let mw = &self.setup;
+        let mut state = RequestState::begin(
             &mw.config,
             mw.storage,
             req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
         );
         let session = (mw.storage != Storage::Cookie).then(|| mw.source.session(req.request()));
+        if let Some(Err(e)) = &session {
+            state.session_unavailable(e);
+        }
         let service = Rc::clone(&self.service);
         Box::pin(async move {
             if state.needs_session()
@@ -229,14 +200,13 @@ where
             req.extensions_mut().insert(messages);
             let mut res = service.call(req).await?;
             let (write, unstored) =
-                state::lock(&handle).finish(|line| append_set_cookie(res.headers_mut(), line));
+                lock(&handle).finish(|line| append_set_cookie(res.headers_mut(), line));
             let (cookie, unstored) = if matches!(write, SessionWrite::Keep) {
-                (None, unstored)
+                (None, state::report(unstored))
             } else {
                 let missing = Err(SessionError::Missing("no session backend is configured"));
                 let session = session.unwrap_or(missing);
-                state::write_session::<S::Session, B, M>(&handle, session.as_ref(), write, unstored)
-                    .await
+                state::write_session::<S::Session>(&handle, session.as_ref(), write, unstored).await
             };
             if let Some(line) = cookie {
                 append_set_cookie(res.headers_mut(), line.into_bytes());
@@ -257,10 +227,8 @@ fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
     }
 }
 
-fn extract<const B: usize, const M: usize>(
-    req: &HttpRequest,
-) -> Result<Option<Messages<B, M>>, MessagesError> {
-    match req.extensions().get::<Messages<B, M>>() {
+fn extract(req: &HttpRequest) -> Result<Option<Messages>, MessagesError> {
+    match req.extensions().get::<Messages>() {
         None => Ok(None),
         Some(m) => match m.session_error() {
             Some(e) => Err(MessagesError::Session(e)),
@@ -269,19 +237,26 @@ fn extract<const B: usize, const M: usize>(
     }
 }
 
-/// Fails with [`MessagesError::MissingLayer`] without the middleware, and with
-/// [`MessagesError::Session`] when the session could not be read. `Option<Messages>` gives
-/// `None` instead of either error.
-impl<const B: usize, const M: usize> FromRequest for Messages<B, M> {
+/// Fails with [`MessagesError::MissingLayer`] without the middleware (a 500, logged at
+/// ERROR), and with [`MessagesError::Session`] when the session could not be read.
+/// `Option<Messages>` gives `None` instead of either error.
+impl FromRequest for Messages {
     type Error = MessagesError;
     type Future = Ready<Result<Self, MessagesError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(extract(req).and_then(|m| m.ok_or(MessagesError::MissingLayer(MIDDLEWARE_NAME))))
+        ready(extract(req).and_then(|m| {
+            m.ok_or_else(|| {
+                tracing::error!(
+                    "herald: a handler extracts Messages, but {MIDDLEWARE_NAME} is not installed for this route; add `.wrap(MessagesMiddleware::cookie(config))` (or ::fallback / ::session) to the App"
+                );
+                MessagesError::MissingLayer(MIDDLEWARE_NAME)
+            })
+        }))
     }
 }
 
 /// Detached messages without the middleware; session errors still fail.
-impl<const B: usize, const M: usize> FromRequest for FailSilently<B, M> {
+impl FromRequest for FailSilently {
     type Error = MessagesError;
     type Future = Ready<Result<Self, MessagesError>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
@@ -289,6 +264,8 @@ impl<const B: usize, const M: usize> FromRequest for FailSilently<B, M> {
     }
 }
 
+/// The status of [`MessagesError::status`] with a generic body: no detail of the error
+/// reaches the client.
 impl ResponseError for MessagesError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -297,6 +274,6 @@ impl ResponseError for MessagesError {
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status_code())
             .content_type("text/plain; charset=utf-8")
-            .body(self.to_string())
+            .body(self.body())
     }
 }

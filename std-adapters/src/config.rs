@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use herald_core::cookie_header::{self, CookieAttributes};
 use herald_core::signer::{DEFAULT_FALLBACKS, MAX_VALUE_LEN};
-use herald_core::{Level, Signer, Storage, TagTable};
+use herald_core::{Level, Limits, Signer, TagTable};
 
 pub use herald_core::SameSite;
 
@@ -29,6 +29,7 @@ pub const SIGNING_PURPOSE: &str = "herald.messages";
 /// The choice applies to every storage (cookie, session, fallback); the storage rules
 /// (what is read, written, kept, dropped) are the same for both, and come from the core.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum WireFormat {
     /// herald's own format: a compact binary body, base64url, HMAC-SHA256 bound to the
     /// cookie name and [`SIGNING_PURPOSE`], key rotation that re-signs old cookies.
@@ -40,14 +41,18 @@ pub enum WireFormat {
     /// measure and bisection for what fits, and the session entry as the JSON string
     /// Django's `SessionStorage` keeps under `_messages`. A Django site and a herald
     /// service on one domain, sharing the secret, then read each other's messages. See
-    /// [`crate::django`] for what is kept out of the inbox (non-message items).
-    #[cfg(feature = "django")]
+    /// `crate::django` for what is kept out of the inbox (non-message items).
+    ///
+    /// The variant always exists, so a `match` compiles whatever features are on;
+    /// [`ConfigBuilder::build`] refuses it with [`ConfigError::FeatureDisabled`] unless
+    /// the `django` feature is enabled.
     Django,
 }
 
 /// A configuration that cannot be used. Every variant is a start-up error: build the
 /// configuration (and the layer or middleware) before serving.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// No secret key was given.
     #[error(
@@ -101,12 +106,20 @@ pub enum ConfigError {
     /// `/`.
     #[error("herald: {0}")]
     InsecureCookie(&'static str),
-    /// Session or fallback storage was configured but the layer or middleware has no
-    /// session backend.
+    /// The configuration asks for something a disabled cargo feature provides (for
+    /// example [`WireFormat::Django`] without the `django` feature).
     #[error(
-        "herald: {0:?} storage needs a session backend; build the layer with `with_session(..)` (for example MemorySessions, TowerSessions or ActixSessions) or choose Storage::Cookie"
+        "herald: {what} needs the `{feature}` feature of herald-flash; enable it in Cargo.toml"
     )]
-    SessionRequired(Storage),
+    FeatureDisabled {
+        /// What was asked for.
+        what: &'static str,
+        /// The feature that provides it.
+        feature: &'static str,
+    },
+    /// A request limit is zero.
+    #[error("herald: the request limits must allow at least one message and one byte")]
+    InvalidLimits,
 }
 
 /// The complete, validated configuration. Cheap to clone (one reference count); build it
@@ -114,8 +127,10 @@ pub enum ConfigError {
 ///
 /// Defaults follow Django: cookie `messages`, at most 2048 characters of value, `Path=/`,
 /// no `Domain`, `Secure` off, `HttpOnly` on, `SameSite=Lax`, minimum level INFO, Django's
-/// tags, storage chosen by the adapter (fallback when a session backend is attached,
-/// cookie otherwise), session key `_messages`, no cookie expiry check.
+/// tags, session key `_messages`, no cookie expiry check; and, as a guard against abuse,
+/// at most 64 KiB of text and 1000 messages per request. The storage (cookie, session or
+/// fallback) is chosen where the layer is built (`MessagesLayer::cookie`, `::session`,
+/// `::fallback`).
 #[derive(Clone)]
 pub struct Config {
     pub(crate) inner: Arc<Inner>,
@@ -136,7 +151,7 @@ pub(crate) struct Inner {
     pub(crate) same_site_text: Option<Box<str>>,
     pub(crate) min_level: Level,
     pub(crate) tags: Box<[(Level, &'static str)]>,
-    pub(crate) storage: Option<Storage>,
+    pub(crate) limits: Limits,
     pub(crate) session_key: Box<str>,
     pub(crate) max_age: Option<u64>,
     pub(crate) wire_format: WireFormat,
@@ -161,7 +176,7 @@ impl fmt::Debug for Config {
             .field("same_site", &i.same_site)
             .field("min_level", &i.min_level)
             .field("tags", &i.tags)
-            .field("storage", &i.storage)
+            .field("limits", &i.limits)
             .field("session_key", &i.session_key)
             .field("max_age", &i.max_age)
             .field("wire_format", &i.wire_format)
@@ -202,9 +217,9 @@ impl Config {
         TagTable::new(&self.inner.tags)
     }
 
-    /// The storage explicitly configured, if any (`None`: chosen by the adapter).
-    pub fn storage(&self) -> Option<Storage> {
-        self.inner.storage
+    /// The per-request limits (text bytes and message count).
+    pub fn request_limits(&self) -> Limits {
+        self.inner.limits
     }
 
     /// The session key the messages are stored under.
@@ -220,29 +235,6 @@ impl Config {
     /// The current time from the configured clock, in seconds since the Unix epoch.
     pub fn now(&self) -> u64 {
         (self.inner.clock)()
-    }
-
-    /// The storage an adapter uses: the configured one, else fallback when a session
-    /// backend is attached and cookie otherwise.
-    ///
-    /// # Errors
-    /// [`ConfigError::SessionRequired`] when session or fallback storage is configured
-    /// and `has_session` is false.
-    pub fn resolve_storage(&self, has_session: bool) -> Result<Storage, ConfigError> {
-        match (self.inner.storage, has_session) {
-            (None, true) => Ok(Storage::Fallback),
-            (None, false) => Ok(Storage::Cookie),
-            (Some(Storage::Cookie), _) => Ok(Storage::Cookie),
-            (Some(s), true) => Ok(s),
-            (Some(s), false) => Err(ConfigError::SessionRequired(s)),
-        }
-    }
-
-    /// [`resolve_storage`](Self::resolve_storage) for an adapter over the session source
-    /// `S`: a session is attached unless `S` is [`NoSession`](crate::session::NoSession).
-    pub(crate) fn storage_for<S: 'static>(&self) -> Result<Storage, ConfigError> {
-        use std::any::TypeId;
-        self.resolve_storage(TypeId::of::<S>() != TypeId::of::<crate::session::NoSession>())
     }
 }
 
@@ -261,6 +253,7 @@ impl Config {
 /// assert_eq!(config.cookie_name(), "messages");
 /// ```
 #[derive(Clone)]
+#[must_use = "a ConfigBuilder does nothing until `.build()` is called"]
 pub struct ConfigBuilder {
     secret: Option<Vec<u8>>,
     fallbacks: Vec<Vec<u8>>,
@@ -275,7 +268,7 @@ pub struct ConfigBuilder {
     same_site_setting: Option<Result<String, String>>,
     min_level: Level,
     tags: Vec<(Level, &'static str)>,
-    storage: Option<Storage>,
+    limits: Limits,
     session_key: String,
     max_age: Option<Duration>,
     wire_format: WireFormat,
@@ -307,7 +300,7 @@ impl Default for ConfigBuilder {
             same_site_setting: None,
             min_level: Level::INFO,
             tags: Vec::new(),
-            storage: None,
+            limits: Limits::DEFAULT,
             session_key: "_messages".into(),
             max_age: None,
             wire_format: WireFormat::Herald,
@@ -419,10 +412,13 @@ impl ConfigBuilder {
         self
     }
 
-    /// The storage (default: chosen by the adapter, fallback when it has a session backend
-    /// and cookie otherwise).
-    pub fn storage(mut self, storage: Storage) -> Self {
-        self.storage = Some(storage);
+    /// The most text (bytes of texts and extra tags, all messages together) and the most
+    /// messages one request may hold, loaded and added (default 64 KiB and 1000): a guard
+    /// against abuse, not a storage capacity. A message added past them is not queued; it
+    /// is logged and reported in the response's [`Unstored`](crate::Unstored) extension.
+    /// A cookie or session entry holding more is ignored (and left in place).
+    pub fn request_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -472,6 +468,15 @@ impl ConfigBuilder {
     /// [`ConfigError::InvalidAttribute`] or [`ConfigError::InsecureCookie`].
     pub fn build(self) -> Result<Config, ConfigError> {
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        if cfg!(not(feature = "django")) && self.wire_format == WireFormat::Django {
+            return Err(ConfigError::FeatureDisabled {
+                what: "WireFormat::Django",
+                feature: "django",
+            });
+        }
+        if self.limits.max_bytes == 0 || self.limits.max_messages == 0 {
+            return Err(ConfigError::InvalidLimits);
+        }
         let same_site_text = match self.same_site_setting {
             Some(Err(value)) => {
                 return Err(ConfigError::InvalidAttribute {
@@ -577,7 +582,7 @@ impl ConfigBuilder {
                 same_site_text,
                 min_level: self.min_level,
                 tags: self.tags.into(),
-                storage: self.storage,
+                limits: self.limits,
                 session_key: self.session_key.into(),
                 max_age: self.max_age.map(|d| d.as_secs()),
                 wire_format: self.wire_format,
@@ -636,8 +641,7 @@ mod tests {
         assert_eq!(i.min_level, Level::INFO);
         assert_eq!(&*i.session_key, "_messages");
         assert_eq!(i.max_age, None);
-        assert_eq!(c.resolve_storage(true), Ok(Storage::Fallback));
-        assert_eq!(c.resolve_storage(false), Ok(Storage::Cookie));
+        assert_eq!(c.request_limits(), Limits::DEFAULT);
         assert!(
             !format!("{c:?}").contains(SECRET),
             "the secret never appears in Debug"
@@ -785,22 +789,36 @@ mod tests {
     }
 
     #[test]
-    fn explicit_storage_needs_a_session_when_it_uses_one() {
-        let c = Config::builder()
-            .secret(SECRET)
-            .storage(Storage::Session)
-            .build()
-            .unwrap();
+    fn limits_and_features_are_checked_at_build() {
+        let b = || Config::builder().secret(SECRET);
         assert_eq!(
-            c.resolve_storage(false),
-            Err(ConfigError::SessionRequired(Storage::Session))
-        );
-        assert_eq!(c.resolve_storage(true), Ok(Storage::Session));
-        let c = Config::builder()
-            .secret(SECRET)
-            .storage(Storage::Cookie)
+            b().request_limits(Limits {
+                max_bytes: 0,
+                max_messages: 5
+            })
             .build()
-            .unwrap();
-        assert_eq!(c.resolve_storage(true), Ok(Storage::Cookie));
+            .unwrap_err(),
+            ConfigError::InvalidLimits
+        );
+        let limits = Limits {
+            max_bytes: 100,
+            max_messages: 2,
+        };
+        assert_eq!(
+            b().request_limits(limits).build().unwrap().request_limits(),
+            limits
+        );
+        let django = b().wire_format(WireFormat::Django).build();
+        if cfg!(feature = "django") {
+            assert!(django.is_ok());
+        } else {
+            assert_eq!(
+                django.unwrap_err(),
+                ConfigError::FeatureDisabled {
+                    what: "WireFormat::Django",
+                    feature: "django"
+                }
+            );
+        }
     }
 }

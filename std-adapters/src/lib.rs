@@ -29,10 +29,10 @@ pub mod tower;
 pub mod actix;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};
-pub use herald_core::{self, Level, Message, Storage, TagTable};
+pub use herald_core::{self, Level, Limits, Message, Storage, TagTable};
 pub use messages::{
-    Added, FailSilently, MessageView, Messages, MessagesError, OwnedMessage, Read, Unstored,
-    UnstoredReason,
+    Added, FailSilently, MessageView, Messages, MessagesError, OwnedMessage, Snapshot,
+    SnapshotIter, Unstored, UnstoredMessage, UnstoredReason,
 };
 
 /// Django wire compatibility: read and write Django's `messages` cookie and session

@@ -1,25 +1,36 @@
 //! The request-side API shared by every framework: [`Messages`] (add, read, keep, level),
-//! message views for templates and JSON, and the error and report types.
+//! the [`Snapshot`] a read returns, message views for templates and JSON, and the error
+//! and report types.
+//!
+//! ## Locking, and why it cannot deadlock
+//! A request's messages sit behind one short-lived lock. Every method takes it, does its
+//! work and releases it before returning; no method hands out a guard and none calls
+//! user code while holding it. Reading returns an owned [`Snapshot`] (it is `Send` and
+//! `'static`, so it may be held across an `.await`), so a handler can read, then call
+//! [`Messages::len`], [`Messages::add`], [`Messages::keep`] or format `{:?}` while it
+//! still holds what it read.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use herald_core::list::{DEFAULT_BYTES, DEFAULT_MSGS};
+use herald_core::list::{GrowableList, MessageStore};
 use herald_core::{CapacityError, Level, Message, TagTable};
 use serde::Serialize;
 use serde::ser::SerializeStruct;
 
+use crate::config::Config;
 use crate::session::SessionError;
-use crate::state::{self, Handle, RequestState};
+use crate::state::RequestState;
 
-/// What [`Messages::add`] did with a message.
+/// What [`Messages::try_add`] did with a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Added {
     /// Queued: it will be shown (this request, if read later) or stored for the next one.
     Queued,
-    /// The text was empty, so nothing was queued (R-2.1).
+    /// The text was empty, so nothing was queued (Django ignores empty messages).
     IgnoredEmpty,
-    /// The level is below the minimum level in force, so nothing was queued (R-2.1).
+    /// The level is below the minimum level in force, so nothing was queued.
     IgnoredBelowLevel,
     /// No messages layer is installed and the extractor was asked to fail silently
     /// ([`FailSilently`]), so nothing was queued (Django's `fail_silently=True`).
@@ -38,57 +49,73 @@ impl From<herald_core::Added> for Added {
 
 /// Everything that can go wrong for a handler using messages. Typed, never a panic.
 ///
-/// As a response (axum `IntoResponse`, actix `ResponseError`) it is a plain-text error:
-/// 500 for a missing layer or a full inbox, 503 for a failing session backend.
+/// As a rejection (axum `IntoResponse`, actix `ResponseError`) it is a response with a
+/// generic body: **500** for a programming error (the messages layer, or the session
+/// layer it needs, is not installed), **503** when the session backend fails (for example
+/// Redis is down). The details go to `tracing` only, never to the client. To answer
+/// differently, extract `Result<Messages, MessagesError>` and build your own response.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum MessagesError {
     /// The extractor was used without the layer or middleware (named in the message).
     #[error(
-        "herald: cannot use messages: {0} is not installed for this route (or it was built with other capacities); add it, or extract FailSilently<Messages> to ignore messages when it is missing"
+        "herald: cannot use messages: {0} is not installed for this route; add it, or extract FailSilently to ignore messages when it is missing"
     )]
     MissingLayer(&'static str),
-    /// The session holding the messages could not be read (for example Redis is down).
+    /// The session holding the messages could not be used: its layer is missing
+    /// ([`SessionError::Missing`], a 500) or its backend failed (a 503).
     #[error("herald: the messages could not be read from the session: {0}")]
     Session(#[from] SessionError),
-    /// The message does not fit in the request's inbox (its capacities are full). The
-    /// message was not queued.
+    /// The message does not fit the request's limits (see
+    /// [`ConfigBuilder::request_limits`](crate::ConfigBuilder::request_limits)); it was
+    /// not queued. Only [`Messages::try_add`] returns it.
     #[error("herald: message at level {level} not queued: {reason}")]
     Capacity {
         /// The level of the message that was not queued.
         level: Level,
-        /// Which capacity was full.
+        /// Which limit was reached.
         reason: CapacityError,
     },
 }
 
 impl MessagesError {
-    /// The HTTP status this error maps to.
+    /// The HTTP status this error maps to: 503 for a failing session backend, 500 for
+    /// everything else (a missing layer is a programming error, not an outage).
     pub fn status(&self) -> http::StatusCode {
         match self {
-            MessagesError::Session(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            MessagesError::Session(SessionError::Backend(_)) => {
+                http::StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => http::StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The response body: the status's generic reason phrase, nothing from the error.
+    pub fn body(&self) -> &'static str {
+        self.status().canonical_reason().unwrap_or("Error")
     }
 }
 
 /// A message with its tags resolved, owning its strings: for templates, JSON responses and
 /// reports of unstored messages.
 ///
-/// Serializes (serde) as `{"level", "level_tag", "tags", "message", "extra_tags"}`.
+/// Serializes (serde) as `{"level", "level_tag", "tags", "message", "extra_tags",
+/// "is_safe"}`, the names Django's templates use.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OwnedMessage {
     /// The level.
     pub level: Level,
-    /// The level's tag (R-1.4), `""` when it has none.
+    /// The level's tag (`"success"` for SUCCESS), `""` when it has none.
     pub level_tag: String,
-    /// The full tag string (R-1.5): extra tags, then the level tag.
+    /// The full tag string: extra tags, then the level tag (`"banner error"`).
     pub tags: String,
     /// The text.
     pub message: String,
     /// The extra tags as given (`None` and `Some("")` render alike).
     pub extra_tags: Option<String>,
     /// Whether the text is trusted HTML (render it unescaped).
-    pub safe: bool,
+    pub is_safe: bool,
 }
 
 impl OwnedMessage {
@@ -100,30 +127,52 @@ impl OwnedMessage {
             tags: tags.tags(message.level, message.extra_tags).to_string(),
             message: message.text.to_owned(),
             extra_tags: message.extra_tags.map(str::to_owned),
-            safe: message.safe,
+            is_safe: message.safe,
         }
     }
 }
 
 impl fmt::Display for OwnedMessage {
+    /// A message displays as its text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
+fn serialize_message<S: serde::Serializer>(
+    s: S,
+    level: Level,
+    level_tag: &str,
+    tags: &str,
+    message: &str,
+    extra_tags: Option<&str>,
+    is_safe: bool,
+) -> Result<S::Ok, S::Error> {
+    let mut st = s.serialize_struct("Message", 6)?;
+    st.serialize_field("level", &level.0)?;
+    st.serialize_field("level_tag", level_tag)?;
+    st.serialize_field("tags", tags)?;
+    st.serialize_field("message", message)?;
+    st.serialize_field("extra_tags", &extra_tags)?;
+    st.serialize_field("is_safe", &is_safe)?;
+    st.end()
+}
+
 impl Serialize for OwnedMessage {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Message", 5)?;
-        st.serialize_field("level", &self.level.0)?;
-        st.serialize_field("level_tag", &self.level_tag)?;
-        st.serialize_field("tags", &self.tags)?;
-        st.serialize_field("message", &self.message)?;
-        st.serialize_field("extra_tags", &self.extra_tags)?;
-        st.end()
+        serialize_message(
+            s,
+            self.level,
+            &self.level_tag,
+            &self.tags,
+            &self.message,
+            self.extra_tags.as_deref(),
+            self.is_safe,
+        )
     }
 }
 
-/// A borrowed message with the tag table in force: what [`Read::iter`] yields. Serializes
+/// A borrowed message with the tag table in force: what a [`Snapshot`] yields. Serializes
 /// like [`OwnedMessage`] without copying.
 #[derive(Clone, Copy, Debug)]
 pub struct MessageView<'a> {
@@ -132,16 +181,12 @@ pub struct MessageView<'a> {
 }
 
 impl<'a> MessageView<'a> {
-    /// The core message (level, text, extra tags, safe flag).
-    pub fn message(&self) -> Message<'a> {
-        self.message
-    }
     /// The level.
     pub fn level(&self) -> Level {
         self.message.level
     }
     /// The text.
-    pub fn text(&self) -> &'a str {
+    pub fn message(&self) -> &'a str {
         self.message.text
     }
     /// The extra tags as given.
@@ -149,16 +194,20 @@ impl<'a> MessageView<'a> {
         self.message.extra_tags
     }
     /// Whether the text is trusted HTML.
-    pub fn safe(&self) -> bool {
+    pub fn is_safe(&self) -> bool {
         self.message.safe
     }
-    /// The level's tag (R-1.4).
+    /// The level's tag (`"success"` for SUCCESS; `""` for a level without one).
     pub fn level_tag(&self) -> &'a str {
         self.tags.level_tag(self.message.level)
     }
-    /// The full tag string (R-1.5), rendered without allocating.
+    /// The full tag string (extra tags, then the level tag), rendered without allocating.
     pub fn tags(&self) -> herald_core::Tags<'a> {
         self.tags.tags(self.message.level, self.message.extra_tags)
+    }
+    /// The core message (level, text, extra tags, safe flag).
+    pub fn as_message(&self) -> Message<'a> {
+        self.message
     }
     /// An owned copy.
     pub fn to_owned(&self) -> OwnedMessage {
@@ -167,6 +216,7 @@ impl<'a> MessageView<'a> {
 }
 
 impl fmt::Display for MessageView<'_> {
+    /// A message displays as its text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.message.text)
     }
@@ -174,198 +224,299 @@ impl fmt::Display for MessageView<'_> {
 
 impl Serialize for MessageView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Message", 5)?;
-        st.serialize_field("level", &self.message.level.0)?;
-        st.serialize_field("level_tag", self.level_tag())?;
-        st.serialize_field("tags", &self.tags().to_string())?;
-        st.serialize_field("message", self.message.text)?;
-        st.serialize_field("extra_tags", &self.message.extra_tags)?;
-        st.end()
+        serialize_message(
+            s,
+            self.message.level,
+            self.level_tag(),
+            &self.tags().to_string(),
+            self.message.text,
+            self.message.extra_tags,
+            self.message.safe,
+        )
     }
 }
 
-/// Why messages were not stored.
+/// Why a message was not stored.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum UnstoredReason {
-    /// They did not fit in the cookie (cookie storage drops the oldest, R-4.7).
+    /// It did not fit in the cookie (cookie storage drops the oldest that do not fit).
     CookieFull,
-    /// The session backend failed when they were written.
+    /// The session backend failed when it was written.
     Session(SessionError),
+    /// It was added past the request's limits
+    /// ([`ConfigBuilder::request_limits`](crate::ConfigBuilder::request_limits)).
+    Limit(CapacityError),
 }
 
 impl fmt::Display for UnstoredReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UnstoredReason::CookieFull => f.write_str("they do not fit in the messages cookie"),
+            UnstoredReason::CookieFull => f.write_str("it does not fit in the messages cookie"),
             UnstoredReason::Session(e) => write!(f, "the session write failed: {e}"),
+            UnstoredReason::Limit(e) => write!(f, "{e}"),
         }
     }
+}
+
+/// One message no storage took, and why.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UnstoredMessage {
+    /// The message.
+    pub message: OwnedMessage,
+    /// Why it was not stored.
+    pub reason: UnstoredReason,
 }
 
 /// Messages no storage took, returned to the caller in the **response extensions** (and
 /// logged with `tracing` at WARN): nothing is dropped silently. An outer middleware can
 /// turn it into an error, a header or a metric.
-#[derive(Clone, Debug)]
+///
+/// ```
+/// # fn f(response: http::Response<()>) {
+/// use herald_flash::Unstored;
+/// if let Some(unstored) = response.extensions().get::<Unstored>() {
+///     for u in &unstored.messages {
+///         eprintln!("not stored: {} ({})", u.message, u.reason);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct Unstored {
-    /// The messages, oldest first.
-    pub messages: Vec<OwnedMessage>,
-    /// Why.
-    pub reason: UnstoredReason,
+    /// The messages, oldest first, each with its reason.
+    pub messages: Vec<UnstoredMessage>,
+}
+
+impl Unstored {
+    /// The texts, oldest first.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.messages.iter().map(|u| u.message.message.as_str())
+    }
+}
+
+pub(crate) type Handle = Arc<Mutex<RequestState>>;
+
+pub(crate) fn lock(handle: &Handle) -> MutexGuard<'_, RequestState> {
+    handle.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[derive(Clone)]
+enum Inner {
+    Attached(Handle),
+    /// No layer: adds are ignored; the level is the one given.
+    Detached(Level),
 }
 
 /// The flash messages of the current request: the extractor of both adapters (axum via
-/// `FromRequestParts`, actix-web via `FromRequest`).
+/// `FromRequestParts`, actix-web via `FromRequest`), with no type parameters.
 ///
-/// Cheap to clone (one reference count); all clones see the same messages. `B` and `M` are
-/// the inbox capacities (bytes of text, number of messages) and must match the layer's.
+/// Cheap to clone (one reference count); all clones see the same messages.
 ///
-/// Reading follows Django: [`iter`](Self::iter)/[`read`](Self::read)/[`to_vec`](Self::to_vec)
-/// mark the messages used, so they are cleared when this response is sent, unless
-/// [`keep`](Self::keep) is called; [`len`](Self::len) and [`contains`](Self::contains) do not.
+/// Adding is infallible and chainable: a message that cannot be stored is logged and
+/// reported in the response's [`Unstored`] extension, never dropped silently.
+/// [`try_add`](Self::try_add) returns the typed error instead.
+///
+/// Reading follows Django: [`read`](Self::read), [`iter`](Self::iter) and
+/// [`to_vec`](Self::to_vec) mark the messages used, so they are cleared when this
+/// response is sent, unless [`keep`](Self::keep) is called; [`len`](Self::len) and
+/// [`contains`](Self::contains) do not.
+///
+/// ```
+/// use herald_flash::{Level, Messages};
+///
+/// fn save(messages: &Messages, name: &str) {
+///     messages.success(format!("Saved {name}.")).info("Changes are live.");
+/// }
+///
+/// fn page(messages: &Messages) -> String {
+///     let shown = messages.read(); // an owned snapshot: no lock is held
+///     let mut html = String::new();
+///     for m in &shown {
+///         html += &format!("<li class=\"{}\">{}</li>", m.tags(), m.message());
+///     }
+///     messages.keep(); // optional: show them again on the next request
+///     html
+/// }
+///
+/// let messages = Messages::detached(); // outside a request: adds are ignored
+/// save(&messages, "profile");
+/// assert_eq!(page(&messages), "");
+/// assert_eq!(messages.level(), Level::INFO);
+/// ```
 #[derive(Clone)]
-pub struct Messages<const B: usize = DEFAULT_BYTES, const M: usize = DEFAULT_MSGS> {
-    handle: Option<Handle<B, M>>,
+pub struct Messages {
+    inner: Inner,
 }
 
-impl<const B: usize, const M: usize> fmt::Debug for Messages<B, M> {
+impl fmt::Debug for Messages {
+    /// Formats a copy taken under the lock, then released: formatting never holds it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.handle {
-            Some(h) => fmt::Debug::fmt(&state::lock(h).inbox, f),
-            None => f.write_str("Messages(detached)"),
+        match &self.inner {
+            Inner::Attached(h) => {
+                let inbox = lock(h).inbox.clone();
+                fmt::Debug::fmt(&inbox, f)
+            }
+            Inner::Detached(_) => f.write_str("Messages(detached)"),
         }
     }
 }
 
-impl<const B: usize, const M: usize> Messages<B, M> {
-    pub(crate) fn attached(state: RequestState<B, M>) -> (Self, Handle<B, M>) {
+impl Messages {
+    pub(crate) fn attached(state: RequestState) -> (Self, Handle) {
         let handle = Arc::new(Mutex::new(state));
         (
             Messages {
-                handle: Some(handle.clone()),
+                inner: Inner::Attached(handle.clone()),
             },
             handle,
         )
     }
 
     /// Messages that are not connected to any request: adds are ignored
-    /// ([`Added::Silenced`]) and there is nothing to read. This is what [`FailSilently`]
-    /// yields when the layer is missing.
+    /// ([`Added::Silenced`]), there is nothing to read, and the minimum level is INFO
+    /// (Django's default). This is what [`FailSilently`] yields when the layer is missing.
     pub fn detached() -> Self {
-        Messages { handle: None }
+        Messages {
+            inner: Inner::Detached(Level::INFO),
+        }
+    }
+
+    /// Like [`detached`](Self::detached), with the minimum level of `config`.
+    pub fn detached_with(config: &Config) -> Self {
+        Messages {
+            inner: Inner::Detached(config.min_level()),
+        }
     }
 
     /// Whether these messages belong to a request (a layer is installed).
     pub fn is_attached(&self) -> bool {
-        self.handle.is_some()
+        matches!(self.inner, Inner::Attached(_))
     }
 
     /// The session error the layer met while loading, if any (extractors turn it into
     /// [`MessagesError::Session`]).
     pub(crate) fn session_error(&self) -> Option<SessionError> {
-        self.handle
-            .as_ref()
-            .and_then(|h| state::lock(h).session_error.clone())
-    }
-
-    fn with<R>(&self, detached: R, f: impl FnOnce(&mut RequestState<B, M>) -> R) -> R {
-        match &self.handle {
-            Some(h) => f(&mut state::lock(h)),
-            None => detached,
+        match &self.inner {
+            Inner::Attached(h) => lock(h).session_error.clone(),
+            Inner::Detached(_) => None,
         }
     }
 
-    /// Adds a message (Django's `add_message`): an empty text or a level below the minimum
-    /// is ignored, and the result says so.
-    ///
-    /// # Errors
-    /// [`MessagesError::Capacity`] when the inbox is full; the message is logged and not
-    /// queued.
-    pub fn add(&self, level: Level, text: &str, extra_tags: &str) -> Result<Added, MessagesError> {
-        self.add_message(Message::new(level, text).with_extra_tags(extra_tags))
+    fn with<R>(&self, detached: R, f: impl FnOnce(&mut RequestState) -> R) -> R {
+        match &self.inner {
+            Inner::Attached(h) => f(&mut lock(h)),
+            Inner::Detached(_) => detached,
+        }
     }
 
-    /// Adds a complete [`Message`] (for example with the safe flag set, or `extra_tags:
-    /// None`).
+    /// Adds a message at `level` (Django's `add_message`): an empty text or a level below
+    /// the minimum is ignored. Accepts `&str`, `String`, `format!(..)`, anything
+    /// `AsRef<str>`.
+    ///
+    /// A message past the request's limits is not queued: it is logged at WARN and
+    /// reported in the response's [`Unstored`] extension.
+    pub fn add(&self, level: Level, message: impl AsRef<str>) -> &Self {
+        self.add_message(Message::new(level, message.as_ref()))
+    }
+
+    /// Adds a complete [`Message`], for example with extra tags or the safe-HTML flag:
+    /// `messages.add_message(Message::new(Level::ERROR, "<b>No.</b>").with_extra_tags("banner").with_safe(true))`.
+    /// Reported like [`add`](Self::add) when it does not fit.
+    pub fn add_message(&self, message: Message<'_>) -> &Self {
+        self.with((), |s| s.add_reported(message));
+        self
+    }
+
+    /// Adds a message like [`add`](Self::add), but says what happened and returns the
+    /// typed error instead of reporting it.
     ///
     /// # Errors
-    /// [`MessagesError::Capacity`] when the inbox is full; the message is logged and not
-    /// queued.
-    pub fn add_message(&self, message: Message<'_>) -> Result<Added, MessagesError> {
-        self.with(Ok(Added::Silenced), |s| match s.inbox.add_message(message) {
-            Ok(a) => Ok(a.into()),
-            Err(e) => {
-                tracing::warn!(level = e.message.level.0, text = e.message.text, reason = %e.reason, "herald: message not queued");
-                Err(MessagesError::Capacity {
+    /// [`MessagesError::Capacity`] when the message does not fit the request's limits; it
+    /// is then not queued and not reported in [`Unstored`] (the caller has the error).
+    pub fn try_add(&self, level: Level, message: impl AsRef<str>) -> Result<Added, MessagesError> {
+        self.try_add_message(Message::new(level, message.as_ref()))
+    }
+
+    /// [`try_add`](Self::try_add) for a complete [`Message`].
+    ///
+    /// # Errors
+    /// As [`try_add`](Self::try_add).
+    pub fn try_add_message(&self, message: Message<'_>) -> Result<Added, MessagesError> {
+        self.with(Ok(Added::Silenced), |s| {
+            match s.inbox.add_message(message) {
+                Ok(a) => Ok(a.into()),
+                Err(e) => Err(MessagesError::Capacity {
                     level: e.message.level,
                     reason: e.reason,
-                })
+                }),
             }
         })
     }
 
-    /// Adds a DEBUG (10) message.
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn debug(&self, text: &str) -> Result<Added, MessagesError> {
-        self.add(Level::DEBUG, text, "")
+    /// Adds a DEBUG (10) message (shown only if the minimum level allows it).
+    pub fn debug(&self, message: impl AsRef<str>) -> &Self {
+        self.add(Level::DEBUG, message)
     }
 
     /// Adds an INFO (20) message.
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn info(&self, text: &str) -> Result<Added, MessagesError> {
-        self.add(Level::INFO, text, "")
+    pub fn info(&self, message: impl AsRef<str>) -> &Self {
+        self.add(Level::INFO, message)
     }
 
     /// Adds a SUCCESS (25) message.
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn success(&self, text: &str) -> Result<Added, MessagesError> {
-        self.add(Level::SUCCESS, text, "")
+    pub fn success(&self, message: impl AsRef<str>) -> &Self {
+        self.add(Level::SUCCESS, message)
     }
 
     /// Adds a WARNING (30) message.
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn warning(&self, text: &str) -> Result<Added, MessagesError> {
-        self.add(Level::WARNING, text, "")
+    pub fn warning(&self, message: impl AsRef<str>) -> &Self {
+        self.add(Level::WARNING, message)
     }
 
     /// Adds an ERROR (40) message.
-    ///
-    /// # Errors
-    /// As [`add`](Self::add).
-    pub fn error(&self, text: &str) -> Result<Added, MessagesError> {
-        self.add(Level::ERROR, text, "")
+    pub fn error(&self, message: impl AsRef<str>) -> &Self {
+        self.add(Level::ERROR, message)
     }
 
-    /// Reads the messages (loaded, then added in this request) and marks them used, so they
-    /// are cleared by this response (R-2.3). The guard borrows them without copying; do not
-    /// hold it across an `.await`.
-    pub fn read(&self) -> Read<'_, B, M> {
-        let guard = self.handle.as_ref().map(|h| {
-            let mut g = state::lock(h);
-            let _ = g.inbox.iter();
-            g
-        });
-        Read { guard }
+    /// Reads the messages (loaded, then added in this request) and marks them used, so
+    /// they are cleared by this response, as iterating Django's storage does.
+    ///
+    /// Returns an owned [`Snapshot`]: no lock is held while you use it, so it can cross an
+    /// `.await` and every other method stays callable. Messages added after the read are
+    /// not in it (read again to see them).
+    pub fn read(&self) -> Snapshot {
+        match &self.inner {
+            Inner::Attached(h) => {
+                let mut s = lock(h);
+                let _ = s.inbox.iter();
+                Snapshot {
+                    list: s.inbox.store().clone(),
+                    config: Some(s.config.clone()),
+                }
+            }
+            Inner::Detached(_) => Snapshot {
+                list: GrowableList::default(),
+                config: None,
+            },
+        }
     }
 
     /// Reads the messages as owned copies (marks them used, like [`read`](Self::read)).
     pub fn to_vec(&self) -> Vec<OwnedMessage> {
-        self.read().iter().map(|m| m.to_owned()).collect()
+        self.read().to_vec()
     }
 
-    /// The same as [`to_vec`](Self::to_vec)`().into_iter()`: reads and marks used.
+    /// Reads the messages and iterates owned copies: the same as
+    /// [`to_vec`](Self::to_vec)`().into_iter()`. Like Django's iteration, it marks them
+    /// all used at once, even if the iterator is not run to the end.
     pub fn iter(&self) -> std::vec::IntoIter<OwnedMessage> {
         self.to_vec().into_iter()
     }
 
-    /// The number of messages, loaded and added (R-2.4). Does not mark them used.
+    /// The number of messages, loaded and added. Does not mark them used.
     pub fn len(&self) -> usize {
         self.with(0, |s| s.inbox.len())
     }
@@ -375,25 +526,45 @@ impl<const B: usize, const M: usize> Messages<B, M> {
         self.len() == 0
     }
 
-    /// Whether a message with this level and text exists (R-2.5; extra tags are ignored).
-    /// Does not mark them used.
-    pub fn contains(&self, level: Level, text: &str) -> bool {
-        self.with(false, |s| s.inbox.contains(&Message::new(level, text)))
+    /// Whether a message with this level and text exists (extra tags are ignored, as in
+    /// Django's message equality). Does not mark them used.
+    pub fn contains(&self, level: Level, message: &str) -> bool {
+        self.with(false, |s| s.inbox.contains(&Message::new(level, message)))
     }
 
     /// Keeps the messages read so far for the next request (Django's `storage.used =
     /// False`).
+    ///
+    /// ```
+    /// # fn f(messages: herald_flash::Messages) {
+    /// let shown = messages.read();
+    /// if shown.is_empty() { /* nothing to show */ }
+    /// messages.keep(); // the same messages are shown again on the next page
+    /// # }
+    /// ```
     pub fn keep(&self) {
         self.with((), |s| s.inbox.keep());
     }
 
-    /// The minimum level in force (Django's `get_level`).
+    /// The minimum level in force (Django's `get_level`): the per-request override, else
+    /// the configured default.
     pub fn level(&self) -> Level {
-        self.with(Level::INFO, |s| s.inbox.level())
+        match &self.inner {
+            Inner::Attached(h) => lock(h).inbox.level(),
+            Inner::Detached(level) => *level,
+        }
     }
 
     /// Sets the minimum level for this request; `None` goes back to the configured default
     /// (Django's `set_level`). Returns false, doing nothing, when detached.
+    ///
+    /// ```
+    /// # fn f(messages: herald_flash::Messages) {
+    /// use herald_flash::Level;
+    /// messages.set_level(Some(Level::DEBUG));
+    /// messages.debug("shown on this request's pages too");
+    /// # }
+    /// ```
     pub fn set_level(&self, level: Option<Level>) -> bool {
         self.with(false, |s| {
             s.inbox.set_level(level);
@@ -402,56 +573,92 @@ impl<const B: usize, const M: usize> Messages<B, M> {
     }
 }
 
-impl<const B: usize, const M: usize> IntoIterator for Messages<B, M> {
+impl IntoIterator for &Messages {
     type Item = OwnedMessage;
     type IntoIter = std::vec::IntoIter<OwnedMessage>;
+    /// Reads and marks used, as [`Messages::iter`].
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
 }
 
-impl<const B: usize, const M: usize> IntoIterator for &Messages<B, M> {
-    type Item = OwnedMessage;
-    type IntoIter = std::vec::IntoIter<OwnedMessage>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
+/// The messages of a request as one read saw them: an owned copy, from
+/// [`Messages::read`]. Holds no lock; `Send`, `Sync` and `'static`.
+///
+/// Iterate it by reference for [`MessageView`]s (text, level, tags), or serialize it as a
+/// JSON array of `{level, level_tag, tags, message, extra_tags, is_safe}`.
+#[derive(Clone)]
+pub struct Snapshot {
+    list: GrowableList,
+    /// The configuration whose tag table the views resolve tags in (`None`: detached).
+    config: Option<Config>,
 }
 
-/// Read access to the messages, from [`Messages::read`]. Holds the request's lock.
-pub struct Read<'a, const B: usize = DEFAULT_BYTES, const M: usize = DEFAULT_MSGS> {
-    guard: Option<MutexGuard<'a, RequestState<B, M>>>,
-}
-
-impl<const B: usize, const M: usize> fmt::Debug for Read<'_, B, M> {
+impl fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
 }
 
-impl<const B: usize, const M: usize> Read<'_, B, M> {
+impl Snapshot {
     /// The messages, oldest first, with their tags.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = MessageView<'_>> + '_ {
-        let (view, tags) = match &self.guard {
-            Some(g) => (g.inbox.messages(0..usize::MAX), g.config.tags()),
-            None => (herald_core::ListView::empty(), TagTable::defaults()),
-        };
-        view.iter()
-            .map(move |message| MessageView { message, tags })
+    pub fn iter(&self) -> SnapshotIter<'_> {
+        SnapshotIter {
+            messages: self.list.view().iter(),
+            tags: match &self.config {
+                Some(c) => c.tags(),
+                None => TagTable::defaults(),
+            },
+        }
     }
 
     /// The number of messages.
     pub fn len(&self) -> usize {
-        self.iter().len()
+        MessageStore::len(&self.list)
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Owned copies of the messages.
+    pub fn to_vec(&self) -> Vec<OwnedMessage> {
+        self.iter().map(|m| m.to_owned()).collect()
+    }
 }
 
-impl<const B: usize, const M: usize> Serialize for Read<'_, B, M> {
+impl<'a> IntoIterator for &'a Snapshot {
+    type Item = MessageView<'a>;
+    type IntoIter = SnapshotIter<'a>;
+    fn into_iter(self) -> SnapshotIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the [`MessageView`]s of a [`Snapshot`], oldest first.
+#[derive(Clone, Debug)]
+pub struct SnapshotIter<'a> {
+    messages: herald_core::Messages<'a>,
+    tags: TagTable<'a>,
+}
+
+impl<'a> Iterator for SnapshotIter<'a> {
+    type Item = MessageView<'a>;
+    fn next(&mut self) -> Option<MessageView<'a>> {
+        let tags = self.tags;
+        self.messages
+            .next()
+            .map(|message| MessageView { message, tags })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.messages.size_hint()
+    }
+}
+
+impl ExactSizeIterator for SnapshotIter<'_> {}
+
+impl Serialize for Snapshot {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.iter())
     }
@@ -460,14 +667,20 @@ impl<const B: usize, const M: usize> Serialize for Read<'_, B, M> {
 /// An extractor that never fails for a missing layer: it yields detached messages instead
 /// (adds are ignored with [`Added::Silenced`]), like Django's `fail_silently=True`. Other
 /// errors (a failing session) are still reported.
+///
+/// ```
+/// use herald_flash::FailSilently;
+/// async fn handler(FailSilently(messages): FailSilently) -> &'static str {
+///     messages.info("shown if the layer is installed, ignored if not");
+///     "ok"
+/// }
+/// ```
 #[derive(Clone, Debug)]
-pub struct FailSilently<const B: usize = DEFAULT_BYTES, const M: usize = DEFAULT_MSGS>(
-    pub Messages<B, M>,
-);
+pub struct FailSilently(pub Messages);
 
-impl<const B: usize, const M: usize> std::ops::Deref for FailSilently<B, M> {
-    type Target = Messages<B, M>;
-    fn deref(&self) -> &Messages<B, M> {
+impl std::ops::Deref for FailSilently {
+    type Target = Messages;
+    fn deref(&self) -> &Messages {
         &self.0
     }
 }

@@ -4,33 +4,47 @@
 //! session backend.
 
 use std::ops::Range;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use herald_core::codec::Header;
 use herald_core::inbox::{CookieAction, SessionAction};
+use herald_core::list::GrowableList;
 use herald_core::truncate;
-use herald_core::{Inbox, LoadError, Storage};
+use herald_core::{Inbox, LoadError, Message, Storage};
 
 use crate::config::{Config, Inner};
 use crate::cookies;
-use crate::messages::{OwnedMessage, Unstored, UnstoredReason};
+use crate::messages::{Handle, OwnedMessage, Unstored, UnstoredMessage, UnstoredReason, lock};
 use crate::session::{SessionBackend, SessionError};
 
-/// One request's message state, shared by the middleware and the extractor.
-pub(crate) struct RequestState<const B: usize, const M: usize> {
+/// A request's inbox: the growable store, bounded by the configured request limits.
+pub(crate) type RequestInbox = Inbox<GrowableList>;
+
+/// What a layer or middleware is built from: the configuration, the storage, and where
+/// it finds a request's session. Shared by the tower layer and the actix middleware.
+#[derive(Clone)]
+pub(crate) struct Setup<S> {
     pub(crate) config: Config,
-    pub(crate) inbox: Inbox<B, M>,
-    /// Why the session could not be read, if it could not: the extractor reports it.
-    pub(crate) session_error: Option<SessionError>,
+    pub(crate) storage: Storage,
+    pub(crate) source: S,
 }
 
-/// The shared handle: one allocation per request.
-pub(crate) type Handle<const B: usize, const M: usize> = Arc<Mutex<RequestState<B, M>>>;
+impl<S> std::fmt::Debug for Setup<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("storage", &self.storage)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
 
-pub(crate) fn lock<const B: usize, const M: usize>(
-    handle: &Handle<B, M>,
-) -> MutexGuard<'_, RequestState<B, M>> {
-    handle.lock().unwrap_or_else(PoisonError::into_inner)
+/// One request's message state, shared by the middleware and the extractor.
+pub(crate) struct RequestState {
+    pub(crate) config: Config,
+    pub(crate) inbox: RequestInbox,
+    /// Why the session could not be read, if it could not: the extractor reports it.
+    pub(crate) session_error: Option<SessionError>,
+    /// Messages added past the request's limits, reported with the response.
+    pub(crate) refused: Vec<UnstoredMessage>,
 }
 
 /// What the session must do at response time.
@@ -54,8 +68,8 @@ pub(crate) enum SessionValue {
 
 /// The messages cookie value from the `Cookie` headers, read as the configured format
 /// expects, and loaded into `inbox`.
-fn load_cookie<'h, const B: usize, const M: usize>(
-    inbox: &mut Inbox<B, M>,
+fn load_cookie<'h>(
+    inbox: &mut RequestInbox,
     inner: &Inner,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     now: u64,
@@ -68,7 +82,7 @@ fn load_cookie<'h, const B: usize, const M: usize>(
     inbox.load_cookie(value.map(str::as_bytes), &inner.signer, now, inner.max_age)
 }
 
-impl<const B: usize, const M: usize> RequestState<B, M> {
+impl RequestState {
     /// Builds the state of a request and loads its messages cookie (cookie and fallback
     /// storage; session storage ignores the cookie, as Django's `SessionStorage`).
     pub(crate) fn begin<'h>(
@@ -77,7 +91,8 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Self {
         let inner = &config.inner;
-        let mut inbox = Inbox::new(storage, inner.min_level);
+        let store = GrowableList::new(inner.limits);
+        let mut inbox = Inbox::with_store(store, storage, inner.min_level);
         if storage != Storage::Session
             && let Err(error) = load_cookie(&mut inbox, inner, cookie_headers, config.now())
         {
@@ -87,6 +102,32 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
             config: config.clone(),
             inbox,
             session_error: None,
+            refused: Vec::new(),
+        }
+    }
+
+    /// Notes that the request's session could not be had: a misconfiguration (the session
+    /// layer is missing, or of another version) that fails every request that uses
+    /// messages, loudly, even before a message needs the session.
+    pub(crate) fn session_unavailable(&mut self, error: &SessionError) {
+        tracing::error!(
+            error = %error,
+            storage = ?self.inbox.storage(),
+            "herald: this route keeps messages in the session, but the request has no session; install the session layer outside herald's (see the error) or build herald's layer with ::cookie"
+        );
+        self.session_error = Some(error.clone());
+    }
+
+    /// Queues `message`; one past the request's limits is logged and kept for the
+    /// response's [`Unstored`] report.
+    pub(crate) fn add_reported(&mut self, message: Message<'_>) {
+        if let Err(e) = self.inbox.add_message(message) {
+            let message = OwnedMessage::new(e.message, &self.config.tags());
+            tracing::warn!(level = message.level.0, text = %message.message, reason = %e.reason, "herald: message not queued");
+            self.refused.push(UnstoredMessage {
+                message,
+                reason: UnstoredReason::Limit(e.reason),
+            });
         }
     }
 
@@ -100,14 +141,8 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         &mut self,
         session: Result<&S, &SessionError>,
     ) {
-        let session = match session {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "herald: messages are stored in the session, but the request has none");
-                self.session_error = Some(e.clone());
-                return;
-            }
-        };
+        // A missing session was reported when the request began.
+        let Ok(session) = session else { return };
         let config = self.config.clone();
         match session.get(&config.inner.session_key).await {
             Ok(bytes) => {
@@ -136,7 +171,7 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
     pub(crate) fn finish(
         &mut self,
         mut set_cookie: impl FnMut(Vec<u8>),
-    ) -> (SessionWrite, Option<Unstored>) {
+    ) -> (SessionWrite, Vec<UnstoredMessage>) {
         let config = self.config.clone();
         let inner = &config.inner;
         let now = config.now();
@@ -145,7 +180,7 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
             return self.finish_django(codec, now, set_cookie);
         }
         let plan = self.inbox.plan(inner.max_cookie_size, now);
-        let mut unstored = None;
+        let mut unstored = Vec::new();
         match plan.cookie {
             CookieAction::Keep => {}
             CookieAction::Delete => match cookies::delete_line(inner) {
@@ -174,15 +209,11 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
                     Some(line) => set_cookie(line),
                     // Unreachable with a valid configuration (the plan fits the value in
                     // `max_cookie_size` <= MAX_VALUE_LEN); report rather than drop.
-                    None => {
-                        unstored = Some(self.unstored(messages, UnstoredReason::CookieFull));
-                    }
+                    None => self.report(&mut unstored, messages, &UnstoredReason::CookieFull),
                 }
             }
         }
-        if !plan.unstored.is_empty() {
-            unstored = Some(self.unstored(plan.unstored, UnstoredReason::CookieFull));
-        }
+        self.report(&mut unstored, plan.unstored, &UnstoredReason::CookieFull);
         let session = match plan.session {
             SessionAction::Keep => SessionWrite::Keep,
             SessionAction::Remove => SessionWrite::Remove,
@@ -197,12 +228,13 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
                         }
                     }
                     Err(_) => {
-                        unstored = Some(self.unstored(messages, UnstoredReason::CookieFull));
+                        self.report(&mut unstored, messages, &UnstoredReason::CookieFull);
                         SessionWrite::Keep
                     }
                 }
             }
         };
+        unstored.append(&mut self.refused);
         (session, unstored)
     }
 
@@ -215,7 +247,7 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
         codec: &crate::django::DjangoCodec,
         now: u64,
         mut set_cookie: impl FnMut(Vec<u8>),
-    ) -> (SessionWrite, Option<Unstored>) {
+    ) -> (SessionWrite, Vec<UnstoredMessage>) {
         use crate::django::storage::{self, DjangoCookie};
         let config = self.config.clone();
         let inner = &config.inner;
@@ -228,8 +260,8 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
                 set_cookie(storage::set_cookie_line(inner, value).into_bytes());
             }
         }
-        let unstored = (!plan.unstored.is_empty())
-            .then(|| self.unstored(plan.unstored, UnstoredReason::CookieFull));
+        let mut unstored = Vec::new();
+        self.report(&mut unstored, plan.unstored, &UnstoredReason::CookieFull);
         let session = match plan.session {
             SessionAction::Keep => SessionWrite::Keep,
             SessionAction::Remove => SessionWrite::Remove,
@@ -244,22 +276,25 @@ impl<const B: usize, const M: usize> RequestState<B, M> {
                 }
             }
         };
+        unstored.append(&mut self.refused);
         (session, unstored)
     }
 
-    /// Collects the messages in `range` as unstored, and logs them.
-    pub(crate) fn unstored(&self, range: Range<usize>, reason: UnstoredReason) -> Unstored {
+    /// Appends the messages in `range` to `out` as unstored for `reason`, and logs them.
+    pub(crate) fn report(
+        &self,
+        out: &mut Vec<UnstoredMessage>,
+        range: Range<usize>,
+        reason: &UnstoredReason,
+    ) {
         let tags = self.config.tags();
-        let messages: Vec<OwnedMessage> = self
-            .inbox
-            .messages(range)
-            .iter()
-            .map(|m| OwnedMessage::new(m, &tags))
-            .collect();
-        for m in &messages {
-            tracing::warn!(level = m.level.0, text = %m.message, reason = %reason, "herald: message could not be stored");
+        for m in self.inbox.messages(range).iter() {
+            tracing::warn!(level = m.level.0, text = %m.text, reason = %reason, "herald: message could not be stored");
+            out.push(UnstoredMessage {
+                message: OwnedMessage::new(m, &tags),
+                reason: reason.clone(),
+            });
         }
-        Unstored { messages, reason }
     }
 }
 
@@ -276,17 +311,18 @@ fn log_load_error(source: &str, error: LoadError) {
 }
 
 /// Performs the session write decided by [`RequestState::finish`]: returns the session's
-/// own `Set-Cookie` value (if it issued one) and the messages that were not stored.
-pub(crate) async fn write_session<S: SessionBackend, const B: usize, const M: usize>(
-    handle: &Handle<B, M>,
+/// own `Set-Cookie` value (if it issued one) and the report of what was not stored
+/// (`unstored` plus anything the write lost), `None` when everything was stored.
+pub(crate) async fn write_session<S: SessionBackend>(
+    handle: &Handle,
     session: Result<&S, &SessionError>,
     write: SessionWrite,
-    mut unstored: Option<Unstored>,
+    mut unstored: Vec<UnstoredMessage>,
 ) -> (Option<String>, Option<Unstored>) {
     let key = lock(handle).config.clone();
     let key = &key.inner.session_key;
     let (result, lost) = match (session, write) {
-        (_, SessionWrite::Keep) => return (None, unstored),
+        (_, SessionWrite::Keep) => return (None, report(unstored)),
         (Ok(s), SessionWrite::Remove) => (s.remove(key).await, None),
         (Ok(s), SessionWrite::Set { value, messages }) => {
             let result = match value {
@@ -299,21 +335,23 @@ pub(crate) async fn write_session<S: SessionBackend, const B: usize, const M: us
         (Err(e), SessionWrite::Set { messages, .. }) => (Err(e.clone()), Some(messages)),
     };
     match result {
-        Ok(()) => (session.ok().and_then(S::response_cookie), unstored),
+        Ok(()) => (session.ok().and_then(S::response_cookie), report(unstored)),
         Err(e) => {
             match lost {
                 Some(range) => {
-                    let mut report = lock(handle).unstored(range, UnstoredReason::Session(e));
-                    if let Some(previous) = unstored.take() {
-                        report.messages.splice(0..0, previous.messages);
-                    }
-                    unstored = Some(report);
+                    let reason = UnstoredReason::Session(e);
+                    lock(handle).report(&mut unstored, range, &reason);
                 }
                 None => {
                     tracing::error!(error = %e, "herald: could not remove the read messages from the session; they may be shown again");
                 }
             }
-            (None, unstored)
+            (None, report(unstored))
         }
     }
+}
+
+/// The [`Unstored`] report of `messages`, or `None` when there are none.
+pub(crate) fn report(messages: Vec<UnstoredMessage>) -> Option<Unstored> {
+    (!messages.is_empty()).then(|| Unstored { messages })
 }

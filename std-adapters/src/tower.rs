@@ -6,7 +6,7 @@
 //! use herald_flash::{Config, Messages, tower::MessagesLayer};
 //!
 //! async fn save(messages: Messages) -> Redirect {
-//!     let _ = messages.success("Profile saved.");
+//!     messages.success("Profile saved.");
 //!     Redirect::to("/")
 //! }
 //!
@@ -19,7 +19,7 @@
 //! let app: Router = Router::new()
 //!     .route("/", get(show))
 //!     .route("/save", get(save))
-//!     .layer(MessagesLayer::new(config)?);
+//!     .layer(MessagesLayer::cookie(config));
 //! # Ok(()) }
 //! ```
 
@@ -28,19 +28,18 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use herald_core::Storage;
-use herald_core::list::{DEFAULT_BYTES, DEFAULT_MSGS};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{Extensions, HeaderMap, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::config::{Config, ConfigError};
-use crate::messages::{Messages, Unstored};
+use crate::config::Config;
+use crate::messages::{Handle, Messages, UnstoredMessage, lock};
 use crate::session::{
     MemorySession, MemorySessions, NoSession, NoSessionHandle, SessionBackend, SessionError,
 };
-use crate::state::{self, Handle, RequestState, SessionWrite};
+use crate::state::{self, RequestState, SessionWrite, Setup};
 
 /// The name the missing-layer error gives.
 pub(crate) const LAYER_NAME: &str = "herald_flash::tower::MessagesLayer";
@@ -84,129 +83,82 @@ impl TowerSessionSource for MemorySessions {
 /// The tower layer: loads the request's messages before the inner service and writes the
 /// cookie (and session) after it, as the core decides. Cheap to clone.
 ///
-/// `S` is the session source ([`NoSession`] for cookie storage only); `B` and `M` are the
-/// inbox capacities (bytes of text, number of messages), which the handlers' [`Messages`]
-/// must repeat if they are not the defaults.
-pub struct MessagesLayer<
-    S = NoSession,
-    const B: usize = DEFAULT_BYTES,
-    const M: usize = DEFAULT_MSGS,
-> {
-    config: Config,
-    storage: Storage,
-    source: S,
-}
-
-impl<S: Clone, const B: usize, const M: usize> Clone for MessagesLayer<S, B, M> {
-    fn clone(&self) -> Self {
-        MessagesLayer {
-            config: self.config.clone(),
-            storage: self.storage,
-            source: self.source.clone(),
-        }
-    }
-}
-
-impl<S, const B: usize, const M: usize> std::fmt::Debug for MessagesLayer<S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessagesLayer")
-            .field("storage", &self.storage)
-            .field("capacities", &(B, M))
-            .finish_non_exhaustive()
-    }
+/// Built for one storage, infallibly (only [`Config::build`] can fail):
+/// [`cookie`](Self::cookie), [`session`](Self::session) or [`fallback`](Self::fallback).
+/// `S` is where the layer finds a request's session ([`NoSession`] for cookie storage).
+///
+/// ```
+/// use herald_flash::{Config, session::MemorySessions, tower::MessagesLayer};
+/// let config = Config::builder().secret([7u8; 32]).build().unwrap();
+/// let cookie_only = MessagesLayer::cookie(config.clone());
+/// let with_overflow = MessagesLayer::fallback(config, MemorySessions::new());
+/// # let _ = (cookie_only, with_overflow);
+/// ```
+#[derive(Clone, Debug)]
+pub struct MessagesLayer<S = NoSession> {
+    setup: Setup<S>,
 }
 
 impl MessagesLayer {
-    /// A layer without session storage: messages live in the signed cookie.
-    ///
-    /// # Errors
-    /// [`ConfigError::SessionRequired`] when the configuration asks for session or fallback
-    /// storage.
-    pub fn new(config: Config) -> Result<Self, ConfigError> {
-        Self::with_session(config, NoSession)
+    /// Messages in the signed cookie only (Django's `CookieStorage`): when not all fit,
+    /// the oldest are reported unstored.
+    pub fn cookie(config: Config) -> Self {
+        Self::with_storage(config, Storage::Cookie, NoSession)
     }
 }
 
 impl<S: TowerSessionSource> MessagesLayer<S> {
-    /// A layer with a session backend: fallback storage unless the configuration chooses
-    /// another.
-    ///
-    /// # Errors
-    /// [`ConfigError::SessionRequired`] when `source` is [`NoSession`] and the configuration
-    /// asks for session or fallback storage.
-    pub fn with_session(config: Config, source: S) -> Result<Self, ConfigError> {
-        let storage = config.storage_for::<S>()?;
-        Ok(MessagesLayer {
-            config,
-            storage,
-            source,
-        })
+    /// Messages in the session only (Django's `SessionStorage`), found through `source`.
+    pub fn session(config: Config, source: S) -> Self {
+        Self::with_storage(config, Storage::Session, source)
     }
-}
 
-impl<S, const B: usize, const M: usize> MessagesLayer<S, B, M> {
-    /// The same layer with other inbox capacities: `B2` bytes of text (at most 65535) and
-    /// `M2` messages per request. Handlers must then extract `Messages<B2, M2>`.
-    pub fn with_capacity<const B2: usize, const M2: usize>(self) -> MessagesLayer<S, B2, M2> {
+    /// The signed cookie first, the overflow in the session (Django's `FallbackStorage`,
+    /// what Django uses by default).
+    pub fn fallback(config: Config, source: S) -> Self {
+        Self::with_storage(config, Storage::Fallback, source)
+    }
+
+    /// The storage chosen at run time (for example from a command-line flag). With
+    /// [`Storage::Cookie`] the session source is never asked.
+    pub fn with_storage(config: Config, storage: Storage, source: S) -> Self {
         MessagesLayer {
-            config: self.config,
-            storage: self.storage,
-            source: self.source,
+            setup: Setup {
+                config,
+                storage,
+                source,
+            },
         }
     }
 
     /// The storage this layer uses.
     pub fn storage(&self) -> Storage {
-        self.storage
+        self.setup.storage
     }
 }
 
-impl<Inner, S: Clone, const B: usize, const M: usize> Layer<Inner> for MessagesLayer<S, B, M> {
-    type Service = MessagesService<Inner, S, B, M>;
+impl<Inner, S: Clone> Layer<Inner> for MessagesLayer<S> {
+    type Service = MessagesService<Inner, S>;
     fn layer(&self, inner: Inner) -> Self::Service {
         MessagesService {
             inner,
-            layer: self.clone(),
+            setup: self.setup.clone(),
         }
     }
 }
 
 /// The service [`MessagesLayer`] wraps around an inner service.
-pub struct MessagesService<
-    Inner,
-    S = NoSession,
-    const B: usize = DEFAULT_BYTES,
-    const M: usize = DEFAULT_MSGS,
-> {
+#[derive(Clone, Debug)]
+pub struct MessagesService<Inner, S = NoSession> {
     inner: Inner,
-    layer: MessagesLayer<S, B, M>,
-}
-
-impl<Inner: Clone, S: Clone, const B: usize, const M: usize> Clone
-    for MessagesService<Inner, S, B, M>
-{
-    fn clone(&self) -> Self {
-        MessagesService {
-            inner: self.inner.clone(),
-            layer: self.layer.clone(),
-        }
-    }
-}
-
-impl<Inner, S, const B: usize, const M: usize> std::fmt::Debug for MessagesService<Inner, S, B, M> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessagesService")
-            .field("layer", &self.layer)
-            .finish_non_exhaustive()
-    }
+    setup: Setup<S>,
 }
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 type SessionSlot<S> = Option<Result<<S as TowerSessionSource>::Session, SessionError>>;
 
-impl<Inner, S, ReqBody, ResBody, const B: usize, const M: usize> Service<Request<ReqBody>>
-    for MessagesService<Inner, S, B, M>
+impl<Inner, S, ReqBody, ResBody> Service<Request<ReqBody>> for MessagesService<Inner, S>
 where
     Inner: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     Inner::Future: Send + 'static,
@@ -217,15 +169,15 @@ where
 {
     type Response = Response<ResBody>;
     type Error = Inner::Error;
-    type Future = ResponseFuture<Inner::Future, Pending<S, B, M>, ResBody, Inner::Error>;
+    type Future = ResponseFuture<Inner::Future, Pending<S>, ResBody, Inner::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let layer = &self.layer;
-        let state = RequestState::<B, M>::begin(
+        let layer = &self.setup;
+        let state = RequestState::begin(
             &layer.config,
             layer.storage,
             req.headers()
@@ -233,8 +185,12 @@ where
                 .iter()
                 .map(HeaderValue::as_bytes),
         );
+        let mut state = state;
         let session: SessionSlot<S> = (layer.storage != Storage::Cookie)
             .then(|| layer.source.session(req.headers(), req.extensions()));
+        if let Some(Err(e)) = &session {
+            state.session_unavailable(e);
+        }
         if !state.needs_session() {
             let (messages, handle) = Messages::attached(state);
             req.extensions_mut().insert(messages);
@@ -248,7 +204,6 @@ where
         // The session entry must be read first: an async step before the inner service.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let mut state = state;
         let fut = async move {
             if let Some(session) = &session {
                 state.load_session(session.as_ref()).await;
@@ -256,9 +211,9 @@ where
             let (messages, handle) = Messages::attached(state);
             req.extensions_mut().insert(messages);
             let res = inner.call(req).await?;
-            let (res, work) = finish_sync::<ResBody, B, M>(&handle, res);
+            let (res, work) = finish_sync(&handle, res);
             Ok(match work {
-                Some(w) => finish_session::<S, ResBody, B, M>(handle, session, res, w).await,
+                Some(w) => finish_session::<S, ResBody>(handle, session, res, w).await,
                 None => res,
             })
         };
@@ -291,12 +246,12 @@ pin_project! {
 }
 
 /// The per-request state a [`ResponseFuture`] carries until the response is ready.
-pub struct Pending<S: TowerSessionSource, const B: usize, const M: usize> {
-    handle: Handle<B, M>,
+pub struct Pending<S: TowerSessionSource> {
+    handle: Handle,
     session: SessionSlot<S>,
 }
 
-impl<S: TowerSessionSource, const B: usize, const M: usize> std::fmt::Debug for Pending<S, B, M> {
+impl<S: TowerSessionSource> std::fmt::Debug for Pending<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pending").finish_non_exhaustive()
     }
@@ -316,18 +271,16 @@ mod sealed {
     pub trait Sealed {}
 }
 
-impl<S: TowerSessionSource, const B: usize, const M: usize> sealed::Sealed for Pending<S, B, M> {}
+impl<S: TowerSessionSource> sealed::Sealed for Pending<S> {}
 
-impl<S: TowerSessionSource, ResBody: Send + 'static, const B: usize, const M: usize>
-    FinishResponse<ResBody> for Pending<S, B, M>
-{
+impl<S: TowerSessionSource, ResBody: Send + 'static> FinishResponse<ResBody> for Pending<S> {
     fn finish(
         self,
         res: Response<ResBody>,
     ) -> Result<Response<ResBody>, BoxFuture<Response<ResBody>>> {
-        match finish_sync::<ResBody, B, M>(&self.handle, res) {
+        match finish_sync(&self.handle, res) {
             (res, None) => Ok(res),
-            (res, Some(work)) => Err(Box::pin(finish_session::<S, ResBody, B, M>(
+            (res, Some(work)) => Err(Box::pin(finish_session::<S, ResBody>(
                 self.handle,
                 self.session,
                 res,
@@ -372,19 +325,18 @@ where
 /// Session work left after the synchronous part of the response.
 struct Work {
     write: SessionWrite,
-    unstored: Option<Unstored>,
+    unstored: Vec<UnstoredMessage>,
 }
 
 /// The synchronous part of the response: the cookie header and, when the session is not
 /// touched, the report. Returns the session work left, if any.
-fn finish_sync<ResBody, const B: usize, const M: usize>(
-    handle: &Handle<B, M>,
+fn finish_sync<ResBody>(
+    handle: &Handle,
     mut res: Response<ResBody>,
 ) -> (Response<ResBody>, Option<Work>) {
-    let (write, unstored) =
-        state::lock(handle).finish(|line| append_set_cookie(res.headers_mut(), line));
+    let (write, unstored) = lock(handle).finish(|line| append_set_cookie(res.headers_mut(), line));
     if matches!(write, SessionWrite::Keep) {
-        if let Some(u) = unstored {
+        if let Some(u) = state::report(unstored) {
             res.extensions_mut().insert(u);
         }
         (res, None)
@@ -393,21 +345,17 @@ fn finish_sync<ResBody, const B: usize, const M: usize>(
     }
 }
 
-async fn finish_session<S: TowerSessionSource, ResBody, const B: usize, const M: usize>(
-    handle: Handle<B, M>,
+async fn finish_session<S: TowerSessionSource, ResBody>(
+    handle: Handle,
     session: SessionSlot<S>,
     mut res: Response<ResBody>,
     work: Work,
 ) -> Response<ResBody> {
     let missing = Err(SessionError::Missing("no session backend is configured"));
     let session = session.unwrap_or(missing);
-    let (cookie, unstored) = state::write_session::<S::Session, B, M>(
-        &handle,
-        session.as_ref(),
-        work.write,
-        work.unstored,
-    )
-    .await;
+    let (cookie, unstored) =
+        state::write_session::<S::Session>(&handle, session.as_ref(), work.write, work.unstored)
+            .await;
     if let Some(line) = cookie {
         append_set_cookie(res.headers_mut(), line.into_bytes());
     }
@@ -436,10 +384,8 @@ mod axum_impl {
     use super::LAYER_NAME;
     use crate::messages::{FailSilently, Messages, MessagesError};
 
-    fn extract<const B: usize, const M: usize>(
-        parts: &Parts,
-    ) -> Result<Option<Messages<B, M>>, MessagesError> {
-        match parts.extensions.get::<Messages<B, M>>() {
+    fn extract(parts: &Parts) -> Result<Option<Messages>, MessagesError> {
+        match parts.extensions.get::<Messages>() {
             None => Ok(None),
             Some(m) => match m.session_error() {
                 Some(e) => Err(MessagesError::Session(e)),
@@ -448,19 +394,22 @@ mod axum_impl {
         }
     }
 
-    /// Fails with [`MessagesError::MissingLayer`] without the layer, and with
-    /// [`MessagesError::Session`] when the session could not be read.
-    impl<St: Send + Sync, const B: usize, const M: usize> FromRequestParts<St> for Messages<B, M> {
+    /// Fails with [`MessagesError::MissingLayer`] without the layer (a 500, logged at
+    /// ERROR), and with [`MessagesError::Session`] when the session could not be read.
+    impl<St: Send + Sync> FromRequestParts<St> for Messages {
         type Rejection = MessagesError;
         async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, MessagesError> {
-            extract(parts)?.ok_or(MessagesError::MissingLayer(LAYER_NAME))
+            extract(parts)?.ok_or_else(|| {
+                tracing::error!(
+                    "herald: a handler extracts Messages, but {LAYER_NAME} is not installed for this route; add `.layer(MessagesLayer::cookie(config))` (or ::fallback / ::session) to the Router"
+                );
+                MessagesError::MissingLayer(LAYER_NAME)
+            })
         }
     }
 
     /// `Option<Messages>`: `None` without the layer.
-    impl<St: Send + Sync, const B: usize, const M: usize> OptionalFromRequestParts<St>
-        for Messages<B, M>
-    {
+    impl<St: Send + Sync> OptionalFromRequestParts<St> for Messages {
         type Rejection = MessagesError;
         async fn from_request_parts(
             parts: &mut Parts,
@@ -471,7 +420,7 @@ mod axum_impl {
     }
 
     /// Detached messages without the layer; session errors still reject.
-    impl<St: Send + Sync, const B: usize, const M: usize> FromRequestParts<St> for FailSilently<B, M> {
+    impl<St: Send + Sync> FromRequestParts<St> for FailSilently {
         type Rejection = MessagesError;
         async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, MessagesError> {
             Ok(FailSilently(
@@ -480,9 +429,11 @@ mod axum_impl {
         }
     }
 
+    /// The status of [`MessagesError::status`] with a generic body: no detail of the
+    /// error reaches the client.
     impl IntoResponse for MessagesError {
         fn into_response(self) -> Response {
-            (self.status(), self.to_string()).into_response()
+            (self.status(), self.body()).into_response()
         }
     }
 }

@@ -62,12 +62,12 @@ async fn plain() -> &'static str {
     "ok"
 }
 async fn add(messages: Messages) -> &'static str {
-    let _ = messages.success("Profile saved.");
+    messages.success("Profile saved.");
     "ok"
 }
 async fn show(messages: Messages) -> &'static str {
     let read = messages.read();
-    if read.iter().any(|m| m.text().is_empty()) {
+    if read.iter().any(|m| m.message().is_empty()) {
         "?"
     } else {
         "ok"
@@ -80,7 +80,7 @@ fn with_herald() -> Router {
         .route("/plain", get(plain))
         .route("/add", post(add))
         .route("/show", get(show))
-        .layer(MessagesLayer::new(config).unwrap())
+        .layer(MessagesLayer::cookie(config))
 }
 
 /// The same routes behind a no-op layer, so axum's own per-layer cost (it boxes every

@@ -177,8 +177,8 @@ async fn api_messages_returns_the_json_shape_once() {
         assert_eq!(
             body,
             json!([
-                {"level": 40, "level_tag": "error", "tags": "error", "message": "Oops", "extra_tags": ""},
-                {"level": 25, "level_tag": "success", "tags": "big wide success", "message": "Saved", "extra_tags": "big wide"},
+                {"level": 40, "level_tag": "error", "tags": "error", "message": "Oops", "extra_tags": "", "is_safe": false},
+                {"level": 25, "level_tag": "success", "tags": "big wide success", "message": "Saved", "extra_tags": "big wide", "is_safe": false},
             ]),
             "{s}"
         );

@@ -8,12 +8,12 @@ mod django_support;
 use std::collections::BTreeMap;
 
 use django_support::*;
+use herald_core::Level;
+use herald_core::level::TagTable;
 use herald_flash::django::{
     CookieSettings, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE, decode_session,
     encode_session,
 };
-use herald_core::Level;
-use herald_core::level::TagTable;
 use serde_json::{Value, json};
 
 fn vectors_of(kind: &str) -> Vec<Value> {

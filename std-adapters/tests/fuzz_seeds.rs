@@ -11,10 +11,10 @@ use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-use herald_flash::fuzzing::{self, TARGETS};
 use herald_core::codec::{self, Header};
 use herald_core::signer::MAX_VALUE_LEN;
 use herald_core::{Inbox, Level, LoadError, Loaded, Message, MessageList, Storage};
+use herald_flash::fuzzing::{self, TARGETS};
 
 fn seeds_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds")

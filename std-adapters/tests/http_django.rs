@@ -30,7 +30,9 @@ use django_support::{
 };
 use herald_flash::django::{DjangoCodec, DjangoItem, DjangoMessage, encode_session};
 use herald_flash::session::{MemorySessions, SessionBackend, SessionError};
-use herald_flash::{Config, ConfigBuilder, Level, Message, Messages, Storage, Unstored, WireFormat};
+use herald_flash::{
+    Config, ConfigBuilder, Level, Message, Messages, Storage, Unstored, WireFormat,
+};
 use serde_json::{Value, json};
 
 /// The frozen `time.time()` of the visible vectors.
@@ -46,8 +48,9 @@ fn live_clock() -> u64 {
     LIVE_TIME
 }
 
-/// Room for the largest vectors (200 messages, 12 KB of text).
-type Big = Messages<65535, 256>;
+/// The largest vectors hold 200 messages and 12 KB of text: within the default request
+/// limits, so the ops server uses plain `Messages`.
+type Big = Messages;
 
 // ------------------------------------------------------------------------------------
 // A session backend the test can see into: one session per server.
@@ -128,9 +131,9 @@ impl herald_flash::actix::ActixSessionSource for OneSession {
 fn describe(m: &herald_flash::MessageView<'_>) -> Value {
     json!({
         "level": m.level().0,
-        "message": m.text(),
+        "message": m.message(),
         "extra_tags": m.extra_tags(),
-        "is_safe": m.safe(),
+        "is_safe": m.is_safe(),
         "level_tag": m.level_tag(),
         "tags": m.tags().to_string(),
     })
@@ -148,7 +151,7 @@ fn run_ops(messages: &Big, ops: &[Value]) -> Vec<Value> {
                     extra_tags: op["extra_tags"].as_str(),
                     safe: op["is_safe"].as_bool().unwrap_or(false),
                 };
-                match messages.add_message(m) {
+                match messages.try_add_message(m) {
                     Ok(_) => Value::Null,
                     Err(e) => panic!("add failed: {e}"),
                 }
@@ -171,7 +174,7 @@ fn run_ops(messages: &Big, ops: &[Value]) -> Vec<Value> {
 
 /// The unstored report as a header (base64url JSON of the texts: any text fits).
 fn unstored_header(u: &Unstored) -> String {
-    let texts: Vec<&str> = u.messages.iter().map(|m| m.message.as_str()).collect();
+    let texts: Vec<&str> = u.texts().collect();
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&texts).unwrap())
 }
 
@@ -201,10 +204,8 @@ mod axum_ops {
         res
     }
 
-    pub async fn spawn(config: Config, sessions: OneSession) -> Server {
-        let layer = MessagesLayer::with_session(config, sessions)
-            .expect("layer")
-            .with_capacity::<65535, 256>();
+    pub async fn spawn(config: Config, storage: Storage, sessions: OneSession) -> Server {
+        let layer = MessagesLayer::with_storage(config, storage, sessions);
         let app = Router::new()
             .route("/ops", post(ops))
             .layer(layer)
@@ -223,11 +224,9 @@ mod actix_ops {
         HttpResponse::Ok().json(run_ops(&messages, body["ops"].as_array().expect("ops")))
     }
 
-    pub fn spawn(config: Config, sessions: OneSession) -> Server {
+    pub fn spawn(config: Config, storage: Storage, sessions: OneSession) -> Server {
         serve_actix(move |cfg| {
-            let mw = MessagesMiddleware::with_session(config.clone(), sessions.clone())
-                .expect("middleware")
-                .with_capacity::<65535, 256>();
+            let mw = MessagesMiddleware::with_storage(config.clone(), storage, sessions.clone());
             let report = |req, srv: &_| {
                 let fut = actix_web::dev::Service::call(srv, req);
                 async move {
@@ -252,10 +251,15 @@ mod actix_ops {
     }
 }
 
-async fn spawn_ops(fw: Framework, config: Config, sessions: OneSession) -> Server {
+async fn spawn_ops(
+    fw: Framework,
+    config: Config,
+    storage: Storage,
+    sessions: OneSession,
+) -> Server {
     match fw {
-        Framework::Axum => axum_ops::spawn(config, sessions).await,
-        Framework::Actix => actix_ops::spawn(config, sessions),
+        Framework::Axum => axum_ops::spawn(config, storage, sessions).await,
+        Framework::Actix => actix_ops::spawn(config, storage, sessions),
     }
 }
 
@@ -376,11 +380,10 @@ async fn every_storage_scenario_over_http() {
             };
             let config = vector_config(v)
                 .expect("scenario settings are valid")
-                .storage(storage)
                 .build()
                 .unwrap();
             let sessions = OneSession::with(&input["request_session"]);
-            let server = spawn_ops(fw, config, sessions.clone()).await;
+            let server = spawn_ops(fw, config, storage, sessions.clone()).await;
             let answer = post_ops(&server, input["request_cookie"].as_str(), &input["ops"]).await;
             assert_eq!(
                 Value::Array(answer.results),
@@ -450,11 +453,7 @@ async fn every_encode_vector_as_a_post_then_a_get() {
         let Some(builder) = vector_config(v) else {
             panic!("{id}: settings refused");
         };
-        let config = builder
-            .storage(storage)
-            .min_level(Level(i32::MIN))
-            .build()
-            .unwrap();
+        let config = builder.min_level(Level(i32::MIN)).build().unwrap();
         let unstored: Vec<usize> = expected["unstored_indices"]
             .as_array()
             .unwrap()
@@ -467,7 +466,7 @@ async fn every_encode_vector_as_a_post_then_a_get() {
             .collect();
         for fw in FRAMEWORKS {
             let sessions = OneSession::default();
-            let server = spawn_ops(fw, config.clone(), sessions.clone()).await;
+            let server = spawn_ops(fw, config.clone(), storage, sessions.clone()).await;
             let answer = post_ops(&server, None, &add_ops(messages)).await;
             let line = expected["cookie"]["set_cookie"].as_str().unwrap();
             assert_eq!(answer.set_cookies, [line], "{fw:?} {id}: Set-Cookie");
@@ -531,13 +530,7 @@ async fn every_encode_vector_as_a_post_then_a_get() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_decode_vector_as_a_request_cookie() {
     let vectors = load_vectors();
-    let config = |v: &Value| {
-        vector_config(v)
-            .unwrap()
-            .storage(Storage::Cookie)
-            .build()
-            .unwrap()
-    };
+    let config = |v: &Value| vector_config(v).unwrap().build().unwrap();
     let mut checked = 0;
     for v in vectors["vectors"].as_array().unwrap() {
         if v["kind"] != "decode" {
@@ -562,7 +555,7 @@ async fn every_decode_vector_as_a_request_cookie() {
         let herald_clears = expected["marks_used"] == true || expected["result"] == "exception";
         let non_list = expected["messages"].get("non_list_value").is_some();
         for fw in FRAMEWORKS {
-            let server = spawn_ops(fw, config(v), OneSession::default()).await;
+            let server = spawn_ops(fw, config(v), Storage::Cookie, OneSession::default()).await;
             let c = (!cookie.is_empty()).then_some(cookie);
             let answer = post_ops(&server, c, &json!([{ "op": "len" }])).await;
             assert_eq!(answer.results, [json!(shown.len())], "{fw:?} {id}: len");
@@ -603,7 +596,7 @@ async fn deletion_cookies_are_djangos() {
             // drop such cookies), so it never writes this deletion.
             continue;
         };
-        let config = builder.storage(Storage::Cookie).build().unwrap();
+        let config = builder.build().unwrap();
         let codec = DjangoCodec::new(v["secret_key"].as_str().unwrap());
         let value = codec
             .encode(
@@ -617,7 +610,8 @@ async fn deletion_cookies_are_djangos() {
         let line = v["expected"]["cookie"]["set_cookie"].as_str().unwrap();
         assert!(line.contains("Max-Age=0"), "{id}: a deletion vector");
         for fw in FRAMEWORKS {
-            let server = spawn_ops(fw, config.clone(), OneSession::default()).await;
+            let server =
+                spawn_ops(fw, config.clone(), Storage::Cookie, OneSession::default()).await;
             let answer = post_ops(&server, Some(&value), &json!([{ "op": "iter" }])).await;
             assert_eq!(answer.results[0][0]["message"], "to be read");
             assert_eq!(answer.set_cookies, [line], "{fw:?} {id}");
@@ -961,13 +955,9 @@ async fn live_django_and_herald_read_each_other() {
     // herald writes (fallback storage: cookie + session), for Django to read.
     let mut herald_written = Vec::new();
     for fw in FRAMEWORKS {
-        let config = django_config()
-            .storage(Storage::Fallback)
-            .clock(live_clock)
-            .build()
-            .unwrap();
+        let config = django_config().clock(live_clock).build().unwrap();
         let sessions = OneSession::default();
-        let server = spawn_ops(fw, config, sessions.clone()).await;
+        let server = spawn_ops(fw, config, Storage::Fallback, sessions.clone()).await;
         let answer = post_ops(&server, None, &add_ops(&messages)).await;
         assert_eq!(answer.set_cookies.len(), 1, "{fw:?}");
         let value = cookie_value(&answer.set_cookies[0]).to_owned();
@@ -1066,12 +1056,8 @@ async fn live_django_and_herald_read_each_other() {
     for fw in FRAMEWORKS {
         // Cookie storage: Django's cookie shown by herald; herald's Set-Cookie for the
         // same messages at the same second is Django's, byte for byte.
-        let config = django_config()
-            .storage(Storage::Cookie)
-            .clock(live_clock)
-            .build()
-            .unwrap();
-        let server = spawn_ops(fw, config, OneSession::default()).await;
+        let config = django_config().clock(live_clock).build().unwrap();
+        let server = spawn_ops(fw, config, Storage::Cookie, OneSession::default()).await;
         let value = cookie_only["value"].as_str().unwrap();
         let shown = post_ops(&server, Some(value), &json!([{ "op": "iter" }])).await;
         assert_eq!(shown.results[0], describe_all(&kept_alone), "{fw:?}");
@@ -1084,13 +1070,9 @@ async fn live_django_and_herald_read_each_other() {
 
         // Fallback storage: Django's cookie + Django's session entry, shown in order, and
         // both flushed.
-        let config = django_config()
-            .storage(Storage::Fallback)
-            .clock(live_clock)
-            .build()
-            .unwrap();
+        let config = django_config().clock(live_clock).build().unwrap();
         let sessions = OneSession::with(&json!({ "_messages": django_session }));
-        let server = spawn_ops(fw, config, sessions.clone()).await;
+        let server = spawn_ops(fw, config, Storage::Fallback, sessions.clone()).await;
         let value = fallback["value"].as_str().unwrap();
         let shown = post_ops(&server, Some(value), &json!([{ "op": "iter" }])).await;
         assert_eq!(

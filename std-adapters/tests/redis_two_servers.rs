@@ -77,11 +77,9 @@ async fn redis_shared_by_two_servers() {
             set_cookies(&res, "messages").is_empty(),
             "the cookie is not touched"
         );
+        // A generic body: the backend's error text stays in the logs.
         let body = res.text().await.unwrap();
-        assert!(
-            body.contains("could not be read from the session"),
-            "{body}"
-        );
+        assert_eq!(body, "Service Unavailable");
     }
     // Pages that do not use messages still work.
     let res = c.get(a.url("/plain")).send().await.unwrap();

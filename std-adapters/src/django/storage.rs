@@ -14,7 +14,7 @@
 use std::ops::Range;
 
 use herald_core::inbox::{CookieAction, Foreign, LoadError, Loaded, Plan};
-use herald_core::{Inbox, Message, Policy};
+use herald_core::{Inbox, Message, MessageStore, Policy};
 
 use super::json::{JsonStyle, ToDjangoJson};
 use super::{
@@ -73,8 +73,8 @@ const NOTHING: Foreign<[Message<'static>; 0]> = Foreign::Absent;
 /// latin-1 and JSON; a trailing sentinel means more messages in the
 /// session. `max_age` (herald's option; Django never checks the age) rejects values signed
 /// more than that many seconds before `now`.
-pub(crate) fn load_cookie<const B: usize, const M: usize>(
-    inbox: &mut Inbox<B, M>,
+pub(crate) fn load_cookie<L: MessageStore>(
+    inbox: &mut Inbox<L>,
     codec: &DjangoCodec,
     value: Option<&str>,
     now: u64,
@@ -105,8 +105,8 @@ pub(crate) fn load_cookie<const B: usize, const M: usize>(
 
 /// Loads the session entry: the JSON string Django's `SessionStorage` keeps under
 /// `_messages`. Bytes that are not UTF-8 or not Django's JSON are invalid.
-pub(crate) fn load_session<const B: usize, const M: usize>(
-    inbox: &mut Inbox<B, M>,
+pub(crate) fn load_session<L: MessageStore>(
+    inbox: &mut Inbox<L>,
     bytes: Option<&[u8]>,
 ) -> Result<Loaded, LoadError> {
     let text = match bytes.map(std::str::from_utf8) {
@@ -152,8 +152,8 @@ pub(crate) enum DjangoCookie {
 /// under fallback storage (`remove_oldest=False`), each probe measured and bisected exactly
 /// as Django does, signed at `now`. The cookie value comes from that same encoding, so it
 /// is byte for byte what Django writes for these messages at that second.
-pub(crate) fn plan<const B: usize, const M: usize>(
-    inbox: &mut Inbox<B, M>,
+pub(crate) fn plan<L: MessageStore>(
+    inbox: &mut Inbox<L>,
     codec: &DjangoCodec,
     max_size: usize,
     now: u64,
@@ -257,8 +257,8 @@ impl ToDjangoJson for Item<'_> {
 
 /// The signed value of `messages` (and the sentinel when `continued`) with no truncation:
 /// what `_encode_parts` gives for the list `_store` settled on.
-fn seal<const B: usize, const M: usize>(
-    inbox: &Inbox<B, M>,
+fn seal<L: MessageStore>(
+    inbox: &Inbox<L>,
     codec: &DjangoCodec,
     messages: Range<usize>,
     continued: bool,
@@ -275,8 +275,8 @@ fn seal<const B: usize, const M: usize>(
 
 /// The session entry for `messages`: Django's JSON with spaced separators, or
 /// `None` for no messages.
-pub(crate) fn session_text<const B: usize, const M: usize>(
-    inbox: &Inbox<B, M>,
+pub(crate) fn session_text<L: MessageStore>(
+    inbox: &Inbox<L>,
     messages: Range<usize>,
 ) -> Option<String> {
     let messages: Vec<Message<'_>> = inbox.messages(messages).iter().collect();

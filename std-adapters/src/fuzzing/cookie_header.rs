@@ -151,7 +151,7 @@ fn adapters(name: &str, headers: &[&[u8]]) {
     }
     // The request-state constructor: the adapters' whole load path.
     let config = config();
-    let mut state: RequestState<3072, 32> =
+    let mut state: RequestState =
         RequestState::begin(config, Storage::Cookie, values.iter().copied());
     let mut direct: Inbox = Inbox::new(Storage::Cookie, config.min_level());
     let _ = direct.load_cookie(

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use herald_core::list::CapacityError;
+use herald_core::list::{CapacityError, GrowableList, Limits, MessageList, MessageStore};
 use herald_core::signer::MAX_VALUE_LEN;
 use herald_core::truncate;
 use herald_core::{
@@ -16,7 +16,8 @@ use herald_core::{
 
 use super::{ArbMessage, LevelPick, Owned, model_signed_len};
 
-/// The inbox under test has the default capacities.
+/// The inbox under test has the default capacities (the fixed list's, or the same limits
+/// on the growable list).
 const BYTES: usize = 3072;
 const MSGS: usize = 32;
 /// Fallback keys the server keeps after rotations.
@@ -185,13 +186,17 @@ pub fn inbox_ops(data: &[u8]) {
         StoragePick::Fallback => Storage::Fallback,
     };
     scenario.requests.truncate(MAX_REQUESTS);
+    // Both message stores, under the same model and limits: the fixed list of the no_std
+    // core, or the growable list of the std adapters. Chosen by the start time's low bit,
+    // so that the committed seeds keep their meaning.
+    let growable = scenario.start & 1 == 1;
     let mut world = World {
         now: scenario.start,
         ..World::default()
     };
     for request in &mut scenario.requests {
         request.ops.truncate(MAX_OPS);
-        run_request(&mut world, storage, request);
+        run_request(&mut world, storage, request, growable);
     }
     let drain = Request {
         rotate: false,
@@ -200,7 +205,7 @@ pub fn inbox_ops(data: &[u8]) {
         max_len: u16::MAX,
         tick: 1,
     };
-    run_request(&mut world, storage, &drain);
+    run_request(&mut world, storage, &drain, growable);
     let left: Vec<_> = world
         .fate
         .iter()
@@ -258,7 +263,24 @@ fn reachable(world: &World, storage: Storage) -> BTreeSet<u32> {
     out.into_iter().collect()
 }
 
-fn run_request(world: &mut World, storage: Storage, request: &Request) {
+fn run_request(world: &mut World, storage: Storage, request: &Request, growable: bool) {
+    if growable {
+        let limits = Limits {
+            max_bytes: BYTES,
+            max_messages: MSGS,
+        };
+        run_request_with(world, storage, request, GrowableList::new(limits));
+    } else {
+        run_request_with(world, storage, request, MessageList::<BYTES, MSGS>::new());
+    }
+}
+
+fn run_request_with<L: MessageStore>(
+    world: &mut World,
+    storage: Storage,
+    request: &Request,
+    list: L,
+) {
     // Between requests: rotation and mishaps. What they make unreachable is lost.
     let before = reachable(world, storage);
     if request.rotate {
@@ -300,7 +322,7 @@ fn run_request(world: &mut World, storage: Storage, request: &Request) {
     // Any bound up to MAX_VALUE_LEN; the plan raises those below MIN_VALUE_LEN to it.
     let asked = usize::from(request.max_len) % (MAX_VALUE_LEN + 1);
     let max_len = asked.max(truncate::MIN_VALUE_LEN);
-    let mut inbox: Inbox<BYTES, MSGS> = Inbox::new(storage, Level::INFO);
+    let mut inbox = Inbox::with_store(list, storage, Level::INFO);
     let mut model = ModelInbox {
         list: Vec::new(),
         loaded: 0,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_flash::session::MemorySessions;
-use herald_flash::{Config, Level, Messages, OwnedMessage, Unstored};
+use herald_flash::{Config, Level, Message, Messages, OwnedMessage, Unstored};
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "test secret: 0123456789abcdef0123456789abcdef";
@@ -29,9 +29,10 @@ pub const FRAMEWORKS: [Framework; 2] = [Framework::Axum, Framework::Actix];
 pub enum Store {
     /// Cookie only (no session backend).
     Cookie,
-    /// herald's in-memory sessions; the configuration picks the storage (fallback unless
-    /// it says otherwise).
+    /// herald's in-memory sessions, fallback storage.
     Memory(MemorySessions),
+    /// herald's in-memory sessions, session storage only.
+    MemorySessionOnly(MemorySessions),
     /// tower-sessions' memory store (axum) or actix-session's cookie store (actix).
     Ecosystem,
 }
@@ -57,10 +58,12 @@ pub fn apply_adds(messages: &Messages, pairs: &[(String, String)]) -> Vec<String
                     Some(Level(v.parse().expect("level")))
                 });
             }
-            "text" => results.push(match messages.add(level, v, &extra) {
-                Ok(a) => format!("{a:?}"),
-                Err(e) => format!("error: {}", e.to_string().replace(',', ";")),
-            }),
+            "text" => results.push(
+                match messages.try_add_message(Message::new(level, v).with_extra_tags(&extra)) {
+                    Ok(a) => format!("{a:?}"),
+                    Err(e) => format!("error: {}", e.to_string().replace(',', ";")),
+                },
+            ),
             _ => {}
         }
     }
@@ -78,15 +81,15 @@ pub fn unstored_headers(u: &Unstored) -> [(&'static str, String); 3] {
         ("x-herald-unstored", u.messages.len().to_string()),
         (
             "x-herald-unstored-texts",
-            u.messages
-                .iter()
-                .map(|m| m.message.as_str())
-                .collect::<Vec<_>>()
-                .join("|"),
+            u.texts().collect::<Vec<_>>().join("|"),
         ),
         (
             "x-herald-unstored-reason",
-            u.reason.to_string().replace(['\r', '\n'], " "),
+            u.messages
+                .iter()
+                .map(|m| m.reason.to_string().replace(['\r', '\n'], " "))
+                .collect::<Vec<_>>()
+                .join("|"),
         ),
     ]
 }
@@ -277,17 +280,16 @@ mod axum_app {
 
     pub fn app(config: Config, store: Store) -> Router {
         let layered = match store {
-            Store::Cookie => routes().layer(MessagesLayer::new(config).expect("layer")),
-            Store::Memory(m) => {
-                routes().layer(MessagesLayer::with_session(config, m).expect("layer"))
-            }
+            Store::Cookie => routes().layer(MessagesLayer::cookie(config)),
+            Store::Memory(m) => routes().layer(MessagesLayer::fallback(config, m)),
+            Store::MemorySessionOnly(m) => routes().layer(MessagesLayer::session(config, m)),
             Store::Ecosystem => {
                 let sessions = tower_sessions::SessionManagerLayer::new(
                     tower_sessions::MemoryStore::default(),
                 )
                 .with_secure(false);
                 routes()
-                    .layer(MessagesLayer::with_session(config, TowerSessions).expect("layer"))
+                    .layer(MessagesLayer::fallback(config, TowerSessions))
                     .layer(sessions)
             }
         };
@@ -307,7 +309,7 @@ mod axum_app {
     {
         let sessions = tower_sessions::SessionManagerLayer::new(store).with_secure(false);
         routes()
-            .layer(MessagesLayer::with_session(config, TowerSessions).expect("layer"))
+            .layer(MessagesLayer::fallback(config, TowerSessions))
             .layer(sessions)
             .layer(middleware::from_fn(report))
     }
@@ -414,17 +416,21 @@ mod actix_app {
                 Store::Cookie => {
                     cfg.service(
                         web::scope("")
-                            .wrap(MessagesMiddleware::new(config).expect("middleware"))
+                            .wrap(MessagesMiddleware::cookie(config))
                             .configure(routes),
                     );
                 }
                 Store::Memory(m) => {
                     cfg.service(
                         web::scope("")
-                            .wrap(
-                                MessagesMiddleware::with_session(config, m.clone())
-                                    .expect("middleware"),
-                            )
+                            .wrap(MessagesMiddleware::fallback(config, m.clone()))
+                            .configure(routes),
+                    );
+                }
+                Store::MemorySessionOnly(m) => {
+                    cfg.service(
+                        web::scope("")
+                            .wrap(MessagesMiddleware::session(config, m.clone()))
                             .configure(routes),
                     );
                 }
@@ -438,10 +444,7 @@ mod actix_app {
                     .build();
                     cfg.service(
                         web::scope("")
-                            .wrap(
-                                MessagesMiddleware::with_session(config, ActixSessions)
-                                    .expect("middleware"),
-                            )
+                            .wrap(MessagesMiddleware::fallback(config, ActixSessions))
                             .wrap(sessions)
                             .configure(routes),
                     );

@@ -9,11 +9,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use herald_core::level::TagTable;
 use herald_flash::django::{
     CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, MAX_COOKIE_SIZE,
     decode_session, encode_session,
 };
-use herald_core::level::TagTable;
 use serde_json::{Value, json};
 
 /// The Python with Django for the live checks: `HERALD_DJANGO_PYTHON`, else
