@@ -20,14 +20,14 @@ use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use herald_flash::django::{
-    self, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
-};
 use herald_core::codec::{self, Header};
 use herald_core::list::MessageList;
 use herald_core::signer::{self, MAC_LEN, OpenError, Signer};
 use herald_core::truncate::{self, Policy};
 use herald_core::{Level, Message, TagTable};
+use herald_flash::django::{
+    self, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
+};
 use serde_json::{Value, json};
 
 /// The most fallback keys the native signer accepts here.

@@ -1,15 +1,29 @@
 //! The `herald` binary, run as a process: `django decode/encode` against the conformance
 //! vectors, herald's own `decode/encode`, `inspect`, pasted cookie lines, bad input and
 //! exit codes.
-#![cfg(feature = "cli")]
-
-mod django_support;
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use django_support::load_vectors;
 use serde_json::{Value, json};
+
+/// The Django conformance vectors, `../shared/conformance/django-vectors.json` beside the
+/// repository root (as `herald-flash`'s tests read them). Panics with a clear message when
+/// the file is missing.
+fn load_vectors() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/conformance/django-vectors.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "\n\n*** Django conformance vectors not found at {}: {e}\n\
+             *** The `shared` folder must sit beside the repository root \
+             (shared/conformance/django-vectors.json).\n\n",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("django-vectors.json is valid JSON")
+}
 
 fn herald(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
