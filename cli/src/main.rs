@@ -2,7 +2,7 @@
 //! in Django's (`django.contrib.messages` `CookieStorage`).
 //!
 //! ```text
-//! herald inspect COOKIE [--secret S]...
+//! herald inspect COOKIE [--secret S]... [--fallback-key K]...
 //! herald decode --secret S [--fallback-key K]... COOKIE
 //! herald encode --secret S --timestamp T [--max-size N] [--keep-oldest]   < messages.json
 //! herald django decode --secret S [--fallback-key K]... COOKIE
@@ -12,11 +12,18 @@
 //! COOKIE is the cookie value, `-` to read it from standard input, or a pasted
 //! `messages=VALUE`, `Cookie: ...` or `Set-Cookie: ...` line.
 //!
+//! Every `--secret S` can instead be `--secret-file PATH`, `--secret-env NAME` or the
+//! `HERALD_SECRET` variable, and the `--fallback-key K` list `--fallback-keys-file PATH`,
+//! `--fallback-keys-env NAME` or `HERALD_FALLBACK_SECRETS` (see [`SECRETS_HELP`]): a
+//! command line is visible to every user of the machine (`ps`).
+//!
 //! Exit status: 0 on success (for `decode`, also when the value is invalid: the JSON says
-//! so), 1 for bad input (unreadable JSON, bad arguments' values; for `inspect`, a value
-//! that does not verify or parse), 2 for usage errors.
+//! so), 1 for bad input (unreadable JSON, bad arguments' values, a secret file that cannot
+//! be read; for `inspect`, a value that does not verify or parse), 2 for usage errors.
 
+use std::ffi::{OsStr, OsString};
 use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -35,6 +42,30 @@ const NATIVE_FALLBACKS: usize = 16;
 /// Capacity for native messages (text bytes, count): far above what one cookie holds.
 type NativeList = MessageList<65535, 4096>;
 
+/// The variable read for the current secret when no `--secret*` option is given.
+const SECRET_VAR: &str = "HERALD_SECRET";
+/// The variable read for the fallback secrets when no `--fallback-key*` option is given.
+const FALLBACKS_VAR: &str = "HERALD_FALLBACK_SECRETS";
+
+/// The `Secrets` section of `--help`.
+const SECRETS_HELP: &str = "\
+Secrets:
+  A command line is visible to every user of the machine (`ps`, /proc), so prefer a file
+  or an environment variable to --secret S and --fallback-key K:
+    --secret-file PATH         the file's contents, with one trailing newline removed
+    --secret-env NAME          the value of the environment variable NAME
+    HERALD_SECRET              read when none of --secret, --secret-file, --secret-env
+                               is given
+    --fallback-keys-file PATH  a list of fallback secrets, tried in order
+    --fallback-keys-env NAME   the same list in the environment variable NAME
+    HERALD_FALLBACK_SECRETS    read when none of --fallback-key, --fallback-keys-file,
+                               --fallback-keys-env is given
+  A list holds one secret per line or, when it has no line break, secrets separated by
+  commas; whitespace around each is removed and empty entries are skipped. Giving two
+  forms of the same secret (say --secret and --secret-file) is a usage error; a file or
+  variable that cannot be read, or an empty current secret, is an error too. `encode`
+  signs with the current secret only.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "herald",
@@ -43,7 +74,8 @@ type NativeList = MessageList<65535, 4096>;
     long_about = "Inspect, decode and encode flash-message cookies, in herald's own format \
                   and in Django's (django.contrib.messages CookieStorage).\n\n\
                   COOKIE is the cookie value, `-` to read it from standard input, or a pasted \
-                  `messages=VALUE`, `Cookie: ...` or `Set-Cookie: ...` line."
+                  `messages=VALUE`, `Cookie: ...` or `Set-Cookie: ...` line.",
+    after_help = SECRETS_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,20 +86,27 @@ struct Cli {
 enum Command {
     /// Detect the format (herald or Django), show the messages, the signature's validity
     /// and the key that verified it (current or fallback N), the size and the timestamp.
+    ///
+    /// Without a secret the signature is not checked. `--secret` may be repeated: the
+    /// first is the current key, the next ones are fallback keys 0, 1, ... (before any
+    /// `--fallback-key`).
+    #[command(after_help = SECRETS_HELP)]
     Inspect {
         /// The cookie value (or `-`, or a pasted cookie line).
         cookie: String,
-        /// A secret to verify with; repeat it: the first is the current key, the next ones
-        /// are fallback keys 0, 1, ... Without any, the signature is not checked.
-        #[arg(long = "secret", value_name = "S")]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+        #[command(flatten)]
+        fallbacks: FallbackArgs,
         /// The cookie name herald's format binds into its signature.
         #[arg(long, default_value = "messages", value_name = "NAME")]
         cookie_name: String,
     },
     /// Decode a value in herald's own format; prints one JSON object.
+    #[command(after_help = SECRETS_HELP)]
     Decode(DecodeArgs),
     /// Encode a JSON array of messages (standard input) in herald's own format.
+    #[command(after_help = SECRETS_HELP)]
     Encode(EncodeArgs),
     /// Django's messages cookie (django.contrib.messages CookieStorage).
     #[command(subcommand)]
@@ -78,20 +117,65 @@ enum Command {
 enum DjangoCommand {
     /// Decode and verify a Django messages cookie; prints one JSON object:
     /// {"result":"ok","messages":[...],"all_retrieved":..} or {"result":"invalid"}.
+    #[command(after_help = SECRETS_HELP)]
     Decode(DecodeArgs),
     /// Encode a JSON array of messages (standard input) as Django's CookieStorage would;
     /// prints {"value":...,"unstored_indices":[...]}.
+    #[command(after_help = SECRETS_HELP)]
     Encode(EncodeArgs),
+}
+
+/// The current secret: at most one of `--secret`, `--secret-file` and `--secret-env`;
+/// with none, `HERALD_SECRET`.
+#[derive(Args, Debug)]
+struct SecretArgs {
+    /// The current secret (Django's SECRET_KEY). Other users can read it in `ps`: prefer
+    /// --secret-file or HERALD_SECRET.
+    #[arg(
+        long = "secret",
+        value_name = "S",
+        conflicts_with_all = ["secret_file", "secret_env"]
+    )]
+    secret: Vec<String>,
+    /// Read the current secret from the file PATH (its contents, with one trailing newline
+    /// removed).
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_env")]
+    secret_file: Option<PathBuf>,
+    /// Read the current secret from the environment variable NAME [default when no
+    /// --secret* option is given: HERALD_SECRET].
+    #[arg(long, value_name = "NAME")]
+    secret_env: Option<OsString>,
+}
+
+/// The fallback secrets: at most one of `--fallback-key`, `--fallback-keys-file` and
+/// `--fallback-keys-env`; with none, `HERALD_FALLBACK_SECRETS`.
+#[derive(Args, Debug)]
+struct FallbackArgs {
+    /// A fallback secret (Django's SECRET_KEY_FALLBACKS), tried in order; repeatable.
+    /// Other users can read it in `ps`: prefer --fallback-keys-file or
+    /// HERALD_FALLBACK_SECRETS.
+    #[arg(
+        long = "fallback-key",
+        value_name = "K",
+        conflicts_with_all = ["fallback_keys_file", "fallback_keys_env"]
+    )]
+    fallback_keys: Vec<String>,
+    /// Read the fallback secrets from the file PATH: one per line (or, on one line,
+    /// separated by commas).
+    #[arg(long, value_name = "PATH", conflicts_with = "fallback_keys_env")]
+    fallback_keys_file: Option<PathBuf>,
+    /// Read the fallback secrets from the environment variable NAME, in the same list
+    /// format [default when no --fallback-key* option is given: HERALD_FALLBACK_SECRETS].
+    #[arg(long, value_name = "NAME")]
+    fallback_keys_env: Option<OsString>,
 }
 
 #[derive(Args, Debug)]
 struct DecodeArgs {
-    /// The current secret (Django's SECRET_KEY).
-    #[arg(long, value_name = "S")]
-    secret: String,
-    /// A fallback secret (Django's SECRET_KEY_FALLBACKS), tried in order; repeatable.
-    #[arg(long = "fallback-key", value_name = "K")]
-    fallback_keys: Vec<String>,
+    #[command(flatten)]
+    secret: SecretArgs,
+    #[command(flatten)]
+    fallbacks: FallbackArgs,
     /// The cookie name (herald's format binds it into the signature).
     #[arg(long, default_value = "messages", value_name = "NAME")]
     cookie_name: String,
@@ -101,9 +185,8 @@ struct DecodeArgs {
 
 #[derive(Args, Debug)]
 struct EncodeArgs {
-    /// The secret to sign with (Django's SECRET_KEY).
-    #[arg(long, value_name = "S")]
-    secret: String,
+    #[command(flatten)]
+    secret: SecretArgs,
     /// The signing time, in seconds since the epoch (Django's int(time.time())).
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     timestamp: i64,
@@ -119,12 +202,28 @@ struct EncodeArgs {
     cookie_name: String,
 }
 
-/// An error that ends the program with status 1 and a message on standard error.
-struct Failure(String);
+/// An error that ends the program with a message on standard error: status 1 for bad
+/// input, 2 for a usage error.
+struct Failure {
+    msg: String,
+    usage: bool,
+}
+
+impl Failure {
+    /// Bad input: status 1.
+    fn input(msg: String) -> Self {
+        Failure { msg, usage: false }
+    }
+
+    /// A usage error (the arguments do not make sense): status 2, as clap's own.
+    fn usage(msg: String) -> Self {
+        Failure { msg, usage: true }
+    }
+}
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure(e.to_string())
+        Failure::input(e.to_string())
     }
 }
 
@@ -133,9 +232,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect {
             cookie,
-            secrets,
+            secret,
+            fallbacks,
             cookie_name,
-        } => inspect(&cookie, &secrets, &cookie_name),
+        } => {
+            inspect_keys(&secret, &fallbacks).and_then(|keys| inspect(&cookie, &keys, &cookie_name))
+        }
         Command::Decode(a) => native_decode(&a).map(|()| ExitCode::SUCCESS),
         Command::Encode(a) => native_encode(&a).map(|()| ExitCode::SUCCESS),
         Command::Django(DjangoCommand::Decode(a)) => django_decode(&a).map(|()| ExitCode::SUCCESS),
@@ -143,11 +245,183 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(Failure(msg)) => {
+        Err(Failure { msg, usage: false }) => {
             eprintln!("herald: error: {msg}");
             ExitCode::FAILURE
         }
+        Err(Failure { msg, usage: true }) => {
+            eprintln!("herald: error: {msg}\n\nFor more information, try '--help'.");
+            ExitCode::from(2)
+        }
     }
+}
+
+// ------------------------------------------------------------------------------------
+// Secrets
+// ------------------------------------------------------------------------------------
+
+/// A secret, as bytes (a file or a variable may hold any bytes; the signers take bytes).
+type Key = Vec<u8>;
+
+/// The keys to verify with: the current one first, then the fallback keys in order.
+struct Keys {
+    current: Key,
+    fallbacks: Vec<Key>,
+}
+
+impl SecretArgs {
+    /// The current secret(s) given (several only for a repeated `--secret`), from the
+    /// one option given or else `HERALD_SECRET`; empty when there is none.
+    fn resolve(&self) -> Result<Vec<Key>, Failure> {
+        if !self.secret.is_empty() {
+            return Ok(self.secret.iter().map(|s| s.clone().into_bytes()).collect());
+        }
+        let key = if let Some(path) = &self.secret_file {
+            read_secret_file(path)?
+        } else if let Some(name) = &self.secret_env {
+            read_var(name, "--secret-env")?.ok_or_else(|| {
+                Failure::input(format!("{} is not set (--secret-env)", show(name)))
+            })?
+        } else if let Some(value) = read_var(OsStr::new(SECRET_VAR), "")? {
+            value
+        } else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![key])
+    }
+
+    /// The one current secret that `decode` and `encode` need.
+    fn one(&self) -> Result<Key, Failure> {
+        let mut keys = self.resolve()?;
+        match keys.len() {
+            1 => Ok(keys.remove(0)),
+            0 => Err(Failure::usage(format!(
+                "no secret given: pass --secret-file PATH or --secret-env NAME, set \
+                 {SECRET_VAR}, or pass --secret S (visible in `ps`)"
+            ))),
+            _ => Err(Failure::usage(
+                "--secret is given more than once; pass older secrets as fallback keys \
+                 (--fallback-key, --fallback-keys-file, --fallback-keys-env)"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+impl FallbackArgs {
+    /// The fallback secrets, from the one option given or else `HERALD_FALLBACK_SECRETS`
+    /// (empty when there is none); `true` when they come from an option.
+    fn resolve(&self) -> Result<(Vec<Key>, bool), Failure> {
+        if !self.fallback_keys.is_empty() {
+            let keys = self.fallback_keys.iter().map(|s| s.clone().into_bytes());
+            return Ok((keys.collect(), true));
+        }
+        if let Some(path) = &self.fallback_keys_file {
+            let text = std::fs::read(path).map_err(|e| {
+                Failure::input(format!(
+                    "cannot read the fallback keys file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            return Ok((split_list(&text), true));
+        }
+        if let Some(name) = &self.fallback_keys_env {
+            let text = std::env::var_os(name).ok_or_else(|| {
+                Failure::input(format!("{} is not set (--fallback-keys-env)", show(name)))
+            })?;
+            return Ok((split_list(text.as_encoded_bytes()), true));
+        }
+        match std::env::var_os(FALLBACKS_VAR) {
+            Some(text) => Ok((split_list(text.as_encoded_bytes()), false)),
+            None => Ok((Vec::new(), false)),
+        }
+    }
+}
+
+/// The keys of `decode`: a current secret is required.
+fn decode_keys(secret: &SecretArgs, fallbacks: &FallbackArgs) -> Result<Keys, Failure> {
+    let current = secret.one()?;
+    let (fallbacks, _) = fallbacks.resolve()?;
+    Ok(Keys { current, fallbacks })
+}
+
+/// The keys of `inspect`, current first: none (the signature is not checked) when no
+/// secret is given. Fallback keys from an option need a secret; from
+/// `HERALD_FALLBACK_SECRETS` alone they are ignored.
+fn inspect_keys(secret: &SecretArgs, fallbacks: &FallbackArgs) -> Result<Vec<Key>, Failure> {
+    let mut keys = secret.resolve()?;
+    let (more, explicit) = fallbacks.resolve()?;
+    if keys.is_empty() {
+        if explicit {
+            return Err(Failure::usage(format!(
+                "fallback keys are given but no current secret (--secret-file, \
+                 --secret-env, {SECRET_VAR} or --secret)"
+            )));
+        }
+        return Ok(keys);
+    }
+    keys.extend(more);
+    Ok(keys)
+}
+
+/// The secret in the file `path`: its bytes, one trailing newline (`\n` or `\r\n`)
+/// removed.
+fn read_secret_file(path: &Path) -> Result<Key, Failure> {
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        Failure::input(format!(
+            "cannot read the secret file {}: {e}",
+            path.display()
+        ))
+    })?;
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        return Err(Failure::input(format!(
+            "the secret file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The value of the environment variable `name`, `None` when it is not set. An empty
+/// value is an error (`option` names the option that named the variable, if any).
+fn read_var(name: &OsStr, option: &str) -> Result<Option<Key>, Failure> {
+    let Some(value) = std::env::var_os(name) else {
+        return Ok(None);
+    };
+    if value.is_empty() {
+        let from = if option.is_empty() {
+            String::new()
+        } else {
+            format!(" ({option})")
+        };
+        return Err(Failure::input(format!(
+            "{} is set but empty{from}: it holds no secret",
+            show(name)
+        )));
+    }
+    Ok(Some(value.into_encoded_bytes()))
+}
+
+/// A list of secrets: one per line, or, with no line break, separated by commas. Spaces,
+/// tabs and carriage returns around each are removed; empty entries are skipped.
+fn split_list(text: &[u8]) -> Vec<Key> {
+    let sep = if text.contains(&b'\n') { b'\n' } else { b',' };
+    text.split(|&b| b == sep)
+        .map(|k| k.trim_ascii())
+        .filter(|k| !k.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// An environment variable's name for a message.
+fn show(name: &OsStr) -> String {
+    name.to_string_lossy().into_owned()
 }
 
 // ------------------------------------------------------------------------------------
@@ -159,9 +433,9 @@ fn main() -> ExitCode {
 fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     let raw = if arg == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Failure(format!("cannot read the cookie from standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            Failure::input(format!("cannot read the cookie from standard input: {e}"))
+        })?;
         s
     } else {
         arg.to_owned()
@@ -170,8 +444,9 @@ fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     let lower = text.to_ascii_lowercase();
     if lower.starts_with("cookie:") {
         let header = &text["cookie:".len()..];
-        return find_cookie(header, name)
-            .ok_or_else(|| Failure(format!("no `{name}` cookie in the given Cookie header")));
+        return find_cookie(header, name).ok_or_else(|| {
+            Failure::input(format!("no `{name}` cookie in the given Cookie header"))
+        });
     }
     let text = if lower.starts_with("set-cookie:") {
         text["set-cookie:".len()..].trim_start()
@@ -209,22 +484,24 @@ fn read_input_items() -> Result<Vec<InputItem>, Failure> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|e| Failure(format!("cannot read standard input: {e}")))?;
+        .map_err(|e| Failure::input(format!("cannot read standard input: {e}")))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        Failure(format!(
+        Failure::input(format!(
             "standard input is not valid JSON ({e}); expected an array of \
              {{\"level\", \"message\", \"extra_tags\", \"is_safe\"}} objects"
         ))
     })?;
     let Value::Array(items) = value else {
-        return Err(Failure(
+        return Err(Failure::input(
             "standard input must be a JSON array of message objects".to_owned(),
         ));
     };
     items
         .into_iter()
         .enumerate()
-        .map(|(i, item)| parse_input_item(item).map_err(|e| Failure(format!("item {i}: {e}"))))
+        .map(|(i, item)| {
+            parse_input_item(item).map_err(|e| Failure::input(format!("item {i}: {e}")))
+        })
         .collect()
 }
 
@@ -283,7 +560,7 @@ fn parse_input_item(item: Value) -> Result<InputItem, String> {
 
 fn print_json(v: &Value) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{v}").map_err(|e| Failure(format!("cannot write the output: {e}")))
+    writeln!(out, "{v}").map_err(|e| Failure::input(format!("cannot write the output: {e}")))
 }
 
 fn describe(level: i32, text: &str, extra_tags: Option<&str>, safe: bool) -> Value {
@@ -333,8 +610,9 @@ fn key_name(key: KeyUsed) -> String {
 // ------------------------------------------------------------------------------------
 
 fn django_decode(a: &DecodeArgs) -> Result<(), Failure> {
+    let keys = decode_keys(&a.secret, &a.fallbacks)?;
     let value = cookie_arg(&a.cookie, &a.cookie_name)?;
-    let codec = DjangoCodec::new(&a.secret).with_fallback_keys(&a.fallback_keys);
+    let codec = DjangoCodec::new(&keys.current).with_fallback_keys(&keys.fallbacks);
     let out = match codec.decode(&value) {
         Ok(Some(d)) => json!({
             "result": "ok",
@@ -356,6 +634,7 @@ fn django_decode(a: &DecodeArgs) -> Result<(), Failure> {
 }
 
 fn django_encode(a: &EncodeArgs) -> Result<(), Failure> {
+    let secret = a.secret.one()?;
     let items: Vec<DjangoItem> = read_input_items()?
         .into_iter()
         .map(|i| match i {
@@ -363,7 +642,7 @@ fn django_encode(a: &EncodeArgs) -> Result<(), Failure> {
             InputItem::Raw(v) => DjangoItem::Raw(v),
         })
         .collect();
-    let codec = DjangoCodec::new(&a.secret);
+    let codec = DjangoCodec::new(&secret);
     let enc = codec.encode(&items, !a.keep_oldest, a.timestamp, a.max_size);
     print_json(&json!({
         "value": enc.value,
@@ -376,13 +655,13 @@ fn django_encode(a: &EncodeArgs) -> Result<(), Failure> {
 // ------------------------------------------------------------------------------------
 
 fn native_signer(
-    secret: &str,
-    fallbacks: &[String],
+    secret: &[u8],
+    fallbacks: &[Key],
     cookie_name: &str,
 ) -> Result<Signer<NATIVE_FALLBACKS>, Failure> {
-    let fb: Vec<&[u8]> = fallbacks.iter().map(|k| k.as_bytes()).collect();
+    let fb: Vec<&[u8]> = fallbacks.iter().map(Vec::as_slice).collect();
     Ok(Signer::new(
-        secret.as_bytes(),
+        secret,
         herald_flash::config::SIGNING_PURPOSE,
         cookie_name,
         &fb,
@@ -425,8 +704,9 @@ fn native_b64<'s>(value: &str, scratch: &'s mut [u8]) -> Result<&'s [u8], OpenEr
 }
 
 fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
+    let keys = decode_keys(&a.secret, &a.fallbacks)?;
     let value = cookie_arg(&a.cookie, &a.cookie_name)?;
-    let signer = native_signer(&a.secret, &a.fallback_keys, &a.cookie_name)?;
+    let signer = native_signer(&keys.current, &keys.fallbacks, &a.cookie_name)?;
     let mut list = Box::new(NativeList::new());
     let out = match native_open(&signer, &value, &mut list) {
         Ok((header, _key)) => json!({
@@ -446,19 +726,20 @@ fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
 }
 
 fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
+    let secret = a.secret.one()?;
     let items = read_input_items()?;
     let issued_at = u64::try_from(a.timestamp)
-        .map_err(|_| Failure("herald's format needs a timestamp of 0 or more".to_owned()))?;
+        .map_err(|_| Failure::input("herald's format needs a timestamp of 0 or more".to_owned()))?;
     let mut list = Box::new(NativeList::new());
     for (i, item) in items.iter().enumerate() {
         match item {
             InputItem::Raw(_) => {
-                return Err(Failure(format!(
+                return Err(Failure::input(format!(
                     "item {i}: herald's format holds messages only, not raw JSON values"
                 )));
             }
             InputItem::Message(m) if m.message.is_empty() => {
-                return Err(Failure(format!(
+                return Err(Failure::input(format!(
                     "item {i}: herald's format does not store messages with an empty text"
                 )));
             }
@@ -469,7 +750,7 @@ fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
                     extra_tags: m.extra_tags.as_deref(),
                     safe: m.is_safe,
                 })
-                .map_err(|e| Failure(format!("item {i}: {e}")))?,
+                .map_err(|e| Failure::input(format!("item {i}: {e}")))?,
         }
     }
     if list.is_empty() {
@@ -491,7 +772,7 @@ fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
         continued: fit.continued,
     };
     let kept = list.view().slice(fit.kept.clone());
-    let signer = native_signer(&a.secret, &[], &a.cookie_name)?;
+    let signer = native_signer(&secret, &[], &a.cookie_name)?;
     let mut out = vec![0u8; truncate::signed_len(&header, kept)];
     let value = codec::seal_body(&header, kept, &signer, &mut out)?;
     print_json(&json!({
@@ -553,10 +834,10 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
     }
 }
 
-fn inspect(arg: &str, secrets: &[String], cookie_name: &str) -> Result<ExitCode, Failure> {
+fn inspect(arg: &str, secrets: &[Key], cookie_name: &str) -> Result<ExitCode, Failure> {
     let value = cookie_arg(arg, cookie_name)?;
     if value.is_empty() {
-        return Err(Failure("the cookie value is empty".to_owned()));
+        return Err(Failure::input("the cookie value is empty".to_owned()));
     }
     if value.contains(':') {
         Ok(inspect_django(&value, secrets))
@@ -565,7 +846,7 @@ fn inspect(arg: &str, secrets: &[String], cookie_name: &str) -> Result<ExitCode,
     }
 }
 
-fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
+fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
     println!("format: Django (django.contrib.messages CookieStorage)");
     println!(
         "size: {} characters ({} Django's {MAX_COOKIE_SIZE}-character limit)",
@@ -590,7 +871,9 @@ fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
 
     let mut ok = true;
     if secrets.is_empty() {
-        println!("signature: not checked (pass --secret to verify)");
+        println!(
+            "signature: not checked (give a secret to verify: --secret-file, --secret-env, {SECRET_VAR} or --secret)"
+        );
     } else {
         let codec = DjangoCodec::new(&secrets[0]).with_fallback_keys(&secrets[1..]);
         match codec.decode(value) {
@@ -671,7 +954,7 @@ fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
     }
 }
 
-fn inspect_native(value: &str, secrets: &[String], cookie_name: &str) -> Result<ExitCode, Failure> {
+fn inspect_native(value: &str, secrets: &[Key], cookie_name: &str) -> Result<ExitCode, Failure> {
     println!("format: herald (base64url of body and HMAC-SHA256)");
     println!("size: {} characters", value.len());
     let mut scratch = vec![0u8; signer::scratch_len(value.len())];
@@ -691,7 +974,9 @@ fn inspect_native(value: &str, secrets: &[String], cookie_name: &str) -> Result<
     let body = &raw[..raw.len() - MAC_LEN];
     let mut ok = true;
     if secrets.is_empty() {
-        println!("signature: not checked (pass --secret to verify)");
+        println!(
+            "signature: not checked (give a secret to verify: --secret-file, --secret-env, {SECRET_VAR} or --secret)"
+        );
     } else {
         let signer = native_signer(&secrets[0], &secrets[1..], cookie_name)?;
         let mut list = Box::new(NativeList::new());

@@ -26,7 +26,19 @@ fn load_vectors() -> Value {
 }
 
 fn herald(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_herald"))
+    herald_env(args, stdin, &[])
+}
+
+/// `herald` with these environment variables; `HERALD_SECRET` and
+/// `HERALD_FALLBACK_SECRETS` are unset unless given here.
+fn herald_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herald"));
+    cmd.env_remove("HERALD_SECRET")
+        .env_remove("HERALD_FALLBACK_SECRETS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -669,4 +681,418 @@ fn inspect_native_value() {
     let o = herald(&["inspect", value], "");
     assert!(o.status.success());
     assert!(stdout(&o).contains("signature: not checked"));
+}
+
+// ----------------------------------------------------------------------------------
+// Secrets from the environment and from files
+// ----------------------------------------------------------------------------------
+
+/// A file holding `contents` in this test's own scratch folder.
+fn secret_file(test: &str, name: &str, contents: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{test}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// A herald value and a Django value of one message, signed with `secret`.
+fn signed_values(secret: &str) -> (String, String) {
+    let input = r#"[{"level": 20, "message": "hello"}]"#;
+    let native = json_out(&herald(
+        &["encode", "--secret", secret, "--timestamp", "1700000000"],
+        input,
+    ));
+    let django = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            secret,
+            "--timestamp",
+            "1700000000",
+        ],
+        input,
+    ));
+    (
+        native["value"].as_str().unwrap().to_owned(),
+        django["value"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn decoded_ok(o: &Output) -> bool {
+    let out = json_out(o);
+    out["result"] == "ok" && out["messages"][0]["message"] == "hello"
+}
+
+#[test]
+fn secrets_from_the_environment() {
+    let (native, django) = signed_values(SECRET);
+    let (old_native, old_django) = signed_values(OLD);
+    // HERALD_SECRET when no --secret* option is given, in every command.
+    let env = [("HERALD_SECRET", SECRET)];
+    assert!(decoded_ok(&herald_env(&["decode", &native], "", &env)));
+    assert!(decoded_ok(&herald_env(
+        &["django", "decode", &django],
+        "",
+        &env
+    )));
+    let o = herald_env(&["inspect", &native], "", &env);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("signature: valid (current key)"));
+    let out = json_out(&herald_env(
+        &["encode", "--timestamp", "1700000000"],
+        r#"[{"level": 20, "message": "hello"}]"#,
+        &env,
+    ));
+    assert_eq!(out["value"], native.as_str(), "signed with HERALD_SECRET");
+    let out = json_out(&herald_env(
+        &["django", "encode", "--timestamp", "1700000000"],
+        r#"[{"level": 20, "message": "hello"}]"#,
+        &env,
+    ));
+    assert_eq!(out["value"], django.as_str());
+
+    // An option wins over HERALD_SECRET.
+    let wrong = [("HERALD_SECRET", "wrong")];
+    assert!(decoded_ok(&herald_env(
+        &["decode", "--secret", SECRET, &native],
+        "",
+        &wrong
+    )));
+    assert_eq!(
+        json_out(&herald_env(&["decode", &native], "", &wrong)),
+        json!({"result": "invalid"})
+    );
+
+    // --secret-env NAME names another variable.
+    let o = herald_env(
+        &["django", "decode", "--secret-env", "MY_DJANGO_KEY", &django],
+        "",
+        &[("MY_DJANGO_KEY", SECRET), ("HERALD_SECRET", "wrong")],
+    );
+    assert!(decoded_ok(&o));
+
+    // HERALD_FALLBACK_SECRETS: comma-separated, or one per line.
+    for list in [
+        format!("unused,{OLD}"),
+        format!("unused, {OLD} ,"),
+        format!("unused\n{OLD}\n"),
+        format!("a,b\r\n{OLD}\r\n"),
+    ] {
+        let env = [
+            ("HERALD_SECRET", SECRET),
+            ("HERALD_FALLBACK_SECRETS", &list),
+        ];
+        assert!(
+            decoded_ok(&herald_env(&["decode", &old_native], "", &env)),
+            "{list:?}"
+        );
+        assert!(decoded_ok(&herald_env(
+            &["django", "decode", &old_django],
+            "",
+            &env
+        )));
+        let o = herald_env(&["inspect", &old_native], "", &env);
+        assert!(
+            stdout(&o).contains("signature: valid (fallback key 1)"),
+            "{list:?}: {}",
+            stdout(&o)
+        );
+    }
+    // --fallback-keys-env NAME, and an option wins over HERALD_FALLBACK_SECRETS.
+    let env = [
+        ("HERALD_SECRET", SECRET),
+        ("HERALD_FALLBACK_SECRETS", "nothing,useful"),
+        ("OLD_KEYS", OLD),
+    ];
+    assert_eq!(
+        json_out(&herald_env(&["decode", &old_native], "", &env)),
+        json!({"result": "invalid"})
+    );
+    assert!(decoded_ok(&herald_env(
+        &["decode", "--fallback-keys-env", "OLD_KEYS", &old_native],
+        "",
+        &env
+    )));
+    assert!(decoded_ok(&herald_env(
+        &["decode", "--fallback-key", OLD, &old_native],
+        "",
+        &env
+    )));
+    // inspect: HERALD_FALLBACK_SECRETS alone (no secret) checks nothing.
+    let o = herald_env(
+        &["inspect", &old_native],
+        "",
+        &[("HERALD_FALLBACK_SECRETS", OLD)],
+    );
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("signature: not checked"));
+}
+
+#[test]
+fn secrets_from_files() {
+    let t = "secrets_from_files";
+    let (native, django) = signed_values(SECRET);
+    let (old_native, old_django) = signed_values(OLD);
+    for (name, contents) in [
+        ("newline", format!("{SECRET}\n")),
+        ("crlf", format!("{SECRET}\r\n")),
+        ("bare", SECRET.to_owned()),
+    ] {
+        let path = secret_file(t, name, &contents);
+        let path = path.to_str().unwrap();
+        assert!(
+            decoded_ok(&herald(&["decode", "--secret-file", path, &native], "")),
+            "{name}"
+        );
+        assert!(decoded_ok(&herald(
+            &["django", "decode", "--secret-file", path, &django],
+            ""
+        )));
+        let o = herald(&["inspect", &django, "--secret-file", path], "");
+        assert!(
+            stdout(&o).contains("signature: valid (current key)"),
+            "{name}"
+        );
+        let out = json_out(&herald(
+            &["encode", "--secret-file", path, "--timestamp", "1700000000"],
+            r#"[{"level": 20, "message": "hello"}]"#,
+        ));
+        assert_eq!(out["value"], native.as_str(), "{name}");
+    }
+    // One trailing newline only: the rest is part of the secret.
+    let two = secret_file(t, "two-newlines", &format!("{SECRET}\n\n"));
+    assert_eq!(
+        json_out(&herald(
+            &["decode", "--secret-file", two.to_str().unwrap(), &native],
+            ""
+        )),
+        json!({"result": "invalid"})
+    );
+    // A file wins over HERALD_SECRET.
+    let good = secret_file(t, "good", SECRET);
+    let good = good.to_str().unwrap();
+    assert!(decoded_ok(&herald_env(
+        &["decode", "--secret-file", good, &native],
+        "",
+        &[("HERALD_SECRET", "wrong")]
+    )));
+    // Fallback keys: one per line, or comma-separated on one line.
+    for (name, list) in [
+        ("fb-lines", format!("unused\n{OLD}\n")),
+        ("fb-commas", format!("unused,{OLD}")),
+    ] {
+        let fb = secret_file(t, name, &list);
+        let fb = fb.to_str().unwrap();
+        for (args, value) in [
+            (vec!["decode"], &old_native),
+            (vec!["django", "decode"], &old_django),
+        ] {
+            let mut args = args;
+            args.extend(["--secret-file", good, "--fallback-keys-file", fb, value]);
+            assert!(decoded_ok(&herald(&args, "")), "{name}: {args:?}");
+        }
+        let o = herald(
+            &[
+                "inspect",
+                &old_django,
+                "--secret-file",
+                good,
+                "--fallback-keys-file",
+                fb,
+            ],
+            "",
+        );
+        assert!(
+            stdout(&o).contains("signature: valid (fallback key 1)"),
+            "{name}: {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn two_forms_of_one_secret_are_a_usage_error() {
+    let t = "two_forms_of_one_secret_are_a_usage_error";
+    let (native, _) = signed_values(SECRET);
+    let file = secret_file(t, "secret", SECRET);
+    let file = file.to_str().unwrap();
+    for args in [
+        &["decode", "--secret", SECRET, "--secret-file", file, &native][..],
+        &[
+            "decode",
+            "--secret-file",
+            file,
+            "--secret-env",
+            "X",
+            &native,
+        ],
+        &["decode", "--secret", SECRET, "--secret-env", "X", &native],
+        &[
+            "django",
+            "decode",
+            "--secret",
+            SECRET,
+            "--secret-file",
+            file,
+            &native,
+        ],
+        &[
+            "encode",
+            "--secret",
+            SECRET,
+            "--secret-file",
+            file,
+            "--timestamp",
+            "1",
+        ],
+        &[
+            "django",
+            "encode",
+            "--secret-env",
+            "X",
+            "--secret",
+            SECRET,
+            "--timestamp",
+            "1",
+        ],
+        &[
+            "inspect",
+            &native,
+            "--secret",
+            SECRET,
+            "--secret-file",
+            file,
+        ],
+        &[
+            "decode",
+            "--secret",
+            SECRET,
+            "--fallback-key",
+            OLD,
+            "--fallback-keys-file",
+            file,
+            &native,
+        ],
+        &[
+            "decode",
+            "--secret",
+            SECRET,
+            "--fallback-keys-env",
+            "X",
+            "--fallback-keys-file",
+            file,
+            &native,
+        ],
+    ] {
+        let o = herald_env(args, "[]", &[("X", SECRET)]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}");
+        assert!(
+            stderr(&o).contains("cannot be used with"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    // decode and encode take one current secret; older ones are fallback keys.
+    let o = herald(
+        &["decode", "--secret", SECRET, "--secret", OLD, &native],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("more than once"), "{}", stderr(&o));
+    // Fallback keys given without a current secret.
+    let o = herald(&["inspect", &native, "--fallback-key", OLD], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no current secret"), "{}", stderr(&o));
+    // No secret at all: the usage error names the safe forms.
+    for args in [
+        &["decode", &native][..],
+        &["django", "decode", &native],
+        &["encode", "--timestamp", "1"],
+    ] {
+        let o = herald(args, "[]");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        for needle in ["no secret given", "--secret-file", "HERALD_SECRET"] {
+            assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        }
+    }
+}
+
+#[test]
+fn an_unreadable_or_empty_secret_is_a_clear_error() {
+    let t = "an_unreadable_or_empty_secret_is_a_clear_error";
+    let (native, django) = signed_values(SECRET);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{t}"));
+    let missing = dir.join("no-such-file");
+    let missing = missing.to_str().unwrap();
+    let empty = secret_file(t, "empty", "\n");
+    let empty = empty.to_str().unwrap();
+    for (args, env, needle) in [
+        (
+            &["decode", "--secret-file", missing, &native][..],
+            &[][..],
+            format!("cannot read the secret file {missing}"),
+        ),
+        (
+            &["django", "decode", "--secret-file", missing, &django],
+            &[],
+            format!("cannot read the secret file {missing}"),
+        ),
+        (
+            &["encode", "--secret-file", missing, "--timestamp", "1"],
+            &[],
+            format!("cannot read the secret file {missing}"),
+        ),
+        (
+            &["inspect", &native, "--secret-file", missing],
+            &[],
+            format!("cannot read the secret file {missing}"),
+        ),
+        (
+            &[
+                "decode",
+                "--secret",
+                SECRET,
+                "--fallback-keys-file",
+                missing,
+                &native,
+            ],
+            &[],
+            format!("cannot read the fallback keys file {missing}"),
+        ),
+        (
+            &["decode", "--secret-file", empty, &native],
+            &[],
+            "is empty".to_owned(),
+        ),
+        (
+            &["decode", "--secret-env", "HERALD_TEST_UNSET", &native],
+            &[],
+            "HERALD_TEST_UNSET is not set".to_owned(),
+        ),
+        (
+            &[
+                "decode",
+                "--secret",
+                SECRET,
+                "--fallback-keys-env",
+                "HERALD_TEST_UNSET",
+                &native,
+            ],
+            &[],
+            "HERALD_TEST_UNSET is not set".to_owned(),
+        ),
+        (
+            &["decode", &native],
+            &[("HERALD_SECRET", "")],
+            "HERALD_SECRET is set but empty".to_owned(),
+        ),
+    ] {
+        let o = herald_env(args, "[]", env);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains(&needle), "{args:?}: {}", stderr(&o));
+    }
 }
