@@ -42,6 +42,22 @@ const NATIVE_FALLBACKS: usize = 16;
 /// Capacity for native messages (text bytes, count): far above what one cookie holds.
 type NativeList = MessageList<65535, 4096>;
 
+/// `println!` with the control characters of the line escaped ([`escape_controls`]):
+/// every human-readable line goes through it, since so much of what it shows (texts,
+/// tags, raw values, the signature part, decoder errors) comes from the cookie.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", escape_controls(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` with the control characters of the line escaped, as [`say!`].
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        eprintln!("{}", escape_controls(&format!($($arg)*)))
+    };
+}
+
 /// The variable read for the current secret when no `--secret*` option is given.
 const SECRET_VAR: &str = "HERALD_SECRET";
 /// The variable read for the fallback secrets when no `--fallback-key*` option is given.
@@ -90,6 +106,10 @@ enum Command {
     /// Without a secret the signature is not checked. `--secret` may be repeated: the
     /// first is the current key, the next ones are fallback keys 0, 1, ... (before any
     /// `--fallback-key`).
+    ///
+    /// Texts, tags and raw values come from the cookie, which anyone can forge: control
+    /// characters (C0, DEL, C1), bidi controls and line separators in them are printed as
+    /// `\u{1b}`-style escapes, so a cookie cannot drive the terminal or forge a line.
     #[command(after_help = SECRETS_HELP)]
     Inspect {
         /// The cookie value (or `-`, or a pasted cookie line).
@@ -246,11 +266,12 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(Failure { msg, usage: false }) => {
-            eprintln!("herald: error: {msg}");
+            warn!("herald: error: {msg}");
             ExitCode::FAILURE
         }
         Err(Failure { msg, usage: true }) => {
-            eprintln!("herald: error: {msg}\n\nFor more information, try '--help'.");
+            warn!("herald: error: {msg}");
+            eprintln!("\nFor more information, try '--help'.");
             ExitCode::from(2)
         }
     }
@@ -558,9 +579,74 @@ fn parse_input_item(item: Value) -> Result<InputItem, String> {
     }))
 }
 
+/// Prints `v` as one line of JSON. serde_json escapes `"`, `\` and the C0 controls
+/// (U+0000 – U+001F) in strings but writes DEL, the C1 controls and the bidi controls
+/// as they are; those are escaped here too (`\u007f`, `\u009b`, `\u202e`: the same
+/// JSON value), so that no output of the tool can drive a terminal.
 fn print_json(v: &Value) -> Result<(), Failure> {
+    let text = v.to_string();
+    let text = json_escape_controls(&text);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{v}").map_err(|e| Failure::input(format!("cannot write the output: {e}")))
+    writeln!(out, "{text}").map_err(|e| Failure::input(format!("cannot write the output: {e}")))
+}
+
+// ------------------------------------------------------------------------------------
+// Terminal safety
+// ------------------------------------------------------------------------------------
+
+/// A character that can make a terminal (or a reader) see something else than the text:
+/// the C0 controls, DEL and the C1 controls (Unicode `Cc`: ESC starts escape sequences,
+/// U+009B is a one-character CSI, CR and BS overwrite, LF forges lines), the bidi
+/// formatting characters (U+061C, U+200E, U+200F, U+202A – U+202E, U+2066 – U+2069, as
+/// in "Trojan Source") and the line and paragraph separators U+2028, U+2029.
+fn is_terminal_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `s` with every [`is_terminal_control`] character written as a Rust-style escape,
+/// `\u{1b}`, `\u{202e}` (lower-case hex). Other characters, backslashes included, are
+/// kept as they are.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_with(s, |c, out| {
+        use std::fmt::Write as _;
+        let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+    })
+}
+
+/// A JSON text with every [`is_terminal_control`] character written as a JSON `\uXXXX`
+/// escape. Outside strings a JSON text holds none of them, so the result is the same
+/// JSON value.
+fn json_escape_controls(json: &str) -> std::borrow::Cow<'_, str> {
+    escape_with(json, |c, out| {
+        use std::fmt::Write as _;
+        // Every such character is in the Basic Multilingual Plane: one `\uXXXX`.
+        let _ = write!(out, "\\u{:04x}", u32::from(c));
+    })
+}
+
+fn escape_with(s: &str, escape: impl Fn(char, &mut String)) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_terminal_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_terminal_control(c) {
+            escape(c, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn describe(level: i32, text: &str, extra_tags: Option<&str>, safe: bool) -> Value {
@@ -620,13 +706,13 @@ fn django_decode(a: &DecodeArgs) -> Result<(), Failure> {
             "all_retrieved": d.all_retrieved,
         }),
         Ok(None) => {
-            eprintln!(
+            warn!(
                 "herald: the value is empty or holds JSON null: Django reads no messages and leaves the cookie alone"
             );
             json!({ "result": "absent" })
         }
         Err(e) => {
-            eprintln!("herald: invalid: {e}");
+            warn!("herald: invalid: {e}");
             json!({ "result": "invalid" })
         }
     };
@@ -718,7 +804,7 @@ fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
             "all_retrieved": !header.continued,
         }),
         Err(e) => {
-            eprintln!("herald: invalid: {e}");
+            warn!("herald: invalid: {e}");
             json!({ "result": "invalid" })
         }
     };
@@ -809,7 +895,7 @@ fn iso_utc(t: i64) -> String {
 
 fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
     let table = TagTable::defaults();
-    println!("messages: {}", items.len());
+    say!("messages: {}", items.len());
     for (i, (m, raw)) in items.into_iter().enumerate() {
         match m {
             Some(m) => {
@@ -817,7 +903,7 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
                     Some(t) => format!("{t:?}"),
                     None => "None".to_owned(),
                 };
-                println!(
+                say!(
                     "  [{i}] level {} ({}), tags {:?}, extra_tags {extra}{}: {}",
                     m.level,
                     match table.level_tag(m.level) {
@@ -829,7 +915,7 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
                     m.text
                 );
             }
-            None => println!("  [{i}] raw JSON value: {raw}"),
+            None => say!("  [{i}] raw JSON value: {raw}"),
         }
     }
 }
@@ -847,8 +933,8 @@ fn inspect(arg: &str, secrets: &[Key], cookie_name: &str) -> Result<ExitCode, Fa
 }
 
 fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
-    println!("format: Django (django.contrib.messages CookieStorage)");
-    println!(
+    say!("format: Django (django.contrib.messages CookieStorage)");
+    say!(
         "size: {} characters ({} Django's {MAX_COOKIE_SIZE}-character limit)",
         django::cookie_size(value),
         if django::fits_default_limit(value) {
@@ -861,37 +947,37 @@ fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
     let (sig, ts, payload) = (parts.next(), parts.next(), parts.next());
     let ts_value = ts.and_then(django::b62_decode);
     match (ts, ts_value) {
-        (Some(ts), Some(t)) => println!("timestamp: {t} ({ts} in base62), {}", iso_utc(t)),
-        (Some(ts), None) => println!("timestamp: {ts:?} is not base62"),
-        _ => println!("timestamp: missing"),
+        (Some(ts), Some(t)) => say!("timestamp: {t} ({ts} in base62), {}", iso_utc(t)),
+        (Some(ts), None) => say!("timestamp: {ts:?} is not base62"),
+        _ => say!("timestamp: missing"),
     }
     if let Some(sig) = sig {
-        println!("signature text: {sig} ({} characters)", sig.len());
+        say!("signature text: {sig} ({} characters)", sig.len());
     }
 
     let mut ok = true;
     if secrets.is_empty() {
-        println!(
+        say!(
             "signature: not checked (give a secret to verify: --secret-file, --secret-env, {SECRET_VAR} or --secret)"
         );
     } else {
         let codec = DjangoCodec::new(&secrets[0]).with_fallback_keys(&secrets[1..]);
         match codec.decode(value) {
-            Ok(Some(d)) => println!("signature: valid ({})", key_name(d.key)),
+            Ok(Some(d)) => say!("signature: valid ({})", key_name(d.key)),
             Ok(None) => {
-                println!("signature: valid; the payload is JSON null (Django: no messages)")
+                say!("signature: valid; the payload is JSON null (Django: no messages)")
             }
             Err(DecodeError::BadSignature) => {
                 ok = false;
-                println!(
+                say!(
                     "signature: INVALID (no key among the {} given verifies it)",
                     secrets.len()
                 );
             }
             Err(e) => {
                 ok = false;
-                println!("signature: valid, but the value does not decode: {e}");
-                println!(
+                say!("signature: valid, but the value does not decode: {e}");
+                say!(
                     "django: {}",
                     if e.marks_used() {
                         "rejects it as invalid (and deletes the cookie on the next update)"
@@ -903,21 +989,21 @@ fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
         }
     }
     let Some(payload) = payload else {
-        println!("payload: missing (a Django value is PAYLOAD:TIMESTAMP:SIGNATURE)");
+        say!("payload: missing (a Django value is PAYLOAD:TIMESTAMP:SIGNATURE)");
         return ExitCode::FAILURE;
     };
     let (compressed, b64) = match payload.strip_prefix('.') {
         Some(rest) => (true, rest),
         None => (false, payload),
     };
-    println!(
+    say!(
         "compressed: {}",
         if compressed { "yes (zlib)" } else { "no" }
     );
     match django::decode_payload(b64, compressed) {
         Ok(Some(items)) => {
             let continued = items.last().is_some_and(DjangoItem::is_not_finished);
-            println!(
+            say!(
                 "not-finished sentinel: {}",
                 if continued {
                     "yes (more messages are in the session)"
@@ -941,10 +1027,10 @@ fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
                     .collect(),
             );
         }
-        Ok(None) => println!("payload: JSON null"),
+        Ok(None) => say!("payload: JSON null"),
         Err(e) => {
             ok = false;
-            println!("payload: does not decode: {e}");
+            say!("payload: does not decode: {e}");
         }
     }
     if ok {
@@ -955,36 +1041,36 @@ fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
 }
 
 fn inspect_native(value: &str, secrets: &[Key], cookie_name: &str) -> Result<ExitCode, Failure> {
-    println!("format: herald (base64url of body and HMAC-SHA256)");
-    println!("size: {} characters", value.len());
+    say!("format: herald (base64url of body and HMAC-SHA256)");
+    say!("size: {} characters", value.len());
     let mut scratch = vec![0u8; signer::scratch_len(value.len())];
     let raw = match native_b64(value, &mut scratch) {
         Ok(raw) => raw.to_vec(),
         Err(_) => {
-            println!(
+            say!(
                 "value: not canonical base64url and not a Django value (no ':'): not a messages cookie"
             );
             return Ok(ExitCode::FAILURE);
         }
     };
     if raw.len() <= MAC_LEN {
-        println!("value: too short to hold a body and its MAC");
+        say!("value: too short to hold a body and its MAC");
         return Ok(ExitCode::FAILURE);
     }
     let body = &raw[..raw.len() - MAC_LEN];
     let mut ok = true;
     if secrets.is_empty() {
-        println!(
+        say!(
             "signature: not checked (give a secret to verify: --secret-file, --secret-env, {SECRET_VAR} or --secret)"
         );
     } else {
         let signer = native_signer(&secrets[0], &secrets[1..], cookie_name)?;
         let mut list = Box::new(NativeList::new());
         match native_open(&signer, value, &mut list) {
-            Ok((_, key)) => println!("signature: valid ({})", key_name(key)),
+            Ok((_, key)) => say!("signature: valid ({})", key_name(key)),
             Err(e) => {
                 ok = false;
-                println!(
+                say!(
                     "signature: INVALID ({e}; cookie name {cookie_name:?}, {} key(s) tried)",
                     secrets.len()
                 );
@@ -995,9 +1081,9 @@ fn inspect_native(value: &str, secrets: &[Key], cookie_name: &str) -> Result<Exi
     match codec::decode_body(body, &mut list) {
         Ok(header) => {
             let t = i64::try_from(header.issued_at).unwrap_or(i64::MAX);
-            println!("format version: {}", codec::FORMAT_VERSION);
-            println!("timestamp: {} ({})", header.issued_at, iso_utc(t));
-            println!(
+            say!("format version: {}", codec::FORMAT_VERSION);
+            say!("timestamp: {} ({})", header.issued_at, iso_utc(t));
+            say!(
                 "not-finished marker: {}",
                 if header.continued {
                     "yes (more messages are in the session)"
@@ -1009,7 +1095,7 @@ fn inspect_native(value: &str, secrets: &[Key], cookie_name: &str) -> Result<Exi
         }
         Err(e) => {
             ok = false;
-            println!("body: does not decode: {e}");
+            say!("body: does not decode: {e}");
         }
     }
     Ok(if ok {

@@ -1096,3 +1096,156 @@ fn an_unreadable_or_empty_secret_is_a_clear_error() {
         assert!(stderr(&o).contains(&needle), "{args:?}: {}", stderr(&o));
     }
 }
+
+// ----------------------------------------------------------------------------------
+// Control characters from a cookie are printed escaped
+// ----------------------------------------------------------------------------------
+
+/// Characters that must never reach the terminal raw: C0 (but the line ends), DEL, C1,
+/// the bidi controls and the line and paragraph separators.
+fn raw_controls(s: &str) -> Vec<char> {
+    s.chars()
+        .filter(|&c| {
+            (c.is_control() && c != '\n')
+                || matches!(
+                    c,
+                    '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}'
+                )
+                || matches!(c, '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+        })
+        .collect()
+}
+
+/// A text that would recolour, retitle, clear and reorder a terminal, and forge a line.
+const HOSTILE: &str = "red \u{1b}[31mALERT\u{1b}[0m \u{202e}txt.exe\u{2066} \u{9b}2J\u{7f}\u{8}\r\nsignature: valid (forged)\u{2028}";
+/// `HOSTILE` as inspect prints it.
+const HOSTILE_SHOWN: &str = "red \\u{1b}[31mALERT\\u{1b}[0m \\u{202e}txt.exe\\u{2066} \\u{9b}2J\\u{7f}\\u{8}\\u{d}\\u{a}signature: valid (forged)\\u{2028}";
+
+#[test]
+fn inspect_escapes_control_characters_from_the_cookie() {
+    let input = json!([
+        {"level": 20, "message": HOSTILE, "extra_tags": "tag\u{1b}]0;title\u{7} \u{202e}x"},
+        {"level": 25, "message": "plain \\u{1b} text, é 😀"},
+    ])
+    .to_string();
+    let mut django_input: Value = serde_json::from_str(&input).unwrap();
+    django_input
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"raw": {"k\u{9b}": "\u{1b}[2J\u{202e}\u{85}"}}));
+    let django = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            SECRET,
+            "--timestamp",
+            "1700000000",
+        ],
+        &django_input.to_string(),
+    ));
+    let native = json_out(&herald(
+        &["encode", "--secret", SECRET, "--timestamp", "1700000000"],
+        &input,
+    ));
+    for value in [&django["value"], &native["value"]] {
+        let value = value.as_str().unwrap();
+        // Validly signed, and the same without a secret (an unverified cookie).
+        for args in [
+            &["inspect", value, "--secret", SECRET][..],
+            &["inspect", value],
+        ] {
+            let o = herald(args, "");
+            assert!(o.status.success(), "{}", stderr(&o));
+            let s = stdout(&o);
+            assert_eq!(raw_controls(&s), [], "{s}");
+            assert!(s.contains(HOSTILE_SHOWN), "{s}");
+            assert!(
+                s.contains("extra_tags \"tag\\u{1b}]0;title\\u{7} \\u{202e}x\""),
+                "{s}"
+            );
+            // Other text is kept as it is, backslashes included.
+            assert!(s.contains(": plain \\u{1b} text, é 😀\n"), "{s}");
+            // The forged line is not a line.
+            assert_eq!(
+                s.lines().filter(|l| l.starts_with("signature:")).count(),
+                1,
+                "{s}"
+            );
+            if value.contains(':') {
+                assert!(
+                    s.contains(r#"raw JSON value: {"k\u{9b}":"\u001b[2J\u{202e}\u{85}"}"#),
+                    "{s}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn inspect_escapes_control_characters_in_unverified_parts() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    // The signature part of a Django value is shown as it is given.
+    let o = herald(&["inspect", "W10:1r31eq:\u{1b}[2J\u{202e}sig\u{9b}"], "");
+    let s = stdout(&o);
+    assert_eq!(raw_controls(&s), [], "{s}");
+    assert!(
+        s.contains("signature text: \\u{1b}[2J\\u{202e}sig\\u{9b}"),
+        "{s}"
+    );
+    // A payload the decoder refuses: its error quotes the payload (JSON escapes here, as
+    // Django reads the payload's bytes as Latin-1).
+    let value = format!("{}:1r31eq:x", b64(r#""\u009b2J\u202e\u007f""#));
+    let o = herald(&["inspect", &value], "");
+    assert_eq!(o.status.code(), Some(1));
+    let s = stdout(&o);
+    assert_eq!(raw_controls(&s), [], "{s}");
+    assert!(s.contains("\\u{9b}2J\\u{202e}\\u{7f}"), "{s}");
+    // A timestamp that is not base62.
+    let o = herald(&["inspect", "W10:\u{1b}[5m:x"], "");
+    let s = stdout(&o);
+    assert_eq!(raw_controls(&s), [], "{s}");
+}
+
+#[test]
+fn json_output_escapes_control_characters_too() {
+    // serde_json escapes the C0 controls only; DEL, C1 and the bidi controls are
+    // escaped by herald, as \uXXXX: the JSON value is the same.
+    let input = json!([{"level": 20, "message": HOSTILE, "extra_tags": "\u{85}\u{202e}"}]);
+    let django = json_out(&herald(
+        &["django", "encode", "--secret", SECRET, "--timestamp", "1"],
+        &input.to_string(),
+    ));
+    let native = json_out(&herald(
+        &["encode", "--secret", SECRET, "--timestamp", "1"],
+        &input.to_string(),
+    ));
+    for args in [
+        vec![
+            "django",
+            "decode",
+            "--secret",
+            SECRET,
+            django["value"].as_str().unwrap(),
+        ],
+        vec![
+            "decode",
+            "--secret",
+            SECRET,
+            native["value"].as_str().unwrap(),
+        ],
+    ] {
+        let o = herald(&args, "");
+        let text = stdout(&o);
+        assert_eq!(raw_controls(&text), [], "{text}");
+        for escape in [
+            r"\u001b", r"\u202e", r"\u2066", r"\u009b", r"\u007f", r"\u2028", r"\u0085",
+        ] {
+            assert!(text.contains(escape), "{escape} in {text}");
+        }
+        let out = json_out(&o);
+        assert_eq!(out["messages"][0]["message"], HOSTILE);
+        assert_eq!(out["messages"][0]["extra_tags"], "\u{85}\u{202e}");
+    }
+}
