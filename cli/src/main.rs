@@ -28,6 +28,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use herald_core::codec::{self, Header};
+use herald_core::cookie_header::{ParseError, find_cookie};
 use herald_core::list::MessageList;
 use herald_core::signer::{self, MAC_LEN, OpenError, Signer};
 use herald_core::truncate::{self, Policy};
@@ -464,10 +465,7 @@ fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     let text = raw.trim();
     let lower = text.to_ascii_lowercase();
     if lower.starts_with("cookie:") {
-        let header = &text["cookie:".len()..];
-        return find_cookie(header, name).ok_or_else(|| {
-            Failure::input(format!("no `{name}` cookie in the given Cookie header"))
-        });
+        return cookie_from_headers(text, name);
     }
     let text = if lower.starts_with("set-cookie:") {
         text["set-cookie:".len()..].trim_start()
@@ -481,17 +479,46 @@ fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     Ok(text.to_owned())
 }
 
-/// The last `name` cookie of a `Cookie` header, parsed as Django's `parse_cookie`.
-fn find_cookie(header: &str, name: &str) -> Option<String> {
-    let mut found = None;
-    for chunk in header.split(';') {
-        if let Some((n, v)) = chunk.split_once('=')
-            && n.trim() == name
-        {
-            found = Some(django::python_cookie_unquote(v.trim()).into_owned());
+/// The `name` cookie of one or more pasted `Cookie:` lines (one header per line, in the
+/// order received), read by the parser the servers use,
+/// [`herald_core::cookie_header::find_cookie`]: the **first** cookie with the name
+/// decides, across all the headers (browsers send the one with the longest path first;
+/// Django's `parse_cookie` would take the last), and a malformed first value is no
+/// cookie, not a reason to look further.
+fn cookie_from_headers(text: &str, name: &str) -> Result<String, Failure> {
+    let mut headers = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
         }
+        let line = line.as_bytes();
+        let Some(value) = line
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case(b"cookie:"))
+            .map(|_| &line[7..])
+        else {
+            return Err(Failure::input(format!(
+                "line {} is not a Cookie header: after a `Cookie:` line, give only \
+                 `Cookie:` lines",
+                i + 1
+            )));
+        };
+        headers.push(value);
     }
-    found
+    match find_cookie(headers.iter().copied(), name) {
+        Ok(Some(value)) => Ok(value.to_owned()),
+        Ok(None) => Err(Failure::input(format!(
+            "no `{name}` cookie in the given Cookie header"
+        ))),
+        Err(ParseError::InvalidName) => Err(Failure::usage(format!(
+            "{name:?} is not a cookie name (--cookie-name)"
+        ))),
+        Err(e @ ParseError::InvalidValue { .. }) => Err(Failure::input(format!(
+            "the first `{name}` cookie in the given Cookie header is malformed ({e}); \
+             as in the servers, a later one is not used instead"
+        ))),
+    }
 }
 
 /// One message of the JSON input of `encode`.

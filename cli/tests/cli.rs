@@ -1249,3 +1249,108 @@ fn json_output_escapes_control_characters_too() {
         assert_eq!(out["messages"][0]["extra_tags"], "\u{85}\u{202e}");
     }
 }
+
+// ----------------------------------------------------------------------------------
+// Cookie: lines are read as the servers read them
+// ----------------------------------------------------------------------------------
+
+/// A herald value and a Django value holding the one message `text`.
+fn values_of(text: &str) -> (String, String) {
+    let input = json!([{"level": 20, "message": text}]).to_string();
+    let native = json_out(&herald(
+        &["encode", "--secret", SECRET, "--timestamp", "1700000000"],
+        &input,
+    ));
+    let django = json_out(&herald(
+        &[
+            "django",
+            "encode",
+            "--secret",
+            SECRET,
+            "--timestamp",
+            "1700000000",
+        ],
+        &input,
+    ));
+    (
+        native["value"].as_str().unwrap().to_owned(),
+        django["value"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn cookie_lines_take_the_first_cookie_of_the_name_as_the_server_does() {
+    let (a_native, a_django) = values_of("from A");
+    let (b_native, b_django) = values_of("from B");
+    for (a, b, decode) in [
+        (&a_native, &b_native, &["decode"][..]),
+        (&a_django, &b_django, &["django", "decode"]),
+    ] {
+        for pasted in [
+            format!("Cookie: messages={a}; messages={b}"),
+            format!("cookie: x=1;messages=\"{a}\" ;messages={b}"),
+            // Several headers (HTTP/2 may split them), in the order received.
+            format!("Cookie: x=1\nCookie: messages={a}; messages={b}\r\nCOOKIE: messages={b}"),
+            // A foreign cookie of any shape does not hide ours; names match whole.
+            format!("Cookie: other={{\"json\": [1, 2]}}; xmessages={b}; messages={a}"),
+        ] {
+            let o = herald(&["inspect", &pasted, "--secret", SECRET], "");
+            assert!(o.status.success(), "{pasted}: {}", stderr(&o));
+            assert!(
+                stdout(&o).contains(": from A\n"),
+                "{pasted}: {}",
+                stdout(&o)
+            );
+            let mut args = decode.to_vec();
+            args.extend(["--secret", SECRET, pasted.as_str()]);
+            let out = json_out(&herald(&args, ""));
+            assert_eq!(out["messages"][0]["message"], "from A", "{pasted}");
+            // The same from standard input.
+            let mut args = decode.to_vec();
+            args.extend(["--secret", SECRET, "-"]);
+            let out = json_out(&herald(&args, &format!("{pasted}\n")));
+            assert_eq!(out["messages"][0]["message"], "from A", "{pasted}");
+        }
+        // The other order reads B: it is the position that decides.
+        let o = herald(
+            &[
+                "inspect",
+                &format!("Cookie: messages={b}; messages={a}"),
+                "--secret",
+                SECRET,
+            ],
+            "",
+        );
+        assert!(stdout(&o).contains(": from B\n"), "{}", stdout(&o));
+    }
+    // A malformed first value is no cookie; the later one is not used instead.
+    let o = herald(
+        &[
+            "inspect",
+            &format!("Cookie: messages=a b; messages={a_native}"),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("malformed"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("0x20"), "{}", stderr(&o));
+    // Only Cookie lines after a Cookie line.
+    let o = herald(
+        &[
+            "inspect",
+            &format!("Cookie: a=1\nHost: x\nCookie: messages={a_native}"),
+        ],
+        "",
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("line 2 is not a Cookie header"),
+        "{}",
+        stderr(&o)
+    );
+    // The cookie name must be a name.
+    let o = herald(&["inspect", "Cookie: a=1", "--cookie-name", "bad name"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a cookie name"), "{}", stderr(&o));
+}
