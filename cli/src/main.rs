@@ -2,7 +2,7 @@
 //! in Django's (`django.contrib.messages` `CookieStorage`).
 //!
 //! ```text
-//! herald inspect COOKIE [--secret S]...
+//! herald inspect COOKIE [--secret S]... [--fallback-key K]...
 //! herald decode --secret S [--fallback-key K]... COOKIE
 //! herald encode --secret S --timestamp T [--max-size N] [--keep-oldest]   < messages.json
 //! herald django decode --secret S [--fallback-key K]... COOKIE
@@ -12,15 +12,23 @@
 //! COOKIE is the cookie value, `-` to read it from standard input, or a pasted
 //! `messages=VALUE`, `Cookie: ...` or `Set-Cookie: ...` line.
 //!
+//! Every `--secret S` can instead be `--secret-file PATH`, `--secret-env NAME` or the
+//! `HERALD_SECRET` variable, and the `--fallback-key K` list `--fallback-keys-file PATH`,
+//! `--fallback-keys-env NAME` or `HERALD_FALLBACK_SECRETS` (see [`SECRETS_HELP`]): a
+//! command line is visible to every user of the machine (`ps`).
+//!
 //! Exit status: 0 on success (for `decode`, also when the value is invalid: the JSON says
-//! so), 1 for bad input (unreadable JSON, bad arguments' values; for `inspect`, a value
-//! that does not verify or parse), 2 for usage errors.
+//! so), 1 for bad input (unreadable JSON, bad arguments' values, a secret file that cannot
+//! be read; for `inspect`, a value that does not verify or parse), 2 for usage errors.
 
+use std::ffi::{OsStr, OsString};
 use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use herald_core::codec::{self, Header};
+use herald_core::cookie_header::{ParseError, find_cookie};
 use herald_core::list::MessageList;
 use herald_core::signer::{self, MAC_LEN, OpenError, Signer};
 use herald_core::truncate::{self, Policy};
@@ -35,6 +43,46 @@ const NATIVE_FALLBACKS: usize = 16;
 /// Capacity for native messages (text bytes, count): far above what one cookie holds.
 type NativeList = MessageList<65535, 4096>;
 
+/// `println!` with the control characters of the line escaped ([`escape_controls`]):
+/// every human-readable line goes through it, since so much of what it shows (texts,
+/// tags, raw values, the signature part, decoder errors) comes from the cookie.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", escape_controls(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` with the control characters of the line escaped, as [`say!`].
+macro_rules! warn {
+    ($($arg:tt)*) => {
+        eprintln!("{}", escape_controls(&format!($($arg)*)))
+    };
+}
+
+/// The variable read for the current secret when no `--secret*` option is given.
+const SECRET_VAR: &str = "HERALD_SECRET";
+/// The variable read for the fallback secrets when no `--fallback-key*` option is given.
+const FALLBACKS_VAR: &str = "HERALD_FALLBACK_SECRETS";
+
+/// The `Secrets` section of `--help`.
+const SECRETS_HELP: &str = "\
+Secrets:
+  A command line is visible to every user of the machine (`ps`, /proc), so prefer a file
+  or an environment variable to --secret S and --fallback-key K:
+    --secret-file PATH         the file's contents, with one trailing newline removed
+    --secret-env NAME          the value of the environment variable NAME
+    HERALD_SECRET              read when none of --secret, --secret-file, --secret-env
+                               is given
+    --fallback-keys-file PATH  a list of fallback secrets, tried in order
+    --fallback-keys-env NAME   the same list in the environment variable NAME
+    HERALD_FALLBACK_SECRETS    read when none of --fallback-key, --fallback-keys-file,
+                               --fallback-keys-env is given
+  A list holds one secret per line or, when it has no line break, secrets separated by
+  commas; whitespace around each is removed and empty entries are skipped. Giving two
+  forms of the same secret (say --secret and --secret-file) is a usage error; a file or
+  variable that cannot be read, or an empty current secret, is an error too. `encode`
+  signs with the current secret only.";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "herald",
@@ -43,7 +91,8 @@ type NativeList = MessageList<65535, 4096>;
     long_about = "Inspect, decode and encode flash-message cookies, in herald's own format \
                   and in Django's (django.contrib.messages CookieStorage).\n\n\
                   COOKIE is the cookie value, `-` to read it from standard input, or a pasted \
-                  `messages=VALUE`, `Cookie: ...` or `Set-Cookie: ...` line."
+                  `messages=VALUE`, `Cookie: ...` or `Set-Cookie: ...` line.",
+    after_help = SECRETS_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,20 +103,31 @@ struct Cli {
 enum Command {
     /// Detect the format (herald or Django), show the messages, the signature's validity
     /// and the key that verified it (current or fallback N), the size and the timestamp.
+    ///
+    /// Without a secret the signature is not checked. `--secret` may be repeated: the
+    /// first is the current key, the next ones are fallback keys 0, 1, ... (before any
+    /// `--fallback-key`).
+    ///
+    /// Texts, tags and raw values come from the cookie, which anyone can forge: control
+    /// characters (C0, DEL, C1), bidi controls and line separators in them are printed as
+    /// `\u{1b}`-style escapes, so a cookie cannot drive the terminal or forge a line.
+    #[command(after_help = SECRETS_HELP)]
     Inspect {
         /// The cookie value (or `-`, or a pasted cookie line).
         cookie: String,
-        /// A secret to verify with; repeat it: the first is the current key, the next ones
-        /// are fallback keys 0, 1, ... Without any, the signature is not checked.
-        #[arg(long = "secret", value_name = "S")]
-        secrets: Vec<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+        #[command(flatten)]
+        fallbacks: FallbackArgs,
         /// The cookie name herald's format binds into its signature.
         #[arg(long, default_value = "messages", value_name = "NAME")]
         cookie_name: String,
     },
     /// Decode a value in herald's own format; prints one JSON object.
+    #[command(after_help = SECRETS_HELP)]
     Decode(DecodeArgs),
     /// Encode a JSON array of messages (standard input) in herald's own format.
+    #[command(after_help = SECRETS_HELP)]
     Encode(EncodeArgs),
     /// Django's messages cookie (django.contrib.messages CookieStorage).
     #[command(subcommand)]
@@ -78,20 +138,65 @@ enum Command {
 enum DjangoCommand {
     /// Decode and verify a Django messages cookie; prints one JSON object:
     /// {"result":"ok","messages":[...],"all_retrieved":..} or {"result":"invalid"}.
+    #[command(after_help = SECRETS_HELP)]
     Decode(DecodeArgs),
     /// Encode a JSON array of messages (standard input) as Django's CookieStorage would;
     /// prints {"value":...,"unstored_indices":[...]}.
+    #[command(after_help = SECRETS_HELP)]
     Encode(EncodeArgs),
+}
+
+/// The current secret: at most one of `--secret`, `--secret-file` and `--secret-env`;
+/// with none, `HERALD_SECRET`.
+#[derive(Args, Debug)]
+struct SecretArgs {
+    /// The current secret (Django's SECRET_KEY). Other users can read it in `ps`: prefer
+    /// --secret-file or HERALD_SECRET.
+    #[arg(
+        long = "secret",
+        value_name = "S",
+        conflicts_with_all = ["secret_file", "secret_env"]
+    )]
+    secret: Vec<String>,
+    /// Read the current secret from the file PATH (its contents, with one trailing newline
+    /// removed).
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_env")]
+    secret_file: Option<PathBuf>,
+    /// Read the current secret from the environment variable NAME [default when no
+    /// --secret* option is given: HERALD_SECRET].
+    #[arg(long, value_name = "NAME")]
+    secret_env: Option<OsString>,
+}
+
+/// The fallback secrets: at most one of `--fallback-key`, `--fallback-keys-file` and
+/// `--fallback-keys-env`; with none, `HERALD_FALLBACK_SECRETS`.
+#[derive(Args, Debug)]
+struct FallbackArgs {
+    /// A fallback secret (Django's SECRET_KEY_FALLBACKS), tried in order; repeatable.
+    /// Other users can read it in `ps`: prefer --fallback-keys-file or
+    /// HERALD_FALLBACK_SECRETS.
+    #[arg(
+        long = "fallback-key",
+        value_name = "K",
+        conflicts_with_all = ["fallback_keys_file", "fallback_keys_env"]
+    )]
+    fallback_keys: Vec<String>,
+    /// Read the fallback secrets from the file PATH: one per line (or, on one line,
+    /// separated by commas).
+    #[arg(long, value_name = "PATH", conflicts_with = "fallback_keys_env")]
+    fallback_keys_file: Option<PathBuf>,
+    /// Read the fallback secrets from the environment variable NAME, in the same list
+    /// format [default when no --fallback-key* option is given: HERALD_FALLBACK_SECRETS].
+    #[arg(long, value_name = "NAME")]
+    fallback_keys_env: Option<OsString>,
 }
 
 #[derive(Args, Debug)]
 struct DecodeArgs {
-    /// The current secret (Django's SECRET_KEY).
-    #[arg(long, value_name = "S")]
-    secret: String,
-    /// A fallback secret (Django's SECRET_KEY_FALLBACKS), tried in order; repeatable.
-    #[arg(long = "fallback-key", value_name = "K")]
-    fallback_keys: Vec<String>,
+    #[command(flatten)]
+    secret: SecretArgs,
+    #[command(flatten)]
+    fallbacks: FallbackArgs,
     /// The cookie name (herald's format binds it into the signature).
     #[arg(long, default_value = "messages", value_name = "NAME")]
     cookie_name: String,
@@ -101,9 +206,8 @@ struct DecodeArgs {
 
 #[derive(Args, Debug)]
 struct EncodeArgs {
-    /// The secret to sign with (Django's SECRET_KEY).
-    #[arg(long, value_name = "S")]
-    secret: String,
+    #[command(flatten)]
+    secret: SecretArgs,
     /// The signing time, in seconds since the epoch (Django's int(time.time())).
     #[arg(long, value_name = "T", allow_negative_numbers = true)]
     timestamp: i64,
@@ -119,12 +223,28 @@ struct EncodeArgs {
     cookie_name: String,
 }
 
-/// An error that ends the program with status 1 and a message on standard error.
-struct Failure(String);
+/// An error that ends the program with a message on standard error: status 1 for bad
+/// input, 2 for a usage error.
+struct Failure {
+    msg: String,
+    usage: bool,
+}
+
+impl Failure {
+    /// Bad input: status 1.
+    fn input(msg: String) -> Self {
+        Failure { msg, usage: false }
+    }
+
+    /// A usage error (the arguments do not make sense): status 2, as clap's own.
+    fn usage(msg: String) -> Self {
+        Failure { msg, usage: true }
+    }
+}
 
 impl<E: std::fmt::Display> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure(e.to_string())
+        Failure::input(e.to_string())
     }
 }
 
@@ -133,9 +253,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect {
             cookie,
-            secrets,
+            secret,
+            fallbacks,
             cookie_name,
-        } => inspect(&cookie, &secrets, &cookie_name),
+        } => {
+            inspect_keys(&secret, &fallbacks).and_then(|keys| inspect(&cookie, &keys, &cookie_name))
+        }
         Command::Decode(a) => native_decode(&a).map(|()| ExitCode::SUCCESS),
         Command::Encode(a) => native_encode(&a).map(|()| ExitCode::SUCCESS),
         Command::Django(DjangoCommand::Decode(a)) => django_decode(&a).map(|()| ExitCode::SUCCESS),
@@ -143,11 +266,184 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(Failure(msg)) => {
-            eprintln!("herald: error: {msg}");
+        Err(Failure { msg, usage: false }) => {
+            warn!("herald: error: {msg}");
             ExitCode::FAILURE
         }
+        Err(Failure { msg, usage: true }) => {
+            warn!("herald: error: {msg}");
+            eprintln!("\nFor more information, try '--help'.");
+            ExitCode::from(2)
+        }
     }
+}
+
+// ------------------------------------------------------------------------------------
+// Secrets
+// ------------------------------------------------------------------------------------
+
+/// A secret, as bytes (a file or a variable may hold any bytes; the signers take bytes).
+type Key = Vec<u8>;
+
+/// The keys to verify with: the current one first, then the fallback keys in order.
+struct Keys {
+    current: Key,
+    fallbacks: Vec<Key>,
+}
+
+impl SecretArgs {
+    /// The current secret(s) given (several only for a repeated `--secret`), from the
+    /// one option given or else `HERALD_SECRET`; empty when there is none.
+    fn resolve(&self) -> Result<Vec<Key>, Failure> {
+        if !self.secret.is_empty() {
+            return Ok(self.secret.iter().map(|s| s.clone().into_bytes()).collect());
+        }
+        let key = if let Some(path) = &self.secret_file {
+            read_secret_file(path)?
+        } else if let Some(name) = &self.secret_env {
+            read_var(name, "--secret-env")?.ok_or_else(|| {
+                Failure::input(format!("{} is not set (--secret-env)", show(name)))
+            })?
+        } else if let Some(value) = read_var(OsStr::new(SECRET_VAR), "")? {
+            value
+        } else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![key])
+    }
+
+    /// The one current secret that `decode` and `encode` need.
+    fn one(&self) -> Result<Key, Failure> {
+        let mut keys = self.resolve()?;
+        match keys.len() {
+            1 => Ok(keys.remove(0)),
+            0 => Err(Failure::usage(format!(
+                "no secret given: pass --secret-file PATH or --secret-env NAME, set \
+                 {SECRET_VAR}, or pass --secret S (visible in `ps`)"
+            ))),
+            _ => Err(Failure::usage(
+                "--secret is given more than once; pass older secrets as fallback keys \
+                 (--fallback-key, --fallback-keys-file, --fallback-keys-env)"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+impl FallbackArgs {
+    /// The fallback secrets, from the one option given or else `HERALD_FALLBACK_SECRETS`
+    /// (empty when there is none); `true` when they come from an option.
+    fn resolve(&self) -> Result<(Vec<Key>, bool), Failure> {
+        if !self.fallback_keys.is_empty() {
+            let keys = self.fallback_keys.iter().map(|s| s.clone().into_bytes());
+            return Ok((keys.collect(), true));
+        }
+        if let Some(path) = &self.fallback_keys_file {
+            let text = std::fs::read(path).map_err(|e| {
+                Failure::input(format!(
+                    "cannot read the fallback keys file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            return Ok((split_list(&text), true));
+        }
+        if let Some(name) = &self.fallback_keys_env {
+            let text = std::env::var_os(name).ok_or_else(|| {
+                Failure::input(format!("{} is not set (--fallback-keys-env)", show(name)))
+            })?;
+            return Ok((split_list(text.as_encoded_bytes()), true));
+        }
+        match std::env::var_os(FALLBACKS_VAR) {
+            Some(text) => Ok((split_list(text.as_encoded_bytes()), false)),
+            None => Ok((Vec::new(), false)),
+        }
+    }
+}
+
+/// The keys of `decode`: a current secret is required.
+fn decode_keys(secret: &SecretArgs, fallbacks: &FallbackArgs) -> Result<Keys, Failure> {
+    let current = secret.one()?;
+    let (fallbacks, _) = fallbacks.resolve()?;
+    Ok(Keys { current, fallbacks })
+}
+
+/// The keys of `inspect`, current first: none (the signature is not checked) when no
+/// secret is given. Fallback keys from an option need a secret; from
+/// `HERALD_FALLBACK_SECRETS` alone they are ignored.
+fn inspect_keys(secret: &SecretArgs, fallbacks: &FallbackArgs) -> Result<Vec<Key>, Failure> {
+    let mut keys = secret.resolve()?;
+    let (more, explicit) = fallbacks.resolve()?;
+    if keys.is_empty() {
+        if explicit {
+            return Err(Failure::usage(format!(
+                "fallback keys are given but no current secret (--secret-file, \
+                 --secret-env, {SECRET_VAR} or --secret)"
+            )));
+        }
+        return Ok(keys);
+    }
+    keys.extend(more);
+    Ok(keys)
+}
+
+/// The secret in the file `path`: its bytes, one trailing newline (`\n` or `\r\n`)
+/// removed.
+fn read_secret_file(path: &Path) -> Result<Key, Failure> {
+    let mut bytes = std::fs::read(path).map_err(|e| {
+        Failure::input(format!(
+            "cannot read the secret file {}: {e}",
+            path.display()
+        ))
+    })?;
+    if bytes.ends_with(b"\n") {
+        bytes.pop();
+        if bytes.ends_with(b"\r") {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        return Err(Failure::input(format!(
+            "the secret file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The value of the environment variable `name`, `None` when it is not set. An empty
+/// value is an error (`option` names the option that named the variable, if any).
+fn read_var(name: &OsStr, option: &str) -> Result<Option<Key>, Failure> {
+    let Some(value) = std::env::var_os(name) else {
+        return Ok(None);
+    };
+    if value.is_empty() {
+        let from = if option.is_empty() {
+            String::new()
+        } else {
+            format!(" ({option})")
+        };
+        return Err(Failure::input(format!(
+            "{} is set but empty{from}: it holds no secret",
+            show(name)
+        )));
+    }
+    Ok(Some(value.into_encoded_bytes()))
+}
+
+/// A list of secrets: one per line, or, with no line break, separated by commas. Spaces,
+/// tabs and carriage returns around each are removed; empty entries are skipped.
+fn split_list(text: &[u8]) -> Vec<Key> {
+    let sep = if text.contains(&b'\n') { b'\n' } else { b',' };
+    text.split(|&b| b == sep)
+        .map(|k| k.trim_ascii())
+        .filter(|k| !k.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// An environment variable's name for a message.
+fn show(name: &OsStr) -> String {
+    name.to_string_lossy().into_owned()
 }
 
 // ------------------------------------------------------------------------------------
@@ -159,9 +455,9 @@ fn main() -> ExitCode {
 fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     let raw = if arg == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Failure(format!("cannot read the cookie from standard input: {e}")))?;
+        std::io::stdin().read_to_string(&mut s).map_err(|e| {
+            Failure::input(format!("cannot read the cookie from standard input: {e}"))
+        })?;
         s
     } else {
         arg.to_owned()
@@ -169,9 +465,7 @@ fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     let text = raw.trim();
     let lower = text.to_ascii_lowercase();
     if lower.starts_with("cookie:") {
-        let header = &text["cookie:".len()..];
-        return find_cookie(header, name)
-            .ok_or_else(|| Failure(format!("no `{name}` cookie in the given Cookie header")));
+        return cookie_from_headers(text, name);
     }
     let text = if lower.starts_with("set-cookie:") {
         text["set-cookie:".len()..].trim_start()
@@ -185,17 +479,46 @@ fn cookie_arg(arg: &str, name: &str) -> Result<String, Failure> {
     Ok(text.to_owned())
 }
 
-/// The last `name` cookie of a `Cookie` header, parsed as Django's `parse_cookie`.
-fn find_cookie(header: &str, name: &str) -> Option<String> {
-    let mut found = None;
-    for chunk in header.split(';') {
-        if let Some((n, v)) = chunk.split_once('=')
-            && n.trim() == name
-        {
-            found = Some(django::python_cookie_unquote(v.trim()).into_owned());
+/// The `name` cookie of one or more pasted `Cookie:` lines (one header per line, in the
+/// order received), read by the parser the servers use,
+/// [`herald_core::cookie_header::find_cookie`]: the **first** cookie with the name
+/// decides, across all the headers (browsers send the one with the longest path first;
+/// Django's `parse_cookie` would take the last), and a malformed first value is no
+/// cookie, not a reason to look further.
+fn cookie_from_headers(text: &str, name: &str) -> Result<String, Failure> {
+    let mut headers = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
         }
+        let line = line.as_bytes();
+        let Some(value) = line
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case(b"cookie:"))
+            .map(|_| &line[7..])
+        else {
+            return Err(Failure::input(format!(
+                "line {} is not a Cookie header: after a `Cookie:` line, give only \
+                 `Cookie:` lines",
+                i + 1
+            )));
+        };
+        headers.push(value);
     }
-    found
+    match find_cookie(headers.iter().copied(), name) {
+        Ok(Some(value)) => Ok(value.to_owned()),
+        Ok(None) => Err(Failure::input(format!(
+            "no `{name}` cookie in the given Cookie header"
+        ))),
+        Err(ParseError::InvalidName) => Err(Failure::usage(format!(
+            "{name:?} is not a cookie name (--cookie-name)"
+        ))),
+        Err(e @ ParseError::InvalidValue { .. }) => Err(Failure::input(format!(
+            "the first `{name}` cookie in the given Cookie header is malformed ({e}); \
+             as in the servers, a later one is not used instead"
+        ))),
+    }
 }
 
 /// One message of the JSON input of `encode`.
@@ -209,22 +532,24 @@ fn read_input_items() -> Result<Vec<InputItem>, Failure> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|e| Failure(format!("cannot read standard input: {e}")))?;
+        .map_err(|e| Failure::input(format!("cannot read standard input: {e}")))?;
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        Failure(format!(
+        Failure::input(format!(
             "standard input is not valid JSON ({e}); expected an array of \
              {{\"level\", \"message\", \"extra_tags\", \"is_safe\"}} objects"
         ))
     })?;
     let Value::Array(items) = value else {
-        return Err(Failure(
+        return Err(Failure::input(
             "standard input must be a JSON array of message objects".to_owned(),
         ));
     };
     items
         .into_iter()
         .enumerate()
-        .map(|(i, item)| parse_input_item(item).map_err(|e| Failure(format!("item {i}: {e}"))))
+        .map(|(i, item)| {
+            parse_input_item(item).map_err(|e| Failure::input(format!("item {i}: {e}")))
+        })
         .collect()
 }
 
@@ -281,9 +606,74 @@ fn parse_input_item(item: Value) -> Result<InputItem, String> {
     }))
 }
 
+/// Prints `v` as one line of JSON. serde_json escapes `"`, `\` and the C0 controls
+/// (U+0000 – U+001F) in strings but writes DEL, the C1 controls and the bidi controls
+/// as they are; those are escaped here too (`\u007f`, `\u009b`, `\u202e`: the same
+/// JSON value), so that no output of the tool can drive a terminal.
 fn print_json(v: &Value) -> Result<(), Failure> {
+    let text = v.to_string();
+    let text = json_escape_controls(&text);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{v}").map_err(|e| Failure(format!("cannot write the output: {e}")))
+    writeln!(out, "{text}").map_err(|e| Failure::input(format!("cannot write the output: {e}")))
+}
+
+// ------------------------------------------------------------------------------------
+// Terminal safety
+// ------------------------------------------------------------------------------------
+
+/// A character that can make a terminal (or a reader) see something else than the text:
+/// the C0 controls, DEL and the C1 controls (Unicode `Cc`: ESC starts escape sequences,
+/// U+009B is a one-character CSI, CR and BS overwrite, LF forges lines), the bidi
+/// formatting characters (U+061C, U+200E, U+200F, U+202A – U+202E, U+2066 – U+2069, as
+/// in "Trojan Source") and the line and paragraph separators U+2028, U+2029.
+fn is_terminal_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// `s` with every [`is_terminal_control`] character written as a Rust-style escape,
+/// `\u{1b}`, `\u{202e}` (lower-case hex). Other characters, backslashes included, are
+/// kept as they are.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    escape_with(s, |c, out| {
+        use std::fmt::Write as _;
+        let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+    })
+}
+
+/// A JSON text with every [`is_terminal_control`] character written as a JSON `\uXXXX`
+/// escape. Outside strings a JSON text holds none of them, so the result is the same
+/// JSON value.
+fn json_escape_controls(json: &str) -> std::borrow::Cow<'_, str> {
+    escape_with(json, |c, out| {
+        use std::fmt::Write as _;
+        // Every such character is in the Basic Multilingual Plane: one `\uXXXX`.
+        let _ = write!(out, "\\u{:04x}", u32::from(c));
+    })
+}
+
+fn escape_with(s: &str, escape: impl Fn(char, &mut String)) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_terminal_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_terminal_control(c) {
+            escape(c, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn describe(level: i32, text: &str, extra_tags: Option<&str>, safe: bool) -> Value {
@@ -333,8 +723,9 @@ fn key_name(key: KeyUsed) -> String {
 // ------------------------------------------------------------------------------------
 
 fn django_decode(a: &DecodeArgs) -> Result<(), Failure> {
+    let keys = decode_keys(&a.secret, &a.fallbacks)?;
     let value = cookie_arg(&a.cookie, &a.cookie_name)?;
-    let codec = DjangoCodec::new(&a.secret).with_fallback_keys(&a.fallback_keys);
+    let codec = DjangoCodec::new(&keys.current).with_fallback_keys(&keys.fallbacks);
     let out = match codec.decode(&value) {
         Ok(Some(d)) => json!({
             "result": "ok",
@@ -342,13 +733,13 @@ fn django_decode(a: &DecodeArgs) -> Result<(), Failure> {
             "all_retrieved": d.all_retrieved,
         }),
         Ok(None) => {
-            eprintln!(
+            warn!(
                 "herald: the value is empty or holds JSON null: Django reads no messages and leaves the cookie alone"
             );
             json!({ "result": "absent" })
         }
         Err(e) => {
-            eprintln!("herald: invalid: {e}");
+            warn!("herald: invalid: {e}");
             json!({ "result": "invalid" })
         }
     };
@@ -356,6 +747,7 @@ fn django_decode(a: &DecodeArgs) -> Result<(), Failure> {
 }
 
 fn django_encode(a: &EncodeArgs) -> Result<(), Failure> {
+    let secret = a.secret.one()?;
     let items: Vec<DjangoItem> = read_input_items()?
         .into_iter()
         .map(|i| match i {
@@ -363,7 +755,7 @@ fn django_encode(a: &EncodeArgs) -> Result<(), Failure> {
             InputItem::Raw(v) => DjangoItem::Raw(v),
         })
         .collect();
-    let codec = DjangoCodec::new(&a.secret);
+    let codec = DjangoCodec::new(&secret);
     let enc = codec.encode(&items, !a.keep_oldest, a.timestamp, a.max_size);
     print_json(&json!({
         "value": enc.value,
@@ -376,13 +768,13 @@ fn django_encode(a: &EncodeArgs) -> Result<(), Failure> {
 // ------------------------------------------------------------------------------------
 
 fn native_signer(
-    secret: &str,
-    fallbacks: &[String],
+    secret: &[u8],
+    fallbacks: &[Key],
     cookie_name: &str,
 ) -> Result<Signer<NATIVE_FALLBACKS>, Failure> {
-    let fb: Vec<&[u8]> = fallbacks.iter().map(|k| k.as_bytes()).collect();
+    let fb: Vec<&[u8]> = fallbacks.iter().map(Vec::as_slice).collect();
     Ok(Signer::new(
-        secret.as_bytes(),
+        secret,
         herald_flash::config::SIGNING_PURPOSE,
         cookie_name,
         &fb,
@@ -425,8 +817,9 @@ fn native_b64<'s>(value: &str, scratch: &'s mut [u8]) -> Result<&'s [u8], OpenEr
 }
 
 fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
+    let keys = decode_keys(&a.secret, &a.fallbacks)?;
     let value = cookie_arg(&a.cookie, &a.cookie_name)?;
-    let signer = native_signer(&a.secret, &a.fallback_keys, &a.cookie_name)?;
+    let signer = native_signer(&keys.current, &keys.fallbacks, &a.cookie_name)?;
     let mut list = Box::new(NativeList::new());
     let out = match native_open(&signer, &value, &mut list) {
         Ok((header, _key)) => json!({
@@ -438,7 +831,7 @@ fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
             "all_retrieved": !header.continued,
         }),
         Err(e) => {
-            eprintln!("herald: invalid: {e}");
+            warn!("herald: invalid: {e}");
             json!({ "result": "invalid" })
         }
     };
@@ -446,19 +839,20 @@ fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
 }
 
 fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
+    let secret = a.secret.one()?;
     let items = read_input_items()?;
     let issued_at = u64::try_from(a.timestamp)
-        .map_err(|_| Failure("herald's format needs a timestamp of 0 or more".to_owned()))?;
+        .map_err(|_| Failure::input("herald's format needs a timestamp of 0 or more".to_owned()))?;
     let mut list = Box::new(NativeList::new());
     for (i, item) in items.iter().enumerate() {
         match item {
             InputItem::Raw(_) => {
-                return Err(Failure(format!(
+                return Err(Failure::input(format!(
                     "item {i}: herald's format holds messages only, not raw JSON values"
                 )));
             }
             InputItem::Message(m) if m.message.is_empty() => {
-                return Err(Failure(format!(
+                return Err(Failure::input(format!(
                     "item {i}: herald's format does not store messages with an empty text"
                 )));
             }
@@ -469,7 +863,7 @@ fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
                     extra_tags: m.extra_tags.as_deref(),
                     safe: m.is_safe,
                 })
-                .map_err(|e| Failure(format!("item {i}: {e}")))?,
+                .map_err(|e| Failure::input(format!("item {i}: {e}")))?,
         }
     }
     if list.is_empty() {
@@ -491,7 +885,7 @@ fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
         continued: fit.continued,
     };
     let kept = list.view().slice(fit.kept.clone());
-    let signer = native_signer(&a.secret, &[], &a.cookie_name)?;
+    let signer = native_signer(&secret, &[], &a.cookie_name)?;
     let mut out = vec![0u8; truncate::signed_len(&header, kept)];
     let value = codec::seal_body(&header, kept, &signer, &mut out)?;
     print_json(&json!({
@@ -528,7 +922,7 @@ fn iso_utc(t: i64) -> String {
 
 fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
     let table = TagTable::defaults();
-    println!("messages: {}", items.len());
+    say!("messages: {}", items.len());
     for (i, (m, raw)) in items.into_iter().enumerate() {
         match m {
             Some(m) => {
@@ -536,7 +930,7 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
                     Some(t) => format!("{t:?}"),
                     None => "None".to_owned(),
                 };
-                println!(
+                say!(
                     "  [{i}] level {} ({}), tags {:?}, extra_tags {extra}{}: {}",
                     m.level,
                     match table.level_tag(m.level) {
@@ -548,15 +942,15 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
                     m.text
                 );
             }
-            None => println!("  [{i}] raw JSON value: {raw}"),
+            None => say!("  [{i}] raw JSON value: {raw}"),
         }
     }
 }
 
-fn inspect(arg: &str, secrets: &[String], cookie_name: &str) -> Result<ExitCode, Failure> {
+fn inspect(arg: &str, secrets: &[Key], cookie_name: &str) -> Result<ExitCode, Failure> {
     let value = cookie_arg(arg, cookie_name)?;
     if value.is_empty() {
-        return Err(Failure("the cookie value is empty".to_owned()));
+        return Err(Failure::input("the cookie value is empty".to_owned()));
     }
     if value.contains(':') {
         Ok(inspect_django(&value, secrets))
@@ -565,9 +959,9 @@ fn inspect(arg: &str, secrets: &[String], cookie_name: &str) -> Result<ExitCode,
     }
 }
 
-fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
-    println!("format: Django (django.contrib.messages CookieStorage)");
-    println!(
+fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
+    say!("format: Django (django.contrib.messages CookieStorage)");
+    say!(
         "size: {} characters ({} Django's {MAX_COOKIE_SIZE}-character limit)",
         django::cookie_size(value),
         if django::fits_default_limit(value) {
@@ -580,35 +974,37 @@ fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
     let (sig, ts, payload) = (parts.next(), parts.next(), parts.next());
     let ts_value = ts.and_then(django::b62_decode);
     match (ts, ts_value) {
-        (Some(ts), Some(t)) => println!("timestamp: {t} ({ts} in base62), {}", iso_utc(t)),
-        (Some(ts), None) => println!("timestamp: {ts:?} is not base62"),
-        _ => println!("timestamp: missing"),
+        (Some(ts), Some(t)) => say!("timestamp: {t} ({ts} in base62), {}", iso_utc(t)),
+        (Some(ts), None) => say!("timestamp: {ts:?} is not base62"),
+        _ => say!("timestamp: missing"),
     }
     if let Some(sig) = sig {
-        println!("signature text: {sig} ({} characters)", sig.len());
+        say!("signature text: {sig} ({} characters)", sig.len());
     }
 
     let mut ok = true;
     if secrets.is_empty() {
-        println!("signature: not checked (pass --secret to verify)");
+        say!(
+            "signature: not checked (give a secret to verify: --secret-file, --secret-env, {SECRET_VAR} or --secret)"
+        );
     } else {
         let codec = DjangoCodec::new(&secrets[0]).with_fallback_keys(&secrets[1..]);
         match codec.decode(value) {
-            Ok(Some(d)) => println!("signature: valid ({})", key_name(d.key)),
+            Ok(Some(d)) => say!("signature: valid ({})", key_name(d.key)),
             Ok(None) => {
-                println!("signature: valid; the payload is JSON null (Django: no messages)")
+                say!("signature: valid; the payload is JSON null (Django: no messages)")
             }
             Err(DecodeError::BadSignature) => {
                 ok = false;
-                println!(
+                say!(
                     "signature: INVALID (no key among the {} given verifies it)",
                     secrets.len()
                 );
             }
             Err(e) => {
                 ok = false;
-                println!("signature: valid, but the value does not decode: {e}");
-                println!(
+                say!("signature: valid, but the value does not decode: {e}");
+                say!(
                     "django: {}",
                     if e.marks_used() {
                         "rejects it as invalid (and deletes the cookie on the next update)"
@@ -620,21 +1016,21 @@ fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
         }
     }
     let Some(payload) = payload else {
-        println!("payload: missing (a Django value is PAYLOAD:TIMESTAMP:SIGNATURE)");
+        say!("payload: missing (a Django value is PAYLOAD:TIMESTAMP:SIGNATURE)");
         return ExitCode::FAILURE;
     };
     let (compressed, b64) = match payload.strip_prefix('.') {
         Some(rest) => (true, rest),
         None => (false, payload),
     };
-    println!(
+    say!(
         "compressed: {}",
         if compressed { "yes (zlib)" } else { "no" }
     );
     match django::decode_payload(b64, compressed) {
         Ok(Some(items)) => {
             let continued = items.last().is_some_and(DjangoItem::is_not_finished);
-            println!(
+            say!(
                 "not-finished sentinel: {}",
                 if continued {
                     "yes (more messages are in the session)"
@@ -658,10 +1054,10 @@ fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
                     .collect(),
             );
         }
-        Ok(None) => println!("payload: JSON null"),
+        Ok(None) => say!("payload: JSON null"),
         Err(e) => {
             ok = false;
-            println!("payload: does not decode: {e}");
+            say!("payload: does not decode: {e}");
         }
     }
     if ok {
@@ -671,35 +1067,37 @@ fn inspect_django(value: &str, secrets: &[String]) -> ExitCode {
     }
 }
 
-fn inspect_native(value: &str, secrets: &[String], cookie_name: &str) -> Result<ExitCode, Failure> {
-    println!("format: herald (base64url of body and HMAC-SHA256)");
-    println!("size: {} characters", value.len());
+fn inspect_native(value: &str, secrets: &[Key], cookie_name: &str) -> Result<ExitCode, Failure> {
+    say!("format: herald (base64url of body and HMAC-SHA256)");
+    say!("size: {} characters", value.len());
     let mut scratch = vec![0u8; signer::scratch_len(value.len())];
     let raw = match native_b64(value, &mut scratch) {
         Ok(raw) => raw.to_vec(),
         Err(_) => {
-            println!(
+            say!(
                 "value: not canonical base64url and not a Django value (no ':'): not a messages cookie"
             );
             return Ok(ExitCode::FAILURE);
         }
     };
     if raw.len() <= MAC_LEN {
-        println!("value: too short to hold a body and its MAC");
+        say!("value: too short to hold a body and its MAC");
         return Ok(ExitCode::FAILURE);
     }
     let body = &raw[..raw.len() - MAC_LEN];
     let mut ok = true;
     if secrets.is_empty() {
-        println!("signature: not checked (pass --secret to verify)");
+        say!(
+            "signature: not checked (give a secret to verify: --secret-file, --secret-env, {SECRET_VAR} or --secret)"
+        );
     } else {
         let signer = native_signer(&secrets[0], &secrets[1..], cookie_name)?;
         let mut list = Box::new(NativeList::new());
         match native_open(&signer, value, &mut list) {
-            Ok((_, key)) => println!("signature: valid ({})", key_name(key)),
+            Ok((_, key)) => say!("signature: valid ({})", key_name(key)),
             Err(e) => {
                 ok = false;
-                println!(
+                say!(
                     "signature: INVALID ({e}; cookie name {cookie_name:?}, {} key(s) tried)",
                     secrets.len()
                 );
@@ -710,9 +1108,9 @@ fn inspect_native(value: &str, secrets: &[String], cookie_name: &str) -> Result<
     match codec::decode_body(body, &mut *list) {
         Ok(header) => {
             let t = i64::try_from(header.issued_at).unwrap_or(i64::MAX);
-            println!("format version: {}", codec::FORMAT_VERSION);
-            println!("timestamp: {} ({})", header.issued_at, iso_utc(t));
-            println!(
+            say!("format version: {}", codec::FORMAT_VERSION);
+            say!("timestamp: {} ({})", header.issued_at, iso_utc(t));
+            say!(
                 "not-finished marker: {}",
                 if header.continued {
                     "yes (more messages are in the session)"
@@ -724,7 +1122,7 @@ fn inspect_native(value: &str, secrets: &[String], cookie_name: &str) -> Result<
         }
         Err(e) => {
             ok = false;
-            println!("body: does not decode: {e}");
+            say!("body: does not decode: {e}");
         }
     }
     Ok(if ok {
