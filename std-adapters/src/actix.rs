@@ -29,46 +29,14 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Respon
 use herald_core::Storage;
 
 use crate::config::Config;
-use crate::messages::{FailSilently, Messages, MessagesError, lock};
-use crate::session::{
-    MemorySession, MemorySessions, NoSession, NoSessionHandle, SessionBackend, SessionError,
-};
-use crate::state::{self, RequestState, SessionWrite, Setup};
+use crate::messages::{FailSilently, Messages, MessagesError};
+use crate::session::{NoSession, SessionError};
+use crate::state::{self, RequestState, SessionWrite, Setup, lock};
 
 /// The name the missing-middleware error gives.
 pub(crate) const MIDDLEWARE_NAME: &str = "herald_flash::actix::MessagesMiddleware";
 
-/// Where the actix middleware finds the session of a request.
-///
-/// Implemented by [`MemorySessions`], [`ActixSessions`](crate::session::ActixSessions)
-/// (feature `actix-session`) and [`NoSession`].
-pub trait ActixSessionSource: Clone + 'static {
-    /// The per-request session handle.
-    type Session: SessionBackend + 'static;
-
-    /// The session of `req`.
-    ///
-    /// # Errors
-    /// [`SessionError::Missing`] when the request has no session.
-    fn session(&self, req: &HttpRequest) -> Result<Self::Session, SessionError>;
-}
-
-impl ActixSessionSource for NoSession {
-    type Session = NoSessionHandle;
-    fn session(&self, _: &HttpRequest) -> Result<NoSessionHandle, SessionError> {
-        Err(SessionError::Missing("no session backend is configured"))
-    }
-}
-
-impl ActixSessionSource for MemorySessions {
-    type Session = MemorySession;
-    fn session(&self, req: &HttpRequest) -> Result<MemorySession, SessionError> {
-        Ok(MemorySessions::session(
-            self,
-            req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
-        ))
-    }
-}
+pub use crate::session::ActixSessionSource;
 
 /// The actix-web middleware (`App::wrap`): loads the request's messages before the handler
 /// and writes the cookie (and session) after it, as the core decides.

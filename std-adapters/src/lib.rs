@@ -24,21 +24,26 @@ pub mod messages;
 pub mod session;
 mod state;
 pub mod tower;
+pub mod unstored;
+pub mod view;
 
 #[cfg(feature = "actix")]
 pub mod actix;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};
 pub use herald_core::{self, Level, Limits, Message, Storage, TagTable};
-pub use messages::{
-    Added, FailSilently, MessageView, Messages, MessagesError, OwnedMessage, Snapshot,
-    SnapshotIter, Unstored, UnstoredMessage, UnstoredReason,
-};
+pub use messages::{Added, FailSilently, Messages, MessagesError, Snapshot, SnapshotIter};
+pub use unstored::{Unstored, UnstoredMessage, UnstoredReason};
+pub use view::{MessageView, OwnedMessage};
 
 /// Django wire compatibility: read and write Django's `messages` cookie and session
 /// `_messages` entry byte for byte (feature `django`).
 #[cfg(feature = "django")]
 pub mod django;
+/// Django's format in herald's storages (`WireFormat::Django`), used by the shared layer:
+/// the glue between the core's plan and the Django codec.
+#[cfg(feature = "django")]
+mod django_storage;
 
 /// Fuzz targets: each a `pub fn(&[u8])` that panics only on a violated invariant, shared
 /// by the cargo-fuzz project in `fuzz/` and the seed replay test (feature `fuzzing`).

@@ -1,6 +1,5 @@
 //! The request-side API shared by every framework: [`Messages`] (add, read, keep, level),
-//! the [`Snapshot`] a read returns, message views for templates and JSON, and the error
-//! and report types.
+//! the [`Snapshot`] a read returns, and the handler's error type.
 //!
 //! ## Locking, and why it cannot deadlock
 //! A request's messages sit behind one short-lived lock. Every method takes it, does its
@@ -11,16 +10,16 @@
 //! still holds what it read.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use herald_core::list::{GrowableList, MessageStore};
 use herald_core::{CapacityError, Level, Message, TagTable};
 use serde::Serialize;
-use serde::ser::SerializeStruct;
 
 use crate::config::Config;
 use crate::session::SessionError;
-use crate::state::RequestState;
+use crate::state::{Handle, RequestState, lock};
+use crate::view::{MessageView, OwnedMessage};
 
 /// What [`Messages::try_add`] did with a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,213 +93,6 @@ impl MessagesError {
     pub fn body(&self) -> &'static str {
         self.status().canonical_reason().unwrap_or("Error")
     }
-}
-
-/// A message with its tags resolved, owning its strings: for templates, JSON responses and
-/// reports of unstored messages.
-///
-/// Serializes (serde) as `{"level", "level_tag", "tags", "message", "extra_tags",
-/// "is_safe"}`, the names Django's templates use.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct OwnedMessage {
-    /// The level.
-    pub level: Level,
-    /// The level's tag (`"success"` for SUCCESS), `""` when it has none.
-    pub level_tag: String,
-    /// The full tag string: extra tags, then the level tag (`"banner error"`).
-    pub tags: String,
-    /// The text.
-    pub message: String,
-    /// The extra tags as given (`None` and `Some("")` render alike).
-    pub extra_tags: Option<String>,
-    /// Whether the text is trusted HTML (render it unescaped).
-    pub is_safe: bool,
-}
-
-impl OwnedMessage {
-    /// Copies `message`, resolving its tags in `tags`.
-    pub fn new(message: Message<'_>, tags: &TagTable<'_>) -> Self {
-        OwnedMessage {
-            level: message.level,
-            level_tag: tags.level_tag(message.level).to_owned(),
-            tags: tags.tags(message.level, message.extra_tags).to_string(),
-            message: message.text.to_owned(),
-            extra_tags: message.extra_tags.map(str::to_owned),
-            is_safe: message.safe,
-        }
-    }
-}
-
-impl fmt::Display for OwnedMessage {
-    /// A message displays as its text.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-fn serialize_message<S: serde::Serializer>(
-    s: S,
-    level: Level,
-    level_tag: &str,
-    tags: &str,
-    message: &str,
-    extra_tags: Option<&str>,
-    is_safe: bool,
-) -> Result<S::Ok, S::Error> {
-    let mut st = s.serialize_struct("Message", 6)?;
-    st.serialize_field("level", &level.0)?;
-    st.serialize_field("level_tag", level_tag)?;
-    st.serialize_field("tags", tags)?;
-    st.serialize_field("message", message)?;
-    st.serialize_field("extra_tags", &extra_tags)?;
-    st.serialize_field("is_safe", &is_safe)?;
-    st.end()
-}
-
-impl Serialize for OwnedMessage {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_message(
-            s,
-            self.level,
-            &self.level_tag,
-            &self.tags,
-            &self.message,
-            self.extra_tags.as_deref(),
-            self.is_safe,
-        )
-    }
-}
-
-/// A borrowed message with the tag table in force: what a [`Snapshot`] yields. Serializes
-/// like [`OwnedMessage`] without copying.
-#[derive(Clone, Copy, Debug)]
-pub struct MessageView<'a> {
-    message: Message<'a>,
-    tags: TagTable<'a>,
-}
-
-impl<'a> MessageView<'a> {
-    /// The level.
-    pub fn level(&self) -> Level {
-        self.message.level
-    }
-    /// The text.
-    pub fn message(&self) -> &'a str {
-        self.message.text
-    }
-    /// The extra tags as given.
-    pub fn extra_tags(&self) -> Option<&'a str> {
-        self.message.extra_tags
-    }
-    /// Whether the text is trusted HTML.
-    pub fn is_safe(&self) -> bool {
-        self.message.safe
-    }
-    /// The level's tag (`"success"` for SUCCESS; `""` for a level without one).
-    pub fn level_tag(&self) -> &'a str {
-        self.tags.level_tag(self.message.level)
-    }
-    /// The full tag string (extra tags, then the level tag), rendered without allocating.
-    pub fn tags(&self) -> herald_core::Tags<'a> {
-        self.tags.tags(self.message.level, self.message.extra_tags)
-    }
-    /// The core message (level, text, extra tags, safe flag).
-    pub fn as_message(&self) -> Message<'a> {
-        self.message
-    }
-    /// An owned copy.
-    pub fn to_owned(&self) -> OwnedMessage {
-        OwnedMessage::new(self.message, &self.tags)
-    }
-}
-
-impl fmt::Display for MessageView<'_> {
-    /// A message displays as its text.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message.text)
-    }
-}
-
-impl Serialize for MessageView<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_message(
-            s,
-            self.message.level,
-            self.level_tag(),
-            &self.tags().to_string(),
-            self.message.text,
-            self.message.extra_tags,
-            self.message.safe,
-        )
-    }
-}
-
-/// Why a message was not stored.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum UnstoredReason {
-    /// It did not fit in the cookie (cookie storage drops the oldest that do not fit).
-    CookieFull,
-    /// The session backend failed when it was written.
-    Session(SessionError),
-    /// It was added past the request's limits
-    /// ([`ConfigBuilder::request_limits`](crate::ConfigBuilder::request_limits)).
-    Limit(CapacityError),
-}
-
-impl fmt::Display for UnstoredReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UnstoredReason::CookieFull => f.write_str("it does not fit in the messages cookie"),
-            UnstoredReason::Session(e) => write!(f, "the session write failed: {e}"),
-            UnstoredReason::Limit(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-/// One message no storage took, and why.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct UnstoredMessage {
-    /// The message.
-    pub message: OwnedMessage,
-    /// Why it was not stored.
-    pub reason: UnstoredReason,
-}
-
-/// Messages no storage took, returned to the caller in the **response extensions** (and
-/// logged with `tracing` at WARN): nothing is dropped silently. An outer middleware can
-/// turn it into an error, a header or a metric.
-///
-/// ```
-/// # fn f(response: http::Response<()>) {
-/// use herald_flash::Unstored;
-/// if let Some(unstored) = response.extensions().get::<Unstored>() {
-///     for u in &unstored.messages {
-///         eprintln!("not stored: {} ({})", u.message, u.reason);
-///     }
-/// }
-/// # }
-/// ```
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct Unstored {
-    /// The messages, oldest first, each with its reason.
-    pub messages: Vec<UnstoredMessage>,
-}
-
-impl Unstored {
-    /// The texts, oldest first.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
-        self.messages.iter().map(|u| u.message.message.as_str())
-    }
-}
-
-pub(crate) type Handle = Arc<Mutex<RequestState>>;
-
-pub(crate) fn lock(handle: &Handle) -> MutexGuard<'_, RequestState> {
-    handle.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[derive(Clone)]
@@ -649,7 +441,7 @@ impl<'a> Iterator for SnapshotIter<'a> {
         let tags = self.tags;
         self.messages
             .next()
-            .map(|message| MessageView { message, tags })
+            .map(|message| MessageView::new(message, tags))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.messages.size_hint()

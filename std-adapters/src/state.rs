@@ -4,6 +4,7 @@
 //! session backend.
 
 use std::ops::Range;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use herald_core::codec::Header;
 use herald_core::inbox::{CookieAction, SessionAction};
@@ -13,8 +14,17 @@ use herald_core::{Inbox, LoadError, Message, Storage};
 
 use crate::config::{Config, Inner};
 use crate::cookies;
-use crate::messages::{Handle, OwnedMessage, Unstored, UnstoredMessage, UnstoredReason, lock};
 use crate::session::{SessionBackend, SessionError};
+use crate::unstored::{Unstored, UnstoredMessage, UnstoredReason};
+use crate::view::OwnedMessage;
+
+/// The request's state as the middleware and every `Messages` clone share it.
+pub(crate) type Handle = Arc<Mutex<RequestState>>;
+
+/// Locks the state (a panic while it was held does not make it unusable).
+pub(crate) fn lock(handle: &Handle) -> MutexGuard<'_, RequestState> {
+    handle.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A request's inbox: the growable store, bounded by the configured request limits.
 pub(crate) type RequestInbox = Inbox<GrowableList>;
@@ -77,7 +87,7 @@ fn load_cookie<'h>(
     let value = cookies::find(cookie_headers, &inner.cookie_name);
     #[cfg(feature = "django")]
     if let Some(codec) = &inner.django {
-        return crate::django::storage::load_cookie(inbox, codec, value, now, inner.max_age);
+        return crate::django_storage::load_cookie(inbox, codec, value, now, inner.max_age);
     }
     inbox.load_cookie(value.map(str::as_bytes), &inner.signer, now, inner.max_age)
 }
@@ -148,7 +158,7 @@ impl RequestState {
             Ok(bytes) => {
                 #[cfg(feature = "django")]
                 let loaded = if config.inner.django.is_some() {
-                    crate::django::storage::load_session(&mut self.inbox, bytes.as_deref())
+                    crate::django_storage::load_session(&mut self.inbox, bytes.as_deref())
                 } else {
                     self.inbox.load_session(bytes.as_deref())
                 };
@@ -248,7 +258,7 @@ impl RequestState {
         now: u64,
         mut set_cookie: impl FnMut(Vec<u8>),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
-        use crate::django::storage::{self, DjangoCookie};
+        use crate::django_storage::{self as storage, DjangoCookie};
         let config = self.config.clone();
         let inner = &config.inner;
         let planned = storage::plan(&mut self.inbox, codec, inner.max_cookie_size, now);

@@ -29,56 +29,21 @@ use std::task::{Context, Poll, ready};
 
 use herald_core::Storage;
 use http::header::{COOKIE, SET_COOKIE};
-use http::{Extensions, HeaderMap, HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::Config;
-use crate::messages::{Handle, Messages, UnstoredMessage, lock};
-use crate::session::{
-    MemorySession, MemorySessions, NoSession, NoSessionHandle, SessionBackend, SessionError,
-};
-use crate::state::{self, RequestState, SessionWrite, Setup};
+use crate::messages::Messages;
+use crate::session::{NoSession, SessionError};
+use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
+use crate::unstored::UnstoredMessage;
 
 /// The name the missing-layer error gives.
 pub(crate) const LAYER_NAME: &str = "herald_flash::tower::MessagesLayer";
 
-/// Where a tower service finds the session of a request.
-///
-/// Implemented by [`MemorySessions`], [`TowerSessions`](crate::session::TowerSessions)
-/// (feature `tower-sessions`) and [`NoSession`].
-pub trait TowerSessionSource: Clone + Send + Sync + 'static {
-    /// The per-request session handle.
-    type Session: SessionBackend + Send + Sync + 'static;
-
-    /// The session of the request with these headers and extensions.
-    ///
-    /// # Errors
-    /// [`SessionError::Missing`] when the request has no session (its layer is missing).
-    fn session(
-        &self,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Result<Self::Session, SessionError>;
-}
-
-impl TowerSessionSource for NoSession {
-    type Session = NoSessionHandle;
-    fn session(&self, _: &HeaderMap, _: &Extensions) -> Result<NoSessionHandle, SessionError> {
-        Err(SessionError::Missing("no session backend is configured"))
-    }
-}
-
-impl TowerSessionSource for MemorySessions {
-    type Session = MemorySession;
-    fn session(&self, headers: &HeaderMap, _: &Extensions) -> Result<MemorySession, SessionError> {
-        Ok(MemorySessions::session(
-            self,
-            headers.get_all(COOKIE).iter().map(HeaderValue::as_bytes),
-        ))
-    }
-}
+pub use crate::session::TowerSessionSource;
 
 /// The tower layer: loads the request's messages before the inner service and writes the
 /// cookie (and session) after it, as the core decides. Cheap to clone.

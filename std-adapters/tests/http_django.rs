@@ -105,7 +105,7 @@ impl SessionBackend for OneSession {
     }
 }
 
-impl herald_flash::tower::TowerSessionSource for OneSession {
+impl herald_flash::session::TowerSessionSource for OneSession {
     type Session = OneSession;
     fn session(
         &self,
@@ -116,7 +116,7 @@ impl herald_flash::tower::TowerSessionSource for OneSession {
     }
 }
 
-impl herald_flash::actix::ActixSessionSource for OneSession {
+impl herald_flash::session::ActixSessionSource for OneSession {
     type Session = OneSession;
     fn session(&self, _: &actix_web::HttpRequest) -> Result<OneSession, SessionError> {
         Ok(self.clone())

@@ -61,11 +61,9 @@
 //! ```
 
 mod cookie;
-mod json;
+pub(crate) mod json;
 mod session;
 mod signing;
-/// Django's format in herald's storages (`WireFormat::Django`), used by the shared layer.
-pub(crate) mod storage;
 
 use herald_core::level::TagTable;
 use herald_core::{Level, Message};

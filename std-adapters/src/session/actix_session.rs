@@ -70,7 +70,7 @@ struct ActixSessionError(String);
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ActixSessions;
 
-impl crate::actix::ActixSessionSource for ActixSessions {
+impl super::ActixSessionSource for ActixSessions {
     type Session = Session;
 
     fn session(&self, req: &actix_web::HttpRequest) -> Result<Session, SessionError> {

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 mod memory;
+mod source;
 
 #[cfg(feature = "actix-session")]
 mod actix_session;
@@ -19,6 +20,9 @@ mod tower_sessions;
 #[cfg(feature = "actix-session")]
 pub use self::actix_session::ActixSessions;
 pub use self::memory::{MemorySession, MemorySessions, MemorySessionsBuilder};
+#[cfg(feature = "actix")]
+pub use self::source::ActixSessionSource;
+pub use self::source::TowerSessionSource;
 #[cfg(feature = "tower-sessions")]
 pub use self::tower_sessions::TowerSessions;
 

@@ -55,7 +55,7 @@ pub struct TowerSessions;
 /// The error a request gets when `SessionManagerLayer` is missing.
 pub(crate) const MISSING: &str = "tower_sessions::SessionManagerLayer (tower-sessions 0.14) is not installed outside herald's MessagesLayer";
 
-impl crate::tower::TowerSessionSource for TowerSessions {
+impl super::TowerSessionSource for TowerSessions {
     type Session = Session;
 
     fn session(

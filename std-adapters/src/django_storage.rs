@@ -16,12 +16,12 @@ use std::ops::Range;
 use herald_core::inbox::{CookieAction, Foreign, LoadError, Loaded, Plan};
 use herald_core::{Inbox, Message, MessageStore, Policy};
 
-use super::json::{JsonStyle, ToDjangoJson};
-use super::{
+use crate::config::Inner;
+use crate::django::json::{JsonStyle, ToDjangoJson};
+use crate::django::{
     DecodeError, DjangoCodec, DjangoItem, NOT_FINISHED, decode_session, encode_session,
     python_cookie_quote,
 };
-use crate::config::Inner;
 
 /// The messages of `items` that an inbox can hold, after logging what is left out.
 fn messages_of<'a>(items: &'a [DjangoItem], source: &str) -> Vec<Message<'a>> {
@@ -250,7 +250,7 @@ impl ToDjangoJson for Item<'_> {
     fn write_django_json(&self, out: &mut String, style: JsonStyle) {
         match self {
             Item::Message(m) => m.write_django_json(out, style),
-            Item::NotFinished => super::json::write_str(out, NOT_FINISHED),
+            Item::NotFinished => crate::django::json::write_str(out, NOT_FINISHED),
         }
     }
 }
@@ -336,7 +336,7 @@ mod tests {
     /// combination of the settings.
     #[test]
     fn r_4_10_r_4_11_cookie_lines_are_djangos() {
-        use super::super::CookieSettings;
+        use crate::django::CookieSettings;
         for domain in [None, Some(".example.com")] {
             for secure in [false, true] {
                 for http_only in [false, true] {
@@ -383,8 +383,8 @@ mod tests {
         let codec = DjangoCodec::new(KEY);
         let items = [
             DjangoItem::Raw(serde_json::json!("a plain string")),
-            DjangoItem::Message(super::super::DjangoMessage::new(20, "kept")),
-            DjangoItem::Message(super::super::DjangoMessage::new(20, "")),
+            DjangoItem::Message(crate::django::DjangoMessage::new(20, "kept")),
+            DjangoItem::Message(crate::django::DjangoMessage::new(20, "")),
             DjangoItem::Raw(serde_json::json!({"k": [1, 2]})),
         ];
         let value = codec.encode_all(&items, 1_700_000_000, false).unwrap();

@@ -1,0 +1,69 @@
+//! The report of messages no storage took: [`Unstored`], in the response extensions.
+
+use std::fmt;
+
+use herald_core::CapacityError;
+
+use crate::session::SessionError;
+use crate::view::OwnedMessage;
+
+/// Why a message was not stored.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum UnstoredReason {
+    /// It did not fit in the cookie (cookie storage drops the oldest that do not fit).
+    CookieFull,
+    /// The session backend failed when it was written.
+    Session(SessionError),
+    /// It was added past the request's limits
+    /// ([`ConfigBuilder::request_limits`](crate::ConfigBuilder::request_limits)).
+    Limit(CapacityError),
+}
+
+impl fmt::Display for UnstoredReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnstoredReason::CookieFull => f.write_str("it does not fit in the messages cookie"),
+            UnstoredReason::Session(e) => write!(f, "the session write failed: {e}"),
+            UnstoredReason::Limit(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// One message no storage took, and why.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct UnstoredMessage {
+    /// The message.
+    pub message: OwnedMessage,
+    /// Why it was not stored.
+    pub reason: UnstoredReason,
+}
+
+/// Messages no storage took, returned to the caller in the **response extensions** (and
+/// logged with `tracing` at WARN): nothing is dropped silently. An outer middleware can
+/// turn it into an error, a header or a metric.
+///
+/// ```
+/// # fn f(response: http::Response<()>) {
+/// use herald_flash::Unstored;
+/// if let Some(unstored) = response.extensions().get::<Unstored>() {
+///     for u in &unstored.messages {
+///         eprintln!("not stored: {} ({})", u.message, u.reason);
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Unstored {
+    /// The messages, oldest first, each with its reason.
+    pub messages: Vec<UnstoredMessage>,
+}
+
+impl Unstored {
+    /// The texts, oldest first.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.messages.iter().map(|u| u.message.message.as_str())
+    }
+}
