@@ -1,34 +1,31 @@
-//! Reading the messages cookie from `Cookie` headers (with the `cookie` crate) and writing
+//! Reading a cookie from raw `Cookie` header bytes (with the core's parser) and writing
 //! `Set-Cookie` values (with the core's allocation-free writer, in Django's layout).
 
-use cookie::Cookie;
-use herald_core::cookie_header::{self, CookieAttributes, WriteError};
+use herald_core::cookie_header::{self, CookieAttributes, ParseError, WriteError};
 use herald_core::signer::MAX_VALUE_LEN;
 
 use crate::config::Inner;
 
-/// The value of the first cookie called `name` in the given `Cookie` header values (the
-/// core's rule: browsers send the most specific cookie first), with surrounding double
-/// quotes removed. Header values that are not UTF-8 and pieces that do not parse are
-/// skipped; the value itself is checked by the signer.
+/// The value of the first cookie called `name` in the given `Cookie` header values, read
+/// byte by byte by the core's parser ([`cookie_header::find_cookie`]), with surrounding
+/// double quotes removed.
+///
+/// * The first cookie with the name wins, across all the headers (browsers send the most
+///   specific cookie first); a later duplicate is never used instead.
+/// * Other cookies are skipped without looking at their values, so bytes that are not
+///   UTF-8 (or not valid in a cookie at all) elsewhere in a header never hide this one.
+/// * A value holding bytes that no cookie value may hold (space, `,`, `\`, control
+///   characters, anything outside ASCII, so every non-UTF-8 byte) is treated as no
+///   value: `None`, as when the cookie is absent. Every other value is returned as it
+///   is; whether it is a valid signed value is the signer's decision.
 pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) -> Option<&'h str> {
-    for header in headers {
-        let Ok(text) = std::str::from_utf8(header) else {
-            continue;
-        };
-        for piece in Cookie::split_parse(text).flatten() {
-            if piece.name_raw() == Some(name) {
-                return piece.value_raw().map(trim_quotes);
-            }
+    match cookie_header::find_cookie(headers, name) {
+        Ok(value) => value,
+        Err(error @ ParseError::InvalidValue { .. }) => {
+            tracing::debug!(cookie = name, %error, "herald: ignoring a malformed cookie value");
+            None
         }
-    }
-    None
-}
-
-fn trim_quotes(s: &str) -> &str {
-    match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        Some(inner) => inner,
-        None => s,
+        Err(ParseError::InvalidName) => None,
     }
 }
 
@@ -121,6 +118,56 @@ mod tests {
         assert_eq!(find(h, "messagesx"), None);
         let empty: [&[u8]; 1] = [b"messages="];
         assert_eq!(find(empty, "messages"), Some(""));
+        let quoted_empty: [&[u8]; 1] = [b"messages=\"\""];
+        assert_eq!(find(quoted_empty, "messages"), Some(""));
+        // Names are whole and case-sensitive; whitespace around pieces is ignored.
+        let spaced: [&[u8]; 1] = [b"xmessages=1;Messages=2 ;\tmessages = third ; messages=4"];
+        assert_eq!(find(spaced, "messages"), Some("third"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_elsewhere_never_hide_the_cookie() {
+        let same_header: [&[u8]; 1] = [b"other=\xff\xfe; messages=abc"];
+        assert_eq!(find(same_header, "messages"), Some("abc"));
+        let before: [&[u8]; 1] = [b"\xff\xfe=\x80; messages=\"abc\"; after=\xc3"];
+        assert_eq!(find(before, "messages"), Some("abc"));
+        let own_header: [&[u8]; 2] = [b"other=\xff\xfe", b"messages=abc"];
+        assert_eq!(find(own_header, "messages"), Some("abc"));
+        // A foreign value with `;`-free junk of every kind is skipped too.
+        let junk: [&[u8]; 1] = [b"json={\"a\": [1, 2]}; sp=a b; bs=\\; messages=abc"];
+        assert_eq!(find(junk, "messages"), Some("abc"));
+    }
+
+    #[test]
+    fn a_malformed_value_of_the_cookie_itself_is_no_value() {
+        // A non-UTF-8 byte inside the value: no value at all (as if absent), so the
+        // signer never sees it.
+        for header in [
+            b"messages=ab\xffc".as_slice(),
+            b"messages=\xff",
+            b"messages=\"ab\xc3\xa9\"",
+            b"other=1; messages=abc\x80; z=2",
+        ] {
+            assert_eq!(find([header], "messages"), None, "{header:?}");
+        }
+        // The same for other bytes no cookie value holds.
+        for header in [
+            b"messages=a b".as_slice(),
+            b"messages=a,b",
+            b"messages=\"a\\\"b\"",
+        ] {
+            assert_eq!(find([header], "messages"), None, "{header:?}");
+        }
+        // The first cookie with the name decides: a valid later duplicate is not used.
+        let h: [&[u8]; 2] = [b"messages=bad\xff", b"messages=good"];
+        assert_eq!(find(h, "messages"), None);
+        // Other cookies are still found next to it.
+        assert_eq!(find([b"messages=\xff; a=1".as_slice()], "a"), Some("1"));
+        // Values outside the signer's alphabet but made of cookie bytes reach the signer.
+        assert_eq!(
+            find([b"messages=%%%=".as_slice()], "messages"),
+            Some("%%%=")
+        );
     }
 
     #[test]
