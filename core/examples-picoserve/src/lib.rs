@@ -20,6 +20,9 @@
 //! The same code runs on an embassy device; `src/main.rs` runs it on the host with tokio,
 //! and `src/bin/footprint.rs` measures what one request costs.
 //!
+//! The signing secret is the caller's (the host binary takes it from `HERALD_SECRET` or
+//! draws a random one at start-up); there is no built-in one.
+//!
 //! Only what the response still needs while it is written is held across an `.await`
 //! (and so lives in the connection's future): the `Set-Cookie` header and, for the page,
 //! the inbox. Everything else — the signed value, the POST's inbox, the signer's scratch —
@@ -59,7 +62,7 @@ pub const MAX_COOKIE_VALUE: usize = 2048;
 pub const SET_COOKIE_CAP: usize = MAX_COOKIE_VALUE + 160;
 
 /// Room for the `Set-Cookie` value of `GET /`. The page reads the messages, so the plan
-/// can only keep or delete the cookie (R-2.6: read and nothing added is a clear), and a
+/// can only keep or delete the cookie (messages read and nothing added: a clear), and a
 /// deletion (`messages=""; expires=…; Max-Age=0; Path=/; SameSite=Lax`, 83 bytes with the
 /// default attributes) needs far less than [`SET_COOKIE_CAP`]. Were a full cookie ever
 /// planned here, the write would fail cleanly with a `500`, never overflow.
@@ -69,6 +72,46 @@ pub const DELETE_COOKIE_CAP: usize = 256;
 /// 2048-byte messages cookie plus the usual browser headers) and the form body are parsed
 /// in place in it.
 pub const HTTP_BUFFER_LEN: usize = 6144;
+
+/// The shortest signing secret (and fallback secret) [`Flash::new`] accepts, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why a [`Flash`] could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupError {
+    /// The signing secret is shorter than [`MIN_SECRET_LEN`] bytes.
+    SecretTooShort {
+        /// Its length.
+        len: usize,
+    },
+    /// A fallback secret is shorter than [`MIN_SECRET_LEN`] bytes.
+    FallbackTooShort {
+        /// Its position among the fallbacks.
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// More fallback secrets than the signer holds.
+    TooManyKeys(TooManyKeys),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SetupError::SecretTooShort { len } => write!(
+                f,
+                "the secret is {len} bytes long; at least {MIN_SECRET_LEN} are required"
+            ),
+            SetupError::FallbackTooShort { index, len } => write!(
+                f,
+                "fallback secret #{index} is {len} bytes long; at least {MIN_SECRET_LEN} are required"
+            ),
+            SetupError::TooManyKeys(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for SetupError {}
 
 /// Why the response cookie could not be written. Not reachable with the default buffers
 /// and attributes: the plan truncates the messages to [`MAX_COOKIE_VALUE`].
@@ -129,16 +172,35 @@ impl Flash {
     /// without a real-time clock may return 0: the time only matters with
     /// [`Flash::with_max_age`]).
     ///
+    /// There is no default secret: anyone who knows the secret can write messages this
+    /// server shows. Give each device (or each run) its own random secret of at least
+    /// [`MIN_SECRET_LEN`] bytes, kept out of the source code.
+    ///
     /// # Errors
-    /// [`TooManyKeys`] for more than [`herald_core::signer::DEFAULT_FALLBACKS`] fallbacks.
+    /// [`SetupError`] for a secret or fallback shorter than [`MIN_SECRET_LEN`] bytes, or
+    /// more than [`herald_core::signer::DEFAULT_FALLBACKS`] fallbacks.
     pub fn new(
         secret: &[u8],
         fallbacks: &[&[u8]],
         min_level: Level,
         clock: fn() -> u64,
-    ) -> Result<Self, TooManyKeys> {
+    ) -> Result<Self, SetupError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SetupError::SecretTooShort { len: secret.len() });
+        }
+        if let Some((index, short)) = fallbacks
+            .iter()
+            .enumerate()
+            .find(|(_, key)| key.len() < MIN_SECRET_LEN)
+        {
+            return Err(SetupError::FallbackTooShort {
+                index,
+                len: short.len(),
+            });
+        }
         Ok(Flash {
-            signer: Signer::new(secret, PURPOSE, COOKIE_NAME, fallbacks)?,
+            signer: Signer::new(secret, PURPOSE, COOKIE_NAME, fallbacks)
+                .map_err(SetupError::TooManyKeys)?,
             min_level,
             attributes: CookieAttributes::new(),
             max_age: None,
@@ -270,7 +332,7 @@ impl Flash {
         let message = Message::new(level, form.message)
             .with_extra_tags(form.extra_tags)
             .with_safe(form.safe);
-        // An empty text or a level below the minimum is ignored (R-2.1): still a 303.
+        // An empty text or a level below the minimum is ignored, as in Django: still a 303.
         if let Err(AddError { .. }) = inbox.add_message(message) {
             return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -327,8 +389,8 @@ impl RequestHandlerService<Flash> for Index {
 ///
 /// Form fields (`application/x-www-form-urlencoded`): `level` (a tag such as `success`,
 /// or a number), `message`, optional `extra_tags`, optional `safe` (`on`: the text is
-/// trusted HTML). An empty message or one below the minimum level is ignored (R-2.1), a
-/// malformed form is `400`, a message that does not fit in the inbox is `413`.
+/// trusted HTML). An empty message or one below the minimum level is ignored, as Django
+/// does; a malformed form is `400`, a message that does not fit in the inbox is `413`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddMessage;
 
@@ -365,7 +427,9 @@ impl RequestHandlerService<Flash> for AddMessage {
 /// use herald_core::Level;
 /// use herald_picoserve_example::{Flash, app};
 ///
-/// let flash = Flash::new(b"a long random secret", &[], Level::INFO, || 0).unwrap();
+/// // In a real server the secret comes from the device's storage or the environment.
+/// let secret = [0x5a; 32];
+/// let flash = Flash::new(&secret, &[], Level::INFO, || 0).unwrap();
 /// let _router = app(flash);
 /// ```
 pub fn app(flash: Flash) -> Router<impl PathRouter> {
@@ -373,4 +437,31 @@ pub fn app(flash: Flash) -> Router<impl PathRouter> {
         .route("/", get_service(Index))
         .route("/add", post_service(AddMessage))
         .with_state(flash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_shorter_than_32_bytes_are_refused() {
+        let long = [7u8; MIN_SECRET_LEN];
+        assert!(Flash::new(&long, &[], Level::INFO, || 0).is_ok());
+        assert!(Flash::new(&long, &[&long], Level::INFO, || 0).is_ok());
+        for len in [0, 1, MIN_SECRET_LEN - 1] {
+            assert_eq!(
+                Flash::new(&long[..len], &[], Level::INFO, || 0).err(),
+                Some(SetupError::SecretTooShort { len })
+            );
+            assert_eq!(
+                Flash::new(&long, &[&long, &long[..len]], Level::INFO, || 0).err(),
+                Some(SetupError::FallbackTooShort { index: 1, len })
+            );
+        }
+        let many = [&long[..]; herald_core::signer::DEFAULT_FALLBACKS + 1];
+        assert!(matches!(
+            Flash::new(&long, &many, Level::INFO, || 0),
+            Err(SetupError::TooManyKeys(_))
+        ));
+    }
 }
