@@ -20,8 +20,10 @@
 //! The same code runs on an embassy device; `src/main.rs` runs it on the host with tokio,
 //! and `src/bin/footprint.rs` measures what one request costs.
 //!
-//! The signing secret is the caller's (the host binary takes it from `HERALD_SECRET` or
-//! draws a random one at start-up); there is no built-in one.
+//! Nothing the request sends decides that a text is trusted HTML: the form has no such
+//! field and the page escapes every message. The signing secret is the caller's (the
+//! host binary takes it from `HERALD_SECRET` or draws a random one at start-up); there is
+//! no built-in one.
 //!
 //! Only what the response still needs while it is written is held across an `.await`
 //! (and so lives in the connection's future): the `Set-Cookie` header and, for the page,
@@ -309,8 +311,9 @@ impl Flash {
     }
 
     /// The whole of `POST /add` except the I/O: loads the cookie from `headers`, adds the
-    /// message of the form in `body` (decoded in place) and writes the `Set-Cookie` value
-    /// into `header`. The inbox lives on this call's stack only.
+    /// message of the form in `body` (decoded in place; its text is always escaped on the
+    /// page) and writes the `Set-Cookie` value into `header`. The inbox lives on this
+    /// call's stack only.
     ///
     /// # Errors
     /// The status and text of the response: `400` for a malformed form or an unknown
@@ -329,9 +332,7 @@ impl Flash {
         let bad = |what| (StatusCode::BAD_REQUEST, what);
         let form = form::AddForm::parse(body).map_err(|_| bad("malformed form\n"))?;
         let level = form::parse_level(form.level).ok_or(bad("unknown level\n"))?;
-        let message = Message::new(level, form.message)
-            .with_extra_tags(form.extra_tags)
-            .with_safe(form.safe);
+        let message = Message::new(level, form.message).with_extra_tags(form.extra_tags);
         // An empty text or a level below the minimum is ignored, as in Django: still a 303.
         if let Err(AddError { .. }) = inbox.add_message(message) {
             return Err((
@@ -388,9 +389,10 @@ impl RequestHandlerService<Flash> for Index {
 /// `POST /add`: queues the form's message and answers `303 See Other` to `/`.
 ///
 /// Form fields (`application/x-www-form-urlencoded`): `level` (a tag such as `success`,
-/// or a number), `message`, optional `extra_tags`, optional `safe` (`on`: the text is
-/// trusted HTML). An empty message or one below the minimum level is ignored, as Django
-/// does; a malformed form is `400`, a message that does not fit in the inbox is `413`.
+/// or a number), `message` and optional `extra_tags`; other fields are ignored, so no
+/// request can mark its text as trusted HTML. An empty message or one below the minimum
+/// level is ignored, as Django does; a malformed form is `400`, a message that does not
+/// fit in the inbox is `413`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddMessage;
 

@@ -6,6 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
+use herald_core::{Level, Message};
+use herald_picoserve_example::{Flash, SET_COOKIE_CAP};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
@@ -412,27 +414,63 @@ async fn several_posts_before_one_get_show_all_in_order() {
 }
 
 #[tokio::test]
-async fn text_is_escaped_unless_safe() {
+async fn text_is_always_escaped_and_the_form_cannot_mark_it_safe() {
     let server = start(None);
     let browser = Browser::new(&server);
     browser.add("info", "<b>bold</b> & \"quoted\"").await;
-    let (status, _) = browser
-        .post(&[
-            ("level", "success"),
-            ("message", "<em>trusted</em>"),
-            ("safe", "on"),
-        ])
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    for safe in ["on", "1", "true"] {
+        let (status, _) = browser
+            .post(&[
+                ("level", "success"),
+                ("message", "<em>trusted?</em>"),
+                ("safe", safe),
+            ])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
     browser.add("error", "café ✓").await;
     let (_, page) = browser.get().await;
+    let escaped = r#"<li class="success" data-level="25">&lt;em&gt;trusted?&lt;/em&gt;</li>"#;
     assert_eq!(
         items(&page),
         [
             r#"<li class="info" data-level="20">&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;</li>"#,
-            r#"<li class="success" data-level="25"><em>trusted</em></li>"#,
+            escaped,
+            escaped,
+            escaped,
             r#"<li class="error" data-level="40">café ✓</li>"#,
         ]
+    );
+    assert!(!page.contains("<em>"), "no markup from the request: {page}");
+    assert!(
+        !page.contains(r#"name="safe""#),
+        "the form has no safe field"
+    );
+}
+
+#[tokio::test]
+async fn a_safe_flag_in_a_signed_cookie_is_still_escaped() {
+    // Even a correctly signed cookie whose message claims to be safe HTML (this app
+    // never writes one) is rendered escaped.
+    let flash = Flash::new(SECRET.as_bytes(), &[], Level::INFO, || 0).unwrap();
+    let mut inbox = flash.inbox();
+    inbox
+        .add_message(Message::new(Level::INFO, "<script>alert(1)</script>").with_safe(true))
+        .unwrap();
+    let mut header = [0u8; SET_COOKIE_CAP];
+    let line = flash.set_cookie(&mut inbox, &mut header).unwrap().unwrap();
+    let value = line
+        .strip_prefix("messages=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap();
+
+    let server = start(None);
+    let browser = Browser::new(&server);
+    browser.set_cookie(value);
+    let (_, page) = browser.get().await;
+    assert_eq!(
+        items(&page),
+        [r#"<li class="info" data-level="20">&lt;script&gt;alert(1)&lt;/script&gt;</li>"#]
     );
 }
 
