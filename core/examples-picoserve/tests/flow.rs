@@ -120,13 +120,20 @@ impl Browser {
     }
 
     async fn post(&self, form: &[(&str, &str)]) -> (StatusCode, HeaderMap) {
-        let response = self
-            .http
-            .post(self.base.join("/add").unwrap())
-            .form(form)
-            .send()
-            .await
-            .expect("POST /add");
+        self.post_with(&[], form).await
+    }
+
+    /// `POST /add` with extra request headers.
+    async fn post_with(
+        &self,
+        headers: &[(&str, &str)],
+        form: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap) {
+        let mut request = self.http.post(self.base.join("/add").unwrap()).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("POST /add");
         (response.status(), response.headers().clone())
     }
 
@@ -472,6 +479,57 @@ async fn a_safe_flag_in_a_signed_cookie_is_still_escaped() {
         items(&page),
         [r#"<li class="info" data-level="20">&lt;script&gt;alert(1)&lt;/script&gt;</li>"#]
     );
+}
+
+#[tokio::test]
+async fn a_cross_origin_post_is_forbidden_and_adds_nothing() {
+    let server = start(None);
+    let own_origin = server.base.origin().ascii_serialization();
+    let browser = Browser::new(&server);
+    browser.add("info", "kept").await;
+    let cookie = browser.cookie();
+
+    let forged: [&[(&str, &str)]; 7] = [
+        &[("Origin", "http://evil.example")],
+        &[("Origin", "null")],
+        &[("Origin", "https://127.0.0.1")],
+        &[("Origin", &own_origin), ("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "cross-site")],
+        &[("Sec-Fetch-Site", "same-site")],
+        &[
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Origin", "http://evil.example"),
+        ],
+    ];
+    for headers in forged {
+        let (status, response) = browser
+            .post_with(headers, &[("level", "error"), ("message", "forged")])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(set_cookies(&response).is_empty(), "{headers:?}");
+        assert_eq!(browser.cookie(), cookie, "the cookie is left alone");
+    }
+
+    // The server's own origin, a same-origin fetch, and a request the user typed in.
+    let allowed: [&[(&str, &str)]; 4] = [
+        &[("Origin", &own_origin)],
+        &[("Origin", &own_origin.to_uppercase())],
+        &[("Sec-Fetch-Site", "same-origin"), ("Origin", &own_origin)],
+        &[("Sec-Fetch-Site", "none")],
+    ];
+    for (i, headers) in allowed.into_iter().enumerate() {
+        let text = format!("allowed {i}");
+        let (status, _) = browser
+            .post_with(headers, &[("level", "info"), ("message", &text)])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{headers:?}");
+    }
+
+    let (_, page) = browser.get().await;
+    let shown = items(&page);
+    assert_eq!(shown.len(), 5, "{shown:?}");
+    assert!(shown[0].contains(">kept<"));
+    assert!(!page.contains("forged"));
 }
 
 #[tokio::test]
