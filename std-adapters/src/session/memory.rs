@@ -1,18 +1,10 @@
 //! [`MemorySessions`]: an in-process session store with its own session-id cookie, the
-//! default session backend of the demo and the tests.
+//! default session backend of the demo and the tests. Single process only; bounded in
+//! time (an idle TTL) and in size (least recently used sessions are evicted).
 //!
-//! **Single process only.** The sessions live in this process's memory: they are lost on
-//! restart and invisible to other processes, so several servers behind a load balancer
-//! each see a different store. Use a shared session system (for example a Redis-backed
-//! one) for that.
-//!
-//! The store is bounded in time and in size. A session unused for longer than the idle
-//! TTL is gone: reads no longer see it and it is removed lazily, a few expired sessions
-//! at a time on each access (from the least recently used end, so the cost per request is
-//! bounded). When the store holds its maximum number of sessions, a new session evicts
-//! the least recently used one, so writes never fail because the store is full. Every
-//! operation costs O(log n) for n sessions: the sessions are kept in use order in a
-//! `BTreeMap` beside the `HashMap` that holds them.
+//! The sessions are kept in use order in a `BTreeMap` (use sequence → id) beside the
+//! `HashMap` that holds them, so finding, touching, expiring and evicting a session are
+//! each O(log n) for n sessions, and no request scans the whole store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -137,10 +129,22 @@ fn expired(entry: &Entry, now: Instant, ttl: Duration) -> bool {
 /// fixation), nor are ids whose session expired or was evicted: storing into such a
 /// session issues a new id. An entry is freed as soon as its messages are removed.
 ///
-/// A session unused for longer than the idle TTL (default 24 hours) expires, and a new
-/// session beyond the maximum size (default 100 000) evicts the least recently used one;
-/// see the [module documentation](self). Single process only: the sessions are not
-/// shared with other processes and do not survive a restart.
+/// **Single process only.** The sessions live in this process's memory: they are lost on
+/// restart and invisible to other processes, so several servers behind a load balancer
+/// would each see a different store. Use a shared session system (for example a
+/// Redis-backed one) there.
+///
+/// The store is bounded in time and in size:
+///
+/// * A session unused for longer than the idle TTL (default 24 hours) is gone: reads no
+///   longer see it, and writes through its cookie start a new session with a new id.
+///   Expired sessions are removed lazily: each access removes at most 16 of them, from
+///   the least recently used end, so no request pays for a large backlog at once.
+/// * When the store holds its maximum number of sessions (default 100 000), a new
+///   session evicts the least recently used one, whose messages are lost. Writes never
+///   fail for lack of room.
+///
+/// Each access costs O(log n) for n sessions; nothing scans the whole store.
 #[derive(Clone)]
 pub struct MemorySessions {
     inner: Arc<StoreInner>,
