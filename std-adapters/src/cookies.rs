@@ -1,35 +1,73 @@
-//! Reading the messages cookie from `Cookie` headers (with the `cookie` crate) and writing
+//! Reading a cookie from raw `Cookie` header bytes (with the core's parser) and writing
 //! `Set-Cookie` values (with the core's allocation-free writer, in Django's layout).
 
-use cookie::Cookie;
-use herald_core::cookie_header::{self, CookieAttributes, WriteError};
+use herald_core::cookie_header::{self, CookieAttributes, ParseError, WriteError};
 use herald_core::signer::MAX_VALUE_LEN;
 
 use crate::config::Inner;
 
-/// The value of the first cookie called `name` in the given `Cookie` header values (the
-/// core's rule: browsers send the most specific cookie first), with surrounding double
-/// quotes removed. Header values that are not UTF-8 and pieces that do not parse are
-/// skipped; the value itself is checked by the signer.
+/// The value of the first cookie called `name` in the given `Cookie` header values, read
+/// byte by byte by the core's parser ([`cookie_header::find_cookie`], one header at a
+/// time), with surrounding double quotes removed.
+///
+/// * The first cookie with the name wins, across all the headers (browsers send the most
+///   specific cookie first); a later duplicate is never used instead.
+/// * Other cookies are skipped without looking at their values, so bytes that are not
+///   UTF-8 (or not valid in a cookie at all) elsewhere in a header never hide this one.
+/// * The value itself is checked by the signer, not here: a value the core refuses
+///   because it holds bytes no cookie value may hold (space, `"`, `,`, `\`, control
+///   characters) is still returned, as long as it is UTF-8, so that the loader rejects
+///   it as invalid and the response deletes it, as Django does with such a cookie. No
+///   signed value holds such bytes, so the signer always rejects it.
+/// * A value with a byte that is not UTF-8 cannot be returned as text: it is no value
+///   (`None`, as when the cookie is absent), so it shows no messages and is left alone.
 pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) -> Option<&'h str> {
     for header in headers {
-        let Ok(text) = std::str::from_utf8(header) else {
-            continue;
-        };
-        for piece in Cookie::split_parse(text).flatten() {
-            if piece.name_raw() == Some(name) {
-                return piece.value_raw().map(trim_quotes);
+        match cookie_header::find_cookie([header], name) {
+            Ok(None) => {}
+            Ok(Some(value)) => return Some(value),
+            Err(ParseError::InvalidName) => return None,
+            Err(error @ ParseError::InvalidValue { offset, .. }) => {
+                let value = malformed_value(header, offset);
+                tracing::debug!(
+                    cookie = name,
+                    %error,
+                    passed_to_signer = value.is_some(),
+                    "herald: a malformed cookie value"
+                );
+                return value;
             }
         }
     }
     None
 }
 
-fn trim_quotes(s: &str) -> &str {
-    match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-        Some(inner) => inner,
-        None => s,
-    }
+/// The value of the piece of `header` holding byte `offset`, found by the core's rules
+/// (pieces end at `;`, the value follows the first `=`, space and tab around it are
+/// ignored, one pair of double quotes is removed), if it is UTF-8. Only for a value the
+/// core refused, whose error names one of its bytes but not its bounds.
+fn malformed_value(header: &[u8], offset: usize) -> Option<&str> {
+    let is_semicolon = |b: &u8| *b == b';';
+    let start = header
+        .get(..offset)?
+        .iter()
+        .rposition(is_semicolon)
+        .map_or(0, |i| i + 1);
+    let end = header
+        .get(offset..)?
+        .iter()
+        .position(is_semicolon)
+        .map_or(header.len(), |i| offset + i);
+    let piece = header.get(start..end)?;
+    let value = piece.get(piece.iter().position(|&b| b == b'=')? + 1..)?;
+    // The refused byte is not space or tab, so the trimmed value is not empty.
+    let text = |b: &u8| *b != b' ' && *b != b'\t';
+    let value = value.get(value.iter().position(text)?..=value.iter().rposition(text)?)?;
+    let value = match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
+    };
+    std::str::from_utf8(value).ok()
 }
 
 /// The configured cookie attributes.
@@ -105,6 +143,8 @@ pub(crate) fn delete_line(config: &Inner) -> Result<Vec<u8>, WriteError> {
 
 #[cfg(test)]
 mod tests {
+    use herald_core::{Inbox, Level, Storage};
+
     use super::*;
     use crate::config::{Config, SameSite};
 
@@ -121,6 +161,88 @@ mod tests {
         assert_eq!(find(h, "messagesx"), None);
         let empty: [&[u8]; 1] = [b"messages="];
         assert_eq!(find(empty, "messages"), Some(""));
+        let quoted_empty: [&[u8]; 1] = [b"messages=\"\""];
+        assert_eq!(find(quoted_empty, "messages"), Some(""));
+        // Names are whole and case-sensitive; whitespace around pieces is ignored.
+        let spaced: [&[u8]; 1] = [b"xmessages=1;Messages=2 ;\tmessages = third ; messages=4"];
+        assert_eq!(find(spaced, "messages"), Some("third"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_elsewhere_never_hide_the_cookie() {
+        let same_header: [&[u8]; 1] = [b"other=\xff\xfe; messages=abc"];
+        assert_eq!(find(same_header, "messages"), Some("abc"));
+        let before: [&[u8]; 1] = [b"\xff\xfe=\x80; messages=\"abc\"; after=\xc3"];
+        assert_eq!(find(before, "messages"), Some("abc"));
+        let own_header: [&[u8]; 2] = [b"other=\xff\xfe", b"messages=abc"];
+        assert_eq!(find(own_header, "messages"), Some("abc"));
+        // A foreign value with `;`-free junk of every kind is skipped too.
+        let junk: [&[u8]; 1] = [b"json={\"a\": [1, 2]}; sp=a b; bs=\\; messages=abc"];
+        assert_eq!(find(junk, "messages"), Some("abc"));
+        // Cookie bytes outside the signer's alphabet are returned as they are.
+        assert_eq!(
+            find([b"messages=%%%=".as_slice()], "messages"),
+            Some("%%%=")
+        );
+    }
+
+    #[test]
+    fn a_value_that_is_not_utf8_is_no_value() {
+        // A non-UTF-8 byte inside the messages value itself: no value at all (as if the
+        // cookie were absent), so nothing reaches the signer and nothing is shown.
+        for header in [
+            b"messages=ab\xffc".as_slice(),
+            b"messages=\xff",
+            b"messages=\"ab\xc3\"",
+            b"other=1; messages=abc\x80; z=2",
+            b"messages = \xfe ",
+        ] {
+            assert_eq!(find([header], "messages"), None, "{header:?}");
+        }
+        // The first cookie with the name decides: a valid later duplicate is not used,
+        // in the same header or a later one.
+        let h: [&[u8]; 2] = [b"messages=bad\xff", b"messages=good"];
+        assert_eq!(find(h, "messages"), None);
+        assert_eq!(
+            find([b"messages=\xff; messages=good".as_slice()], "messages"),
+            None
+        );
+        // Other cookies are still found next to it.
+        assert_eq!(find([b"messages=\xff; a=1".as_slice()], "a"), Some("1"));
+    }
+
+    #[test]
+    fn other_malformed_values_reach_the_signer_which_rejects_them() {
+        // UTF-8 values with bytes no cookie value holds are returned as they are (trimmed
+        // and unquoted), for the loader to reject and the response to delete.
+        let legacy =
+            r#"f720f2d0208d4528367e7ea39148a27f47c972ad$[["__json_message",0,20,"hello",""]]"#;
+        let legacy_header = format!("a=1; messages={legacy}; b=2");
+        for (header, value) in [
+            (b"messages=a b".as_slice(), "a b"),
+            (
+                b"x=1;messages = this is not a cookie ;y=2",
+                "this is not a cookie",
+            ),
+            (b"messages=a,b", "a,b"),
+            (b"messages=\"a\\\"b\"", "a\\\"b"),
+            (b"messages=\"abc", "\"abc"),
+            (b"messages=caf\xc3\xa9", "caf\u{e9}"),
+            (b"messages=\x01\t", "\x01"),
+            (legacy_header.as_bytes(), legacy),
+        ] {
+            assert_eq!(find([header], "messages"), Some(value), "{header:?}");
+        }
+        let h: [&[u8]; 2] = [b"messages=a b", b"messages=good"];
+        assert_eq!(find(h, "messages"), Some("a b"), "the first one decides");
+
+        let config = Config::builder().secret([7u8; 32]).build().unwrap();
+        for value in ["a b", "a,b", "\"abc", "caf\u{e9}", legacy] {
+            let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+            let loaded = inbox.load_cookie(Some(value.as_bytes()), &config.inner.signer, 0, None);
+            assert!(loaded.is_err(), "{value:?}: {loaded:?}");
+            assert_eq!(inbox.iter().count(), 0);
+        }
     }
 
     #[test]

@@ -9,8 +9,12 @@ use herald_core::Level;
 use herald_core::level::DEFAULT_TAGS;
 
 /// The fields of the add-message form, borrowed from the decoded body. Missing fields are
-/// empty (`safe`: false). When a field repeats, the last one wins, as with Django's
-/// `QueryDict.get`.
+/// empty; unknown fields are ignored. When a field repeats, the last one wins, as with
+/// Django's `QueryDict.get`.
+///
+/// There is deliberately no field that marks the text as trusted HTML (a message's `safe`
+/// flag): whatever the request sends, its text is escaped on the page. A form field
+/// called `safe` is just another unknown field.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AddForm<'a> {
     /// `level`: a level tag (`debug` … `error`) or a number.
@@ -19,8 +23,6 @@ pub struct AddForm<'a> {
     pub message: &'a str,
     /// `extra_tags`: extra CSS classes for the message.
     pub extra_tags: &'a str,
-    /// `safe` = `on`, `1` or `true`: the text is trusted HTML, rendered unescaped.
-    pub safe: bool,
 }
 
 /// Why a form body could not be decoded.
@@ -49,9 +51,9 @@ impl<'a> AddForm<'a> {
     /// ```
     /// use herald_picoserve_example::form::AddForm;
     ///
-    /// let mut body = *b"level=success&message=Profile+saved%21&safe=on";
+    /// let mut body = *b"level=success&message=Profile+saved%21&extra_tags=big";
     /// let form = AddForm::parse(&mut body).unwrap();
-    /// assert_eq!((form.level, form.message, form.safe), ("success", "Profile saved!", true));
+    /// assert_eq!((form.level, form.message, form.extra_tags), ("success", "Profile saved!", "big"));
     /// ```
     ///
     /// # Errors
@@ -68,7 +70,6 @@ impl<'a> AddForm<'a> {
                 "level" => form.level = value,
                 "message" => form.message = value,
                 "extra_tags" => form.extra_tags = value,
-                "safe" => form.safe = matches!(value, "on" | "1" | "true"),
                 _ => {}
             }
         }
@@ -139,35 +140,45 @@ mod tests {
 
     use super::*;
 
-    /// (level, message, extra_tags, safe) of a parsed body.
-    fn parse(body: &str) -> Result<(String, String, String, bool), FormError> {
+    /// (level, message, extra_tags) of a parsed body.
+    fn parse(body: &str) -> Result<(String, String, String), FormError> {
         let mut buf = body.as_bytes().to_vec();
         AddForm::parse(&mut buf).map(|f| {
             (
                 f.level.to_string(),
                 f.message.to_string(),
                 f.extra_tags.to_string(),
-                f.safe,
             )
         })
     }
 
     #[test]
     fn decodes_plus_percent_and_utf8() {
-        let (level, message, extra, safe) =
+        let (level, message, extra) =
             parse("message=caf%C3%A9+%26+%3Cb%3E&level=info&extra_tags=a+b").unwrap();
         assert_eq!((level.as_str(), message.as_str()), ("info", "café & <b>"));
-        assert_eq!((extra.as_str(), safe), ("a b", false));
+        assert_eq!(extra, "a b");
     }
 
     #[test]
-    fn missing_and_repeated_fields() {
-        let (_, message, _, safe) = parse("message=a&message=b&safe=on&other&=x&&").unwrap();
-        assert_eq!((message.as_str(), safe), ("b", true));
-        assert_eq!(
-            parse(""),
-            Ok((String::new(), String::new(), String::new(), false))
-        );
+    fn missing_repeated_and_unknown_fields() {
+        let (_, message, _) = parse("message=a&message=b&other&=x&&").unwrap();
+        assert_eq!(message, "b");
+        assert_eq!(parse(""), Ok((String::new(), String::new(), String::new())));
+    }
+
+    #[test]
+    fn a_safe_field_is_ignored() {
+        // The form cannot mark its text as trusted HTML: `safe` is an unknown field and
+        // changes nothing, whatever its value.
+        let plain = parse("level=info&message=%3Cem%3Ehi%3C%2Fem%3E").unwrap();
+        for body in [
+            "level=info&message=%3Cem%3Ehi%3C%2Fem%3E&safe=on",
+            "safe=1&level=info&message=%3Cem%3Ehi%3C%2Fem%3E",
+            "level=info&safe=true&message=%3Cem%3Ehi%3C%2Fem%3E&safe=yes",
+        ] {
+            assert_eq!(parse(body).unwrap(), plain, "{body}");
+        }
     }
 
     #[test]

@@ -20,6 +20,11 @@
 //! The same code runs on an embassy device; `src/main.rs` runs it on the host with tokio,
 //! and `src/bin/footprint.rs` measures what one request costs.
 //!
+//! Nothing the request sends decides that a text is trusted HTML: the form has no such
+//! field and the page escapes every message. A `POST` from another site is refused
+//! ([`check_same_origin`]), and the signing secret is the caller's (the host binary takes
+//! it from `HERALD_SECRET` or draws a random one at start-up); there is no built-in one.
+//!
 //! Only what the response still needs while it is written is held across an `.await`
 //! (and so lives in the connection's future): the `Set-Cookie` header and, for the page,
 //! the inbox. Everything else — the signed value, the POST's inbox, the signer's scratch —
@@ -59,7 +64,7 @@ pub const MAX_COOKIE_VALUE: usize = 2048;
 pub const SET_COOKIE_CAP: usize = MAX_COOKIE_VALUE + 160;
 
 /// Room for the `Set-Cookie` value of `GET /`. The page reads the messages, so the plan
-/// can only keep or delete the cookie (R-2.6: read and nothing added is a clear), and a
+/// can only keep or delete the cookie (messages read and nothing added: a clear), and a
 /// deletion (`messages=""; expires=…; Max-Age=0; Path=/; SameSite=Lax`, 83 bytes with the
 /// default attributes) needs far less than [`SET_COOKIE_CAP`]. Were a full cookie ever
 /// planned here, the write would fail cleanly with a `500`, never overflow.
@@ -69,6 +74,152 @@ pub const DELETE_COOKIE_CAP: usize = 256;
 /// 2048-byte messages cookie plus the usual browser headers) and the form body are parsed
 /// in place in it.
 pub const HTTP_BUFFER_LEN: usize = 6144;
+
+/// The shortest signing secret (and fallback secret) [`Flash::new`] accepts, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why a [`Flash`] could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetupError {
+    /// The signing secret is shorter than [`MIN_SECRET_LEN`] bytes.
+    SecretTooShort {
+        /// Its length.
+        len: usize,
+    },
+    /// A fallback secret is shorter than [`MIN_SECRET_LEN`] bytes.
+    FallbackTooShort {
+        /// Its position among the fallbacks.
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// More fallback secrets than the signer holds.
+    TooManyKeys(TooManyKeys),
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            SetupError::SecretTooShort { len } => write!(
+                f,
+                "the secret is {len} bytes long; at least {MIN_SECRET_LEN} are required"
+            ),
+            SetupError::FallbackTooShort { index, len } => write!(
+                f,
+                "fallback secret #{index} is {len} bytes long; at least {MIN_SECRET_LEN} are required"
+            ),
+            SetupError::TooManyKeys(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for SetupError {}
+
+/// Why a `POST` was refused by [`check_same_origin`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrossOrigin {
+    /// An `Origin` header names another origin than the server's own (`http://` and the
+    /// request's `Host`), or there is no `Host` to compare it with.
+    Origin,
+    /// A `Sec-Fetch-Site` header says the request comes from another site or origin.
+    FetchSite,
+}
+
+impl fmt::Display for CrossOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CrossOrigin::Origin => "the Origin header is not this server's origin",
+            CrossOrigin::FetchSite => "Sec-Fetch-Site says the request is cross-origin",
+        })
+    }
+}
+
+impl core::error::Error for CrossOrigin {}
+
+/// Optional whitespace around a header value.
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let start = value
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |i| i + 1);
+    value.get(start..end).unwrap_or_default()
+}
+
+/// `host` without a trailing `:80`, HTTP's default port (browsers leave it out of
+/// `Origin`, clients may write it in `Host`).
+fn without_default_port(host: &[u8]) -> &[u8] {
+    host.strip_suffix(b":80").unwrap_or(host)
+}
+
+/// Whether an `Origin` value is this server's origin: `http://` followed by the request's
+/// `Host`, compared without regard to ASCII case and to an explicit default port.
+fn is_own_origin(origin: &[u8], host: Option<&[u8]>) -> bool {
+    let Some(host) = host.map(trim_ows).filter(|h| !h.is_empty()) else {
+        return false;
+    };
+    let origin = trim_ows(origin);
+    let Some(scheme) = origin.get(..7) else {
+        return false;
+    };
+    let authority = origin.get(7..).unwrap_or_default();
+    scheme.eq_ignore_ascii_case(b"http://")
+        && without_default_port(authority).eq_ignore_ascii_case(without_default_port(host))
+}
+
+/// Refuses a state-changing request sent by another site (cross-site request forgery).
+///
+/// `headers` yields each request header's name and value. The request is refused when
+///
+/// * an `Origin` header is present and is not this server's own origin, `http://`
+///   followed by the request's `Host` header (the example serves plain HTTP; letter case
+///   and an explicit `:80` do not matter). `Origin: null` and an `Origin` without a
+///   `Host` are refused too; or
+/// * a `Sec-Fetch-Site` header is present and is neither `same-origin` nor `none` (a
+///   request the user made directly, such as a bookmark), so `same-site` and
+///   `cross-site` are refused.
+///
+/// A request with neither header (an old browser, `curl`, a test client) is accepted:
+/// browsers that could be tricked into a cross-site `POST` send at least one of them.
+///
+/// ```
+/// use herald_picoserve_example::{CrossOrigin, check_same_origin};
+///
+/// let own: [(&[u8], &[u8]); 2] = [(b"Host", b"device.local"), (b"Origin", b"http://device.local")];
+/// assert_eq!(check_same_origin(own), Ok(()));
+/// let forged: [(&[u8], &[u8]); 2] = [(b"Host", b"device.local"), (b"Origin", b"https://evil.example")];
+/// assert_eq!(check_same_origin(forged), Err(CrossOrigin::Origin));
+/// let fetched: [(&[u8], &[u8]); 1] = [(b"Sec-Fetch-Site", b"cross-site")];
+/// assert_eq!(check_same_origin(fetched), Err(CrossOrigin::FetchSite));
+/// ```
+///
+/// # Errors
+/// [`CrossOrigin`] says which header refused the request.
+pub fn check_same_origin<'a, I>(headers: I) -> Result<(), CrossOrigin>
+where
+    I: IntoIterator<Item = (&'a [u8], &'a [u8])> + Clone,
+{
+    let host = headers
+        .clone()
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(b"host"))
+        .map(|(_, value)| value);
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case(b"origin") && !is_own_origin(value, host) {
+            return Err(CrossOrigin::Origin);
+        }
+        if name.eq_ignore_ascii_case(b"sec-fetch-site") {
+            let site = trim_ows(value);
+            if !site.eq_ignore_ascii_case(b"same-origin") && !site.eq_ignore_ascii_case(b"none") {
+                return Err(CrossOrigin::FetchSite);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Why the response cookie could not be written. Not reachable with the default buffers
 /// and attributes: the plan truncates the messages to [`MAX_COOKIE_VALUE`].
@@ -129,16 +280,35 @@ impl Flash {
     /// without a real-time clock may return 0: the time only matters with
     /// [`Flash::with_max_age`]).
     ///
+    /// There is no default secret: anyone who knows the secret can write messages this
+    /// server shows. Give each device (or each run) its own random secret of at least
+    /// [`MIN_SECRET_LEN`] bytes, kept out of the source code.
+    ///
     /// # Errors
-    /// [`TooManyKeys`] for more than [`herald_core::signer::DEFAULT_FALLBACKS`] fallbacks.
+    /// [`SetupError`] for a secret or fallback shorter than [`MIN_SECRET_LEN`] bytes, or
+    /// more than [`herald_core::signer::DEFAULT_FALLBACKS`] fallbacks.
     pub fn new(
         secret: &[u8],
         fallbacks: &[&[u8]],
         min_level: Level,
         clock: fn() -> u64,
-    ) -> Result<Self, TooManyKeys> {
+    ) -> Result<Self, SetupError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SetupError::SecretTooShort { len: secret.len() });
+        }
+        if let Some((index, short)) = fallbacks
+            .iter()
+            .enumerate()
+            .find(|(_, key)| key.len() < MIN_SECRET_LEN)
+        {
+            return Err(SetupError::FallbackTooShort {
+                index,
+                len: short.len(),
+            });
+        }
         Ok(Flash {
-            signer: Signer::new(secret, PURPOSE, COOKIE_NAME, fallbacks)?,
+            signer: Signer::new(secret, PURPOSE, COOKIE_NAME, fallbacks)
+                .map_err(SetupError::TooManyKeys)?,
             min_level,
             attributes: CookieAttributes::new(),
             max_age: None,
@@ -246,12 +416,15 @@ impl Flash {
             .map_err(FlashError::Cookie)
     }
 
-    /// The whole of `POST /add` except the I/O: loads the cookie from `headers`, adds the
-    /// message of the form in `body` (decoded in place) and writes the `Set-Cookie` value
-    /// into `header`. The inbox lives on this call's stack only.
+    /// The whole of `POST /add` except the I/O: refuses a request from another site
+    /// ([`check_same_origin`]), loads the cookie from `headers`, adds the message of the
+    /// form in `body` (decoded in place; its text is always escaped on the page) and
+    /// writes the `Set-Cookie` value into `header`. The inbox lives on this call's stack
+    /// only.
     ///
     /// # Errors
-    /// The status and text of the response: `400` for a malformed form or an unknown
+    /// The status and text of the response: `403` for a cross-origin request (nothing is
+    /// added and the cookie is left alone), `400` for a malformed form or an unknown
     /// level, `413` for a message that does not fit in the inbox, `500` when the cookie
     /// cannot be written.
     #[inline(never)]
@@ -261,16 +434,20 @@ impl Flash {
         body: &mut [u8],
         header: &'b mut [u8],
     ) -> Result<Option<&'b str>, (StatusCode, &'static str)> {
+        let raw = headers
+            .iter()
+            .map(|(name, value)| (name.as_raw(), value.as_raw()));
+        if check_same_origin(raw).is_err() {
+            return Err((StatusCode::FORBIDDEN, "cross-origin request refused\n"));
+        }
         let mut inbox = self.inbox();
         // A bad cookie is ignored; the new message replaces it.
         let _ignored = self.load(&mut inbox, headers);
         let bad = |what| (StatusCode::BAD_REQUEST, what);
         let form = form::AddForm::parse(body).map_err(|_| bad("malformed form\n"))?;
         let level = form::parse_level(form.level).ok_or(bad("unknown level\n"))?;
-        let message = Message::new(level, form.message)
-            .with_extra_tags(form.extra_tags)
-            .with_safe(form.safe);
-        // An empty text or a level below the minimum is ignored (R-2.1): still a 303.
+        let message = Message::new(level, form.message).with_extra_tags(form.extra_tags);
+        // An empty text or a level below the minimum is ignored, as in Django: still a 303.
         if let Err(AddError { .. }) = inbox.add_message(message) {
             return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -326,9 +503,11 @@ impl RequestHandlerService<Flash> for Index {
 /// `POST /add`: queues the form's message and answers `303 See Other` to `/`.
 ///
 /// Form fields (`application/x-www-form-urlencoded`): `level` (a tag such as `success`,
-/// or a number), `message`, optional `extra_tags`, optional `safe` (`on`: the text is
-/// trusted HTML). An empty message or one below the minimum level is ignored (R-2.1), a
-/// malformed form is `400`, a message that does not fit in the inbox is `413`.
+/// or a number), `message` and optional `extra_tags`; other fields are ignored, so no
+/// request can mark its text as trusted HTML. A request from another site is `403`
+/// ([`check_same_origin`]). An empty message or one below the minimum level is ignored,
+/// as Django does; a malformed form is `400`, a message that does not fit in the inbox is
+/// `413`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddMessage;
 
@@ -365,7 +544,9 @@ impl RequestHandlerService<Flash> for AddMessage {
 /// use herald_core::Level;
 /// use herald_picoserve_example::{Flash, app};
 ///
-/// let flash = Flash::new(b"a long random secret", &[], Level::INFO, || 0).unwrap();
+/// // In a real server the secret comes from the device's storage or the environment.
+/// let secret = [0x5a; 32];
+/// let flash = Flash::new(&secret, &[], Level::INFO, || 0).unwrap();
 /// let _router = app(flash);
 /// ```
 pub fn app(flash: Flash) -> Router<impl PathRouter> {
@@ -373,4 +554,129 @@ pub fn app(flash: Flash) -> Router<impl PathRouter> {
         .route("/", get_service(Index))
         .route("/add", post_service(AddMessage))
         .with_state(flash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Header<'a> = (&'a [u8], &'a [u8]);
+
+    fn check(headers: &[(&str, &str)]) -> Result<(), CrossOrigin> {
+        let mut raw: [Header<'_>; 8] = [(b"", b""); 8];
+        for (slot, (name, value)) in raw.iter_mut().zip(headers) {
+            *slot = (name.as_bytes(), value.as_bytes());
+        }
+        check_same_origin(raw.get(..headers.len()).unwrap_or_default().iter().copied())
+    }
+
+    #[test]
+    fn requests_without_origin_headers_are_accepted() {
+        assert_eq!(check(&[]), Ok(()));
+        assert_eq!(check(&[("Host", "device.local")]), Ok(()));
+    }
+
+    #[test]
+    fn the_own_origin_is_http_and_the_host() {
+        for (host, origin) in [
+            ("device.local", "http://device.local"),
+            ("127.0.0.1:3001", "http://127.0.0.1:3001"),
+            ("Device.Local", "HTTP://device.LOCAL"),
+            ("device.local:80", "http://device.local"),
+            ("device.local", "http://device.local:80"),
+            ("[::1]:8080", " http://[::1]:8080\t"),
+        ] {
+            assert_eq!(
+                check(&[("host", host), ("origin", origin)]),
+                Ok(()),
+                "{host} {origin}"
+            );
+            // The header order does not matter.
+            assert_eq!(check(&[("ORIGIN", origin), ("HOST", host)]), Ok(()));
+        }
+        for (host, origin) in [
+            ("device.local", "http://evil.example"),
+            ("device.local", "https://device.local"),
+            ("device.local:3001", "http://device.local"),
+            ("device.local", "http://device.local:3001"),
+            ("device.local", "http://device.local/"),
+            ("device.local", "http://device.local.evil.example"),
+            ("device.local", "null"),
+            ("device.local", ""),
+            ("", "http://"),
+        ] {
+            assert_eq!(
+                check(&[("Host", host), ("Origin", origin)]),
+                Err(CrossOrigin::Origin),
+                "{host} {origin}"
+            );
+        }
+        // No Host to compare with.
+        assert_eq!(
+            check(&[("Origin", "http://device.local")]),
+            Err(CrossOrigin::Origin)
+        );
+        // Every Origin header counts, not just the first.
+        assert_eq!(
+            check(&[
+                ("Host", "d"),
+                ("Origin", "http://d"),
+                ("Origin", "http://evil")
+            ]),
+            Err(CrossOrigin::Origin)
+        );
+    }
+
+    #[test]
+    fn sec_fetch_site_must_be_same_origin_or_none() {
+        for site in ["same-origin", "none", "Same-Origin", " none "] {
+            assert_eq!(check(&[("Sec-Fetch-Site", site)]), Ok(()), "{site}");
+        }
+        for site in ["cross-site", "same-site", "", "same-origin, cross-site"] {
+            assert_eq!(
+                check(&[("sec-fetch-site", site)]),
+                Err(CrossOrigin::FetchSite),
+                "{site}"
+            );
+        }
+        // Both headers must agree to accept.
+        assert_eq!(
+            check(&[
+                ("Host", "d"),
+                ("Origin", "http://d"),
+                ("Sec-Fetch-Site", "cross-site")
+            ]),
+            Err(CrossOrigin::FetchSite)
+        );
+        assert_eq!(
+            check(&[
+                ("Sec-Fetch-Site", "same-origin"),
+                ("Host", "d"),
+                ("Origin", "http://e")
+            ]),
+            Err(CrossOrigin::Origin)
+        );
+    }
+
+    #[test]
+    fn secrets_shorter_than_32_bytes_are_refused() {
+        let long = [7u8; MIN_SECRET_LEN];
+        assert!(Flash::new(&long, &[], Level::INFO, || 0).is_ok());
+        assert!(Flash::new(&long, &[&long], Level::INFO, || 0).is_ok());
+        for len in [0, 1, MIN_SECRET_LEN - 1] {
+            assert_eq!(
+                Flash::new(&long[..len], &[], Level::INFO, || 0).err(),
+                Some(SetupError::SecretTooShort { len })
+            );
+            assert_eq!(
+                Flash::new(&long, &[&long, &long[..len]], Level::INFO, || 0).err(),
+                Some(SetupError::FallbackTooShort { index: 1, len })
+            );
+        }
+        let many = [&long[..]; herald_core::signer::DEFAULT_FALLBACKS + 1];
+        assert!(matches!(
+            Flash::new(&long, &many, Level::INFO, || 0),
+            Err(SetupError::TooManyKeys(_))
+        ));
+    }
 }

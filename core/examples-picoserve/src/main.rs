@@ -6,11 +6,17 @@
 //! ```
 //!
 //! The address comes from the first argument, else `HERALD_PICOSERVE_ADDR`, else
-//! `127.0.0.1:3001`; the secret from `HERALD_SECRET` (else a fixed demo secret, with a
-//! warning); the minimum level from `HERALD_MIN_LEVEL` (a tag or a number, default
+//! `127.0.0.1:3001`; the minimum level from `HERALD_MIN_LEVEL` (a tag or a number, default
 //! `info`). Once listening it prints `listening on http://ADDR` on stdout.
 //!
-//! Only this file uses std: the socket, the environment and the clock. Each connection is
+//! The signing secret comes from `HERALD_SECRET`, which must hold at least
+//! [`MIN_SECRET_LEN`] bytes (the program refuses to start otherwise). Without it the
+//! program draws a random secret from the operating system for this run and says so on
+//! stderr: messages still work, but cookies from before a restart are no longer accepted.
+//! There is no built-in secret.
+//!
+//! Only this file uses std: the socket, the environment, the random secret and the clock.
+//! Each connection is
 //! served by picoserve in its own task with a fixed [`HTTP_BUFFER_LEN`]-byte buffer, as
 //! one embassy task per socket would on a device.
 
@@ -21,10 +27,9 @@ use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use herald_core::Level;
-use herald_picoserve_example::{Flash, HTTP_BUFFER_LEN, app, form::parse_level};
+use herald_picoserve_example::{Flash, HTTP_BUFFER_LEN, MIN_SECRET_LEN, app, form::parse_level};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:3001";
-const DEMO_SECRET: &str = "herald picoserve example: not a secret, set HERALD_SECRET";
 
 static CONFIG: picoserve::Config = picoserve::Config::const_default().keep_connection_alive();
 
@@ -52,22 +57,45 @@ fn run() -> Result<(), String> {
     let addr: SocketAddr = addr
         .parse()
         .map_err(|e| format!("bad address {addr:?}: {e}"))?;
-    let secret = std::env::var("HERALD_SECRET").unwrap_or_else(|_| {
-        eprintln!("warning: HERALD_SECRET is not set; signing with the public demo secret");
-        DEMO_SECRET.to_string()
-    });
+    let secret = secret()?;
     let min_level = match std::env::var("HERALD_MIN_LEVEL") {
         Ok(level) => parse_level(&level).ok_or(format!("bad HERALD_MIN_LEVEL {level:?}"))?,
         Err(_) => Level::INFO,
     };
-    let flash = Flash::new(secret.as_bytes(), &[], min_level, unix_now)
-        .map_err(|e| format!("signer: {e}"))?;
+    let flash =
+        Flash::new(&secret, &[], min_level, unix_now).map_err(|e| format!("signer: {e}"))?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("tokio: {e}"))?;
     runtime.block_on(serve(addr, flash))
+}
+
+/// The signing secret: `HERALD_SECRET`'s bytes, or a random one for this run.
+fn secret() -> Result<Vec<u8>, String> {
+    match std::env::var_os("HERALD_SECRET") {
+        Some(value) => {
+            let secret = value.into_encoded_bytes();
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(format!(
+                    "HERALD_SECRET is {} bytes long; use at least {MIN_SECRET_LEN} random bytes",
+                    secret.len()
+                ));
+            }
+            Ok(secret)
+        }
+        None => {
+            let mut secret = vec![0u8; MIN_SECRET_LEN];
+            getrandom::fill(&mut secret)
+                .map_err(|e| format!("cannot draw a random secret: {e}"))?;
+            eprintln!(
+                "HERALD_SECRET is not set: signing with a random secret generated for this run \
+                 (messages cookies from earlier runs will be ignored)"
+            );
+            Ok(secret)
+        }
+    }
 }
 
 async fn serve(addr: SocketAddr, flash: Flash) -> Result<(), String> {

@@ -35,7 +35,10 @@ use picoserve::routing::{PathRouter, get};
 use picoserve::{Config, Timeouts, Timer};
 
 const NOW: u64 = 1_700_000_000;
-const SECRET: &[u8] = b"footprint probe secret";
+/// Signs the probe's in-memory requests only: this tool never listens on a socket, so a
+/// fixed secret here cannot sign a cookie a browser sees. (The server itself has no
+/// built-in secret; see `src/main.rs`.)
+const SECRET: &[u8] = b"footprint probe secret, in-memory requests only";
 /// The stack of the probe thread. Large enough for any request; the pad eats most of it.
 const PROBE_STACK: usize = 4 * 1024 * 1024;
 /// Bytes of each pad frame's array (the frame is a little larger; it is measured).
@@ -49,7 +52,7 @@ fn clock() -> u64 {
 }
 
 fn flash() -> Flash {
-    Flash::new(SECRET, &[], Level::INFO, clock).expect("no fallback keys")
+    Flash::new(SECRET, &[], Level::INFO, clock).expect("a long secret, no fallback keys")
 }
 
 // ---------------------------------------------------------------------------------------
