@@ -24,7 +24,7 @@ use axum::extract::Form;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
-use herald_flash::session::TowerSessions;
+use herald_flash::session::tower_sessions_0_14::TowerSessions;
 use herald_flash::tower::MessagesLayer;
 use herald_flash::{Config, Level, Message, Messages, Storage};
 use minijinja::{Environment, context};
@@ -221,8 +221,10 @@ pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Resu
         (None, _) => routes
             .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
             .layer(
-                tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
-                    .with_secure(false),
+                tower_sessions_0_14::SessionManagerLayer::new(
+                    tower_sessions_0_14::MemoryStore::default(),
+                )
+                .with_secure(false),
             ),
         (Some(url), _) => {
             use tower_sessions_redis_store::RedisStore;
@@ -234,7 +236,7 @@ pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Resu
             routes
                 .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
                 .layer(
-                    tower_sessions::SessionManagerLayer::new(RedisStore::new(pool))
+                    tower_sessions_0_14::SessionManagerLayer::new(RedisStore::new(pool))
                         .with_secure(false),
                 )
         }

@@ -67,7 +67,7 @@ impl MessagesMiddleware {
 
 impl<S: ActixSessionSource> MessagesMiddleware<S> {
     /// Messages in the session only (Django's `SessionStorage`), found through `source`.
-    /// With [`ActixSessions`](crate::session::ActixSessions), wrap actix-session's
+    /// With `ActixSessions` (the `actix-session-*` features), wrap actix-session's
     /// `SessionMiddleware` after this one (so it is outside).
     pub fn session(config: Config, source: S) -> Self {
         Self::with_storage(config, Storage::Session, source)

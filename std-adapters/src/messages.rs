@@ -190,6 +190,7 @@ impl Messages {
 
     /// The session error the layer met while loading, if any (extractors turn it into
     /// [`MessagesError::Session`]).
+    #[cfg(any(feature = "axum", feature = "actix"))]
     pub(crate) fn session_error(&self) -> Option<SessionError> {
         match &self.inner {
             Inner::Attached(h) => lock(h).session_error.clone(),

@@ -40,9 +40,6 @@ use crate::session::{NoSession, SessionError};
 use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
 use crate::unstored::UnstoredMessage;
 
-/// The name the missing-layer error gives.
-pub(crate) const LAYER_NAME: &str = "herald_flash::tower::MessagesLayer";
-
 pub use crate::session::TowerSessionSource;
 
 /// The tower layer: loads the request's messages before the inner service and writes the
@@ -346,7 +343,8 @@ mod axum_impl {
     use axum_core::response::{IntoResponse, Response};
     use http::request::Parts;
 
-    use super::LAYER_NAME;
+    /// The name the missing-layer error gives.
+    const LAYER_NAME: &str = "herald_flash::tower::MessagesLayer";
     use crate::messages::{FailSilently, Messages, MessagesError};
 
     fn extract(parts: &Parts) -> Result<Option<Messages>, MessagesError> {

@@ -6,52 +6,15 @@
 #![deny(warnings)]
 
 mod common;
+mod logs;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::*;
 use herald_flash::session::MemorySessions;
 use herald_flash::{Config, Level, Limits, Messages};
+use logs::{error_lines, logs};
 use serde_json::{Value, json};
-
-/// Everything `tracing` logs in this test binary (all threads), for the ERROR-line checks.
-fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let sink = buf.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || Sink(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        buf
-    })
-    .clone()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The ERROR lines logged so far that contain `needle`.
-fn error_lines(needle: &str) -> Vec<String> {
-    let text = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
-    text.lines()
-        .filter(|l| l.contains("ERROR") && l.contains(needle))
-        .map(str::to_owned)
-        .collect()
-}
 
 /// A client whose requests time out after 5 s, so a deadlocked handler fails the test
 /// instead of hanging it.
@@ -112,7 +75,7 @@ mod axum_app {
     use axum::extract::Path;
     use axum::response::{Json, Redirect};
     use axum::routing::{get, post};
-    use herald_flash::session::TowerSessions;
+    use herald_flash::session::tower_sessions_0_14::TowerSessions;
     use herald_flash::tower::MessagesLayer;
 
     async fn statements(messages: Messages) -> Redirect {

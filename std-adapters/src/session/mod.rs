@@ -12,19 +12,22 @@ use std::sync::Arc;
 mod memory;
 mod source;
 
-#[cfg(feature = "actix-session")]
+#[cfg(any(feature = "actix-session-0-10", feature = "actix-session-0-11"))]
 mod actix_session;
-#[cfg(feature = "tower-sessions")]
 mod tower_sessions;
 
-#[cfg(feature = "actix-session")]
-pub use self::actix_session::ActixSessions;
+#[cfg(feature = "actix-session-0-10")]
+pub use self::actix_session::actix_session_0_10;
+#[cfg(feature = "actix-session-0-11")]
+pub use self::actix_session::actix_session_0_11;
 pub use self::memory::{MemorySession, MemorySessions, MemorySessionsBuilder};
 #[cfg(feature = "actix")]
 pub use self::source::ActixSessionSource;
 pub use self::source::TowerSessionSource;
-#[cfg(feature = "tower-sessions")]
-pub use self::tower_sessions::TowerSessions;
+#[cfg(feature = "tower-sessions-0-14")]
+pub use self::tower_sessions::tower_sessions_0_14;
+#[cfg(feature = "tower-sessions-0-15")]
+pub use self::tower_sessions::tower_sessions_0_15;
 
 /// Why a session could not be used. Typed, cloneable, and never a panic.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -8,7 +8,7 @@ use super::{
 
 /// Where a tower service finds the session of a request.
 ///
-/// Implemented by [`MemorySessions`], [`TowerSessions`](crate::session::TowerSessions)
+/// Implemented by [`MemorySessions`], the tower-sessions `TowerSessions` sources
 /// (feature `tower-sessions`) and [`NoSession`].
 pub trait TowerSessionSource: Clone + Send + Sync + 'static {
     /// The per-request session handle.
@@ -62,7 +62,7 @@ mod actix_source {
 
     /// Where the actix middleware finds the session of a request.
     ///
-    /// Implemented by [`MemorySessions`], [`ActixSessions`](crate::session::ActixSessions)
+    /// Implemented by [`MemorySessions`], the actix-session `ActixSessions` sources
     /// (feature `actix-session`) and [`NoSession`].
     pub trait ActixSessionSource: Clone + 'static {
         /// The per-request session handle.

@@ -209,7 +209,7 @@ mod axum_app {
     use axum::routing::{get, post};
     use axum::{Router, middleware};
     use herald_flash::FailSilently;
-    use herald_flash::session::TowerSessions;
+    use herald_flash::session::tower_sessions_0_14::TowerSessions;
     use herald_flash::tower::MessagesLayer;
 
     async fn add(
@@ -284,8 +284,8 @@ mod axum_app {
             Store::Memory(m) => routes().layer(MessagesLayer::fallback(config, m)),
             Store::MemorySessionOnly(m) => routes().layer(MessagesLayer::session(config, m)),
             Store::Ecosystem => {
-                let sessions = tower_sessions::SessionManagerLayer::new(
-                    tower_sessions::MemoryStore::default(),
+                let sessions = tower_sessions_0_14::SessionManagerLayer::new(
+                    tower_sessions_0_14::MemoryStore::default(),
                 )
                 .with_secure(false);
                 routes()
@@ -305,9 +305,9 @@ mod axum_app {
     /// The app over tower-sessions with any store (memory, Redis), fallback storage.
     pub fn with_tower_sessions<St>(config: Config, store: St) -> Router
     where
-        St: tower_sessions::SessionStore + Clone,
+        St: tower_sessions_0_14::SessionStore + Clone,
     {
-        let sessions = tower_sessions::SessionManagerLayer::new(store).with_secure(false);
+        let sessions = tower_sessions_0_14::SessionManagerLayer::new(store).with_secure(false);
         routes()
             .layer(MessagesLayer::fallback(config, TowerSessions))
             .layer(sessions)
@@ -352,7 +352,7 @@ mod actix_app {
     use actix_web::{App, HttpResponse, HttpServer, web};
     use herald_flash::FailSilently;
     use herald_flash::actix::MessagesMiddleware;
-    use herald_flash::session::ActixSessions;
+    use herald_flash::session::actix_session_0_10::ActixSessions;
 
     async fn add(messages: Messages, form: web::Form<Vec<(String, String)>>) -> HttpResponse {
         let results = apply_adds(&messages, &form).join(",");
@@ -436,8 +436,8 @@ mod actix_app {
                 }
                 Store::Ecosystem => {
                     let key = actix_web::cookie::Key::from(&[7u8; 64]);
-                    let sessions = actix_session::SessionMiddleware::builder(
-                        actix_session::storage::CookieSessionStore::default(),
+                    let sessions = actix_session_0_10::SessionMiddleware::builder(
+                        actix_session_0_10::storage::CookieSessionStore::default(),
                         key,
                     )
                     .cookie_secure(false)
