@@ -1,20 +1,34 @@
-//! # herald
+//! # herald-flash
 //!
-//! One-time "flash" messages for Rust web servers, with the exact semantics of Django's
+//! One-time "flash" messages for Rust web servers, with the semantics of Django's
 //! `django.contrib.messages`: add a message while handling one request, show it once on a
 //! later one. Cookie, session and fallback storage; adapters for axum/tower and actix-web.
 //!
 //! Every decision (what to read, what to store where, what to drop, when to clear) is made
 //! by the `no_std` core, [`herald_core`]; this crate only moves bytes between it and HTTP:
 //!
-//! * [`Config`]: secret keys (with rotation), cookie name and attributes, levels, tags,
-//!   storage — validated at start-up.
-//! * [`tower::MessagesLayer`] (axum, any tower server) and [`actix::MessagesMiddleware`],
-//!   both thin shims over one http-level layer, with the [`Messages`] extractor.
-//! * [`session`]: the [`SessionBackend`](session::SessionBackend) trait with an in-memory
-//!   store, tower-sessions and actix-session (and through them Redis).
-//! * [`OwnedMessage`]/[`MessageView`] serialize to JSON (`level`, `level_tag`, `tags`,
-//!   `message`, `extra_tags`).
+//! | module | what it is |
+//! |---|---|
+//! | [`config`] | [`Config`]: secret keys (with rotation), the cookie's name and attributes, levels, tags, request limits — validated at start-up |
+//! | [`messages`] | [`Messages`], the extractor handlers use, and the [`Snapshot`] a read returns |
+//! | [`tower`] | [`MessagesLayer`](tower::MessagesLayer) for axum and any tower server |
+//! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
+//! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
+//! | [`view`] | [`OwnedMessage`] and [`MessageView`], which serialize with the names Django's templates use |
+//! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
+//! | `django` | Django's wire format, byte for byte (feature `django`) |
+//!
+//! The quick starts below are compiled as doctests (with the features they name).
+#![cfg_attr(
+    all(
+        feature = "axum",
+        feature = "actix",
+        feature = "tower-sessions-0-15",
+        feature = "actix-session-0-11"
+    ),
+    doc = include_str!("../README.md")
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -28,6 +42,7 @@ pub mod unstored;
 pub mod view;
 
 #[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};
@@ -39,6 +54,7 @@ pub use view::{MessageView, OwnedMessage};
 /// Django wire compatibility: read and write Django's `messages` cookie and session
 /// `_messages` entry byte for byte (feature `django`).
 #[cfg(feature = "django")]
+#[cfg_attr(docsrs, doc(cfg(feature = "django")))]
 pub mod django;
 /// Django's format in herald's storages (`WireFormat::Django`), used by the shared layer:
 /// the glue between the core's plan and the Django codec.
