@@ -3,10 +3,10 @@
 //! classes). `/api/messages` returns them as JSON instead.
 //!
 //! ```text
-//! cargo run -p herald-flash --example demo                       # http://127.0.0.1:3000
-//! cargo run -p herald-flash --example demo -- --storage cookie   # cookie | session | fallback
-//! cargo run -p herald-flash --example demo -- --redis redis://127.0.0.1:6379
-//! cargo run -p herald-flash --example demo -- --addr 127.0.0.1:8080
+//! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14                       # http://127.0.0.1:3000
+//! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14 -- --storage cookie   # cookie | session | fallback
+//! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14 -- --redis redis://127.0.0.1:6379
+//! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14 -- --addr 127.0.0.1:8080
 //! ```
 //!
 //! The secret comes from `HERALD_SECRET` (at least 32 bytes); without it a random one is
