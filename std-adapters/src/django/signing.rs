@@ -175,15 +175,38 @@ impl Key {
         debug_assert_eq!(n, SIGNATURE_LEN);
         out
     }
+
+    /// Whether `digest` (the 32 bytes a signature's text stands for) is this key's
+    /// HMAC of `value`, compared in constant time by [`Mac::verify_slice`].
+    pub(crate) fn verifies(&self, value: &[u8], digest: &[u8]) -> bool {
+        #[cfg(test)]
+        HMACS_VERIFIED.with(|n| n.set(n.get() + 1));
+        let mut mac = self.mac.clone();
+        mac.update(value);
+        mac.verify_slice(digest).is_ok()
+    }
 }
 
-/// Constant-time comparison of two byte strings, as `hmac.compare_digest` (a length
-/// mismatch is a mismatch).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+#[cfg(test)]
+thread_local! {
+    /// How many HMACs [`Key::verifies`] computed on this thread, for the tests that check
+    /// that a refused value costs none.
+    pub(crate) static HMACS_VERIFIED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The 32 bytes a signature text stands for, when it is written as [`Key::signature`]
+/// writes one: exactly [`SIGNATURE_LEN`] URL-safe base64 characters, no padding, and the
+/// two unused low bits of the last character zero. Every other text is refused, so two
+/// texts that differ never verify against the same digest, exactly as Django's string
+/// comparison behaves.
+fn signature_digest(sig: &[u8]) -> Option<[u8; 32]> {
+    if sig.len() != SIGNATURE_LEN {
+        return None;
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    // Room for what 43 characters could hold; a canonical signature fills 32 bytes.
+    let mut out = [0u8; 33];
+    let n = URL_SAFE_NO_PAD.decode_slice(sig, &mut out).ok()?;
+    (n == 32).then(|| out[..32].try_into().expect("32 bytes"))
 }
 
 /// The current key and the fallback keys.
@@ -205,19 +228,19 @@ impl Keys {
     /// `Signer.unsign` then `TimestampSigner.unsign`.
     pub(crate) fn unsign<'v>(&self, signed: &'v str) -> Result<Unsigned<'v>, DecodeError> {
         let (value, sig) = signed.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
-        let sig = sig.as_bytes();
-        let mut key = None;
-        if ct_eq(sig, &self.current.signature(value.as_bytes())) {
-            key = Some(KeyUsed::Current);
+        // A text no key could have written is refused before any HMAC is computed.
+        let digest = signature_digest(sig.as_bytes()).ok_or(DecodeError::BadSignature)?;
+        let value_bytes = value.as_bytes();
+        let key = if self.current.verifies(value_bytes, &digest) {
+            KeyUsed::Current
         } else {
-            for (i, k) in self.fallbacks.iter().enumerate() {
-                if ct_eq(sig, &k.signature(value.as_bytes())) {
-                    key = Some(KeyUsed::Fallback(i));
-                    break;
-                }
-            }
-        }
-        let key = key.ok_or(DecodeError::BadSignature)?;
+            let i = self
+                .fallbacks
+                .iter()
+                .position(|k| k.verifies(value_bytes, &digest))
+                .ok_or(DecodeError::BadSignature)?;
+            KeyUsed::Fallback(i)
+        };
         let (payload, ts) = value.rsplit_once(':').ok_or(DecodeError::BadTimestamp)?;
         let timestamp = b62_decode(ts).ok_or(DecodeError::BadTimestamp)?;
         Ok(Unsigned {
@@ -415,5 +438,80 @@ mod tests {
         assert!(zlib_decompress(&s.compressed[..s.compressed.len() - 1]).is_err());
         assert!(zlib_decompress(b"[]").is_err());
         assert!(zlib_decompress(b"").is_err());
+    }
+
+    fn signed(key: &Key, value: &str) -> String {
+        let sig = key.signature(value.as_bytes());
+        format!("{value}:{}", std::str::from_utf8(&sig).unwrap())
+    }
+
+    fn hmacs() -> usize {
+        HMACS_VERIFIED.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn signatures_are_verified_in_constant_time_against_each_key() {
+        let keys = Keys {
+            current: Key::new(b"current"),
+            fallbacks: vec![Key::new(b"old 0"), Key::new(b"old 1")],
+        };
+        let value = "W10:1r31eq";
+        let current = signed(&keys.current, value);
+        let ok = keys.unsign(&current).unwrap();
+        assert_eq!(
+            (ok.payload, ok.timestamp, ok.key),
+            ("W10", 1_700_000_000, KeyUsed::Current)
+        );
+        let before = hmacs();
+        let fallback = signed(&keys.fallbacks[1], value);
+        let old = keys.unsign(&fallback).unwrap();
+        assert_eq!(old.key, KeyUsed::Fallback(1));
+        assert_eq!(hmacs() - before, 3, "current, fallback 0, fallback 1");
+        let other = signed(&Key::new(b"another"), value);
+        assert!(matches!(
+            keys.unsign(&other),
+            Err(DecodeError::BadSignature)
+        ));
+    }
+
+    #[test]
+    fn a_signature_text_must_be_exactly_the_one_written() {
+        let key = Key::new(b"current");
+        let keys = Keys {
+            current: key.clone(),
+            fallbacks: Vec::new(),
+        };
+        let value = "W10:1r31eq";
+        let good = signed(&key, value);
+        assert!(keys.unsign(&good).is_ok());
+        // The last of the 43 characters carries two unused bits: flipping one gives a
+        // text that a lenient decoder maps to the same digest, but Django compares text.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last = *good.as_bytes().last().unwrap();
+        let i = alphabet.iter().position(|&c| c == last).unwrap();
+        assert_eq!(i & 3, 0, "a digest leaves the unused bits zero");
+        let mut tweaked = good.clone();
+        tweaked.pop();
+        tweaked.push(char::from(alphabet[i | 1]));
+        let malformed = [
+            tweaked,
+            format!("{good}="),
+            good[..good.len() - 1].to_owned(),
+            format!("{good}A"),
+            format!("{value}:"),
+            good.replace('-', "+").replace('_', "/") + "==",
+        ];
+        let before = hmacs();
+        for v in &malformed {
+            assert!(
+                matches!(keys.unsign(v), Err(DecodeError::BadSignature)),
+                "{v}"
+            );
+        }
+        assert_eq!(
+            hmacs(),
+            before,
+            "no HMAC for a text no key could have written"
+        );
     }
 }
