@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use herald_core::signer::KeyUsed;
 
-use super::DecodeError;
+use super::{DecodeError, MAX_INFLATED_LEN};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -331,32 +331,65 @@ impl SignScratch {
     }
 }
 
-/// `zlib.decompress(data)`: a zlib stream with window up to 32 KiB; bytes after the end of
-/// the stream are ignored, a stream that does not end is an error.
-pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
+/// `zlib.decompress(data)` with a bound: a zlib stream with window up to 32 KiB, whose
+/// inflated bytes are kept up to [`MAX_INFLATED_LEN`]; bytes after the end of the stream
+/// are ignored, a stream that does not end is an error.
+///
+/// # Errors
+/// [`DecodeError::InflatedTooLarge`] past the limit, [`DecodeError::BadCompression`]
+/// for a stream that is not zlib or does not end.
+pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    zlib_decompress_into(data, &mut out)?;
+    Ok(out)
+}
+
+/// [`zlib_decompress`] into `out` (cleared first), which holds whatever was inflated
+/// when an error is returned.
+///
+/// Inflation stops as soon as the output passes the limit: `out` never grows beyond
+/// `MAX_INFLATED_LEN + 1` bytes (when it starts without spare capacity), so memory and
+/// time are bounded by the limit and the input, whatever the stream claims.
+pub(crate) fn zlib_decompress_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
     INFLATE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
             let inflate = slot.get_or_insert_with(|| Decompress::new(true));
             inflate.reset(true);
-            inflate_into(inflate, data)
+            inflate_bounded(inflate, data, out)
         }
-        Err(_) => inflate_into(&mut Decompress::new(true), data),
+        Err(_) => inflate_bounded(&mut Decompress::new(true), data, out),
     })
 }
 
-fn inflate_into(inflate: &mut Decompress, data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(data.len() * 4 + 64);
+fn inflate_bounded(
+    inflate: &mut Decompress,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    // One byte past the limit tells a stream that is over it from one that ends on it.
+    const CEILING: usize = MAX_INFLATED_LEN + 1;
+    out.clear();
+    out.reserve_exact((data.len() * 4 + 64).min(CEILING));
     loop {
         let consumed = inflate.total_in() as usize;
         let before_out = inflate.total_out();
+        // zlib writes into the spare capacity only, which is never grown past CEILING.
         let status = inflate
-            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::None)
-            .map_err(|e| e.to_string())?;
+            .decompress_vec(&data[consumed..], out, FlushDecompress::None)
+            .map_err(|e| DecodeError::BadCompression(e.to_string()))?;
+        if out.len() > MAX_INFLATED_LEN {
+            return Err(DecodeError::InflatedTooLarge);
+        }
         match status {
-            Status::StreamEnd => return Ok(out),
-            _ if out.len() == out.capacity() => out.reserve(out.capacity()),
+            Status::StreamEnd => return Ok(()),
+            _ if out.len() == out.capacity() => {
+                let grow = out.capacity().min(CEILING - out.len());
+                out.reserve_exact(grow);
+            }
             _ if inflate.total_in() as usize == data.len() && inflate.total_out() == before_out => {
-                return Err("incomplete or truncated stream".to_owned());
+                return Err(DecodeError::BadCompression(
+                    "incomplete or truncated stream".to_owned(),
+                ));
             }
             _ => {}
         }
@@ -438,6 +471,54 @@ mod tests {
         assert!(zlib_decompress(&s.compressed[..s.compressed.len() - 1]).is_err());
         assert!(zlib_decompress(b"[]").is_err());
         assert!(zlib_decompress(b"").is_err());
+    }
+
+    /// `zlib.compress(data)`.
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut s = SignScratch::new();
+        s.compress(data);
+        s.compressed
+    }
+
+    #[test]
+    fn inflation_is_read_in_full_up_to_the_limit() {
+        assert_eq!(MAX_INFLATED_LEN, 65_536);
+        let at = b"[\"__json_message\",0,20,\"x\"],".repeat(MAX_INFLATED_LEN / 27 + 1);
+        let at = &at[..MAX_INFLATED_LEN];
+        let out = zlib_decompress(&zlib(at)).unwrap();
+        assert_eq!(out, at);
+        assert!(out.capacity() <= MAX_INFLATED_LEN + 1, "{}", out.capacity());
+    }
+
+    #[test]
+    fn inflation_past_the_limit_is_refused_and_stops_at_it() {
+        let over = vec![b' '; MAX_INFLATED_LEN + 1];
+        assert_eq!(
+            zlib_decompress(&zlib(&over)),
+            Err(DecodeError::InflatedTooLarge)
+        );
+        // The case: about a kilobyte of zlib that inflates to 1 MiB.
+        let bomb = zlib(&vec![b' '; 1 << 20]);
+        assert!(bomb.len() < 1100, "{}", bomb.len());
+        let mut out = Vec::new();
+        assert_eq!(
+            zlib_decompress_into(&bomb, &mut out),
+            Err(DecodeError::InflatedTooLarge)
+        );
+        // Inflation stopped one byte past the limit, in a buffer never grown beyond it.
+        assert_eq!(out.len(), MAX_INFLATED_LEN + 1);
+        assert!(out.capacity() <= MAX_INFLATED_LEN + 1, "{}", out.capacity());
+        assert!(out.iter().all(|&b| b == b' '));
+        // Cut short after the limit: still the limit error (inflation stops first);
+        // cut short before it: a truncated stream.
+        assert_eq!(
+            zlib_decompress(&bomb[..bomb.len() - 8]),
+            Err(DecodeError::InflatedTooLarge)
+        );
+        assert!(matches!(
+            zlib_decompress(&bomb[..20]),
+            Err(DecodeError::BadCompression(_))
+        ));
     }
 
     fn signed(key: &Key, value: &str) -> String {
