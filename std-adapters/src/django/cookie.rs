@@ -285,6 +285,7 @@ impl DjangoCodec {
 /// `a` at which `f(&a[..=index])` holds, or `a.len()` (R-4.7, `remove_oldest=False`).
 /// Assumes `f` is monotonic, as Django does, and probes exactly the prefixes Django
 /// probes, in the same order.
+#[doc(hidden)]
 pub fn bisect_keep_left<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
     let (mut lo, mut hi) = (0, a.len());
     while lo < hi {
@@ -302,6 +303,7 @@ pub fn bisect_keep_left<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
 /// `f(&a[i..])` no longer holds (R-4.7, `remove_oldest=True`: `a[..i]` are dropped).
 /// Assumes `f` is monotonic, as Django does, and probes exactly the suffixes Django
 /// probes, in the same order.
+#[doc(hidden)]
 pub fn bisect_keep_right<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
     let (mut lo, mut hi) = (0, a.len());
     while lo < hi {
@@ -534,7 +536,7 @@ fn is_legal_cookie_char(c: char) -> bool {
 /// anything else is wrapped in double quotes with `"` and `\` backslash-escaped and the
 /// other bytes below 256 that are not printable-safe written as `\ooo` octal. An empty
 /// value becomes `""`. Django's own values never need quoting (R-4.5).
-pub fn python_cookie_quote(value: &str) -> Cow<'_, str> {
+pub(crate) fn python_cookie_quote(value: &str) -> Cow<'_, str> {
     if !value.is_empty() && value.chars().all(is_legal_cookie_char) {
         return Cow::Borrowed(value);
     }
@@ -555,6 +557,7 @@ pub fn python_cookie_quote(value: &str) -> Cow<'_, str> {
 
 /// Python's `http.cookies._unquote`: a value in double quotes loses them, and `\ooo`
 /// octal escapes and `\X` escapes inside are resolved; anything else is returned as is.
+#[doc(hidden)]
 pub fn python_cookie_unquote(value: &str) -> Cow<'_, str> {
     if value.len() < 2 || !value.starts_with('"') || !value.ends_with('"') {
         return Cow::Borrowed(value);
@@ -591,7 +594,8 @@ pub fn python_cookie_unquote(value: &str) -> Cow<'_, str> {
 
 /// The `messages` cookie value from a `Cookie` request header, parsed as Django's
 /// `parse_cookie` does: chunks split at `;`, name and value split at the first `=` and
-/// stripped of whitespace, the value unquoted ([`python_cookie_unquote`]); the last
+/// stripped of whitespace, the value unquoted as Python's `http.cookies` does (surrounding
+/// double quotes removed, backslash and `\ooo` octal escapes resolved); the last
 /// `messages` chunk wins. `None` when there is none.
 pub fn messages_cookie_from_header(header: &str) -> Option<Cow<'_, str>> {
     let mut found = None;
@@ -605,11 +609,13 @@ pub fn messages_cookie_from_header(header: &str) -> Option<Cow<'_, str>> {
 }
 
 /// The size Django measures for a cookie value (R-4.5): the length of the quoted value.
+#[doc(hidden)]
 pub fn cookie_size(value: &str) -> usize {
     python_cookie_quote(value).chars().count()
 }
 
 /// Whether a value of this size fits Django's limit ([`MAX_COOKIE_SIZE`], inclusive).
+#[doc(hidden)]
 pub fn fits_default_limit(value: &str) -> bool {
     cookie_size(value) <= MAX_COOKIE_SIZE
 }

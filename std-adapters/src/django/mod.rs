@@ -95,13 +95,23 @@ use herald_core::level::TagTable;
 use herald_core::{Level, Message};
 
 pub use cookie::{
-    CookieSettings, Decoded, DjangoCodec, Encoded, InvalidSameSite, bisect_keep_left,
-    bisect_keep_right, cookie_size, decode_payload, fits_default_limit,
-    messages_cookie_from_header, python_cookie_quote, python_cookie_unquote,
+    CookieSettings, Decoded, DjangoCodec, Encoded, InvalidSameSite, decode_payload,
+    messages_cookie_from_header,
 };
 pub use herald_core::signer::KeyUsed;
-pub use json::{JsonStyle, ToDjangoJson, python_float_repr, to_python_json};
+pub use json::{JsonStyle, ToDjangoJson};
 pub use session::{decode_session, encode_session};
+
+// Building blocks of the codec, public only for herald's own tests, fuzz targets and
+// command-line tool; they are not part of the supported API.
+pub(crate) use cookie::python_cookie_quote;
+#[doc(hidden)]
+pub use cookie::{
+    bisect_keep_left, bisect_keep_right, cookie_size, fits_default_limit, python_cookie_unquote,
+};
+#[doc(hidden)]
+pub use json::{python_float_repr, to_python_json};
+#[doc(hidden)]
 pub use signing::{b62_decode, b62_encode, python_b64_decode};
 
 /// The cookie's name, `CookieStorage.cookie_name`.
@@ -298,7 +308,10 @@ impl From<Message<'_>> for DjangoItem {
 /// (it returns no messages and deletes the cookie on the next `update()`, R-4.20) from
 /// correctly signed values on which Django raises an exception (R-4.21) or that herald
 /// cannot represent; a storage may treat both as invalid.
+///
+/// More variants may be added, so a `match` on it needs a catch-all arm.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// No `:` in the value, or no key (current or fallback) produces its signature: a
     /// tampered or truncated value, another key, another salt, another algorithm
@@ -377,6 +390,62 @@ impl DecodeError {
 pub(crate) fn py_is_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
+
+/// What the crate keeps to itself, checked by doctests that must not compile (only built
+/// for `cargo test --doc`).
+///
+/// The cookie quoting helper is internal to the crate:
+///
+/// ```compile_fail,E0603
+/// let _ = herald_flash::django::python_cookie_quote("a b");
+/// ```
+///
+/// and so is the JSON string writer:
+///
+/// ```compile_fail,E0603
+/// let mut out = String::new();
+/// herald_flash::django::json::write_str(&mut out, "a");
+/// ```
+///
+/// [`DecodeError`] may grow, so a `match` naming every variant without a catch-all arm
+/// is refused outside the crate:
+///
+/// ```compile_fail,E0004
+/// use herald_flash::django::DecodeError;
+/// fn name(e: &DecodeError) -> &'static str {
+///     match e {
+///         DecodeError::BadSignature => "signature",
+///         DecodeError::BadBase64(_) => "base64",
+///         DecodeError::BadJson(_) => "json",
+///         DecodeError::BadTimestamp => "timestamp",
+///         DecodeError::BadCompression(_) => "compression",
+///         DecodeError::BadMessage(_) => "message",
+///         DecodeError::Unsupported(_) => "unsupported",
+///         DecodeError::NotAList(_) => "not a list",
+///         DecodeError::TooLong(_) => "too long",
+///         DecodeError::InflatedTooLarge => "too large",
+///     }
+/// }
+/// ```
+///
+/// while the same `match` with one compiles, as do the hidden helpers the crate's own
+/// tools use:
+///
+/// ```
+/// use herald_flash::django::DecodeError;
+/// fn name(e: &DecodeError) -> &'static str {
+///     match e {
+///         DecodeError::TooLong(_) => "too long",
+///         DecodeError::InflatedTooLarge => "too large",
+///         _ => "other",
+///     }
+/// }
+/// assert_eq!(name(&DecodeError::TooLong(5000)), "too long");
+/// assert_eq!(herald_flash::django::python_cookie_unquote("\"a\\073\""), "a;");
+/// assert_eq!(herald_flash::django::b62_decode("1r31eq"), Some(1_700_000_000));
+/// ```
+#[cfg(doctest)]
+pub struct VisibilityChecks;
 
 #[cfg(test)]
 mod tests {

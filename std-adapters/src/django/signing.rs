@@ -16,15 +16,16 @@ use super::{DecodeError, MAX_INFLATED_LEN};
 type HmacSha256 = Hmac<Sha256>;
 
 /// The prefix `get_cookie_signer` puts in front of `SECRET_KEY`.
-pub const SIGNER_KEY_PREFIX: &[u8] = b"django.http.cookies";
+pub(crate) const SIGNER_KEY_PREFIX: &[u8] = b"django.http.cookies";
 /// The HMAC key salt of the messages signer: `"django.contrib.messages" + "signer"`.
-pub const HMAC_KEY_SALT: &[u8] = b"django.contrib.messagessigner";
+pub(crate) const HMAC_KEY_SALT: &[u8] = b"django.contrib.messagessigner";
 /// Length of a signature: base64url without padding of a SHA-256 digest.
-pub const SIGNATURE_LEN: usize = 43;
+pub(crate) const SIGNATURE_LEN: usize = 43;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `django.core.signing.b62_encode`.
+#[doc(hidden)]
 pub fn b62_encode(n: i64) -> String {
     if n == 0 {
         return "0".to_owned();
@@ -45,6 +46,7 @@ pub fn b62_encode(n: i64) -> String {
 /// `django.core.signing.b62_decode`: `"0"` is 0, a leading `-` negates (so `"-"`
 /// alone is 0), every other character must be a base-62 digit. Values beyond the `i64`
 /// range saturate. `None` where Python raises (an empty string or a bad digit).
+#[doc(hidden)]
 pub fn b62_decode(s: &str) -> Option<i64> {
     if s == "0" {
         return Some(0);
@@ -68,6 +70,7 @@ pub fn b62_decode(s: &str) -> Option<i64> {
 /// a pad sequence ends the input once it completes a quantum, and a leftover of one data
 /// character ("cannot be 1 more than a multiple of 4") or an unfinished quantum
 /// ("Incorrect padding") is an error.
+#[doc(hidden)]
 pub fn python_b64_decode(input: &[u8]) -> Result<Vec<u8>, &'static str> {
     // Fast path: only URL-safe alphabet characters (every value Django writes). Python
     // then decodes exactly as a padding-free decoder that ignores the unused low bits.
