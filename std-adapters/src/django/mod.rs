@@ -111,6 +111,8 @@ pub use cookie::{
 };
 #[doc(hidden)]
 pub use json::{python_float_repr, to_python_json};
+#[cfg(feature = "fuzzing")]
+pub(crate) use signing::zlib_decompress_into;
 #[doc(hidden)]
 pub use signing::{b62_decode, b62_encode, python_b64_decode};
 
