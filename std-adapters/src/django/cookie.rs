@@ -8,7 +8,7 @@ use herald_core::signer::KeyUsed;
 
 use super::json::{self, JsonStyle, ToDjangoJson};
 use super::signing::{self, Key, Keys, SignScratch};
-use super::{COOKIE_NAME, DecodeError, DjangoItem, MAX_COOKIE_SIZE, NOT_FINISHED};
+use super::{COOKIE_NAME, DecodeError, DjangoItem, MAX_COOKIE_SIZE, MAX_VALUE_LEN, NOT_FINISHED};
 
 /// The JSON text of the not-finished sentinel, `json.dumps("__messagesnotfinished__")`.
 const NOT_FINISHED_JSON: &str = "\"__messagesnotfinished__\"";
@@ -241,14 +241,23 @@ impl DjangoCodec {
     /// * `Ok(Some(_))`: the items, with a trailing sentinel removed (R-4.15).
     /// * `Err(e)` with [`DecodeError::marks_used`]: a value Django rejects as invalid and
     ///   deletes on the next `update()` (R-4.19, R-4.20).
-    /// * `Err(e)` otherwise: a correctly signed value on which Django raises (R-4.21), or
-    ///   one herald cannot represent.
+    /// * `Err(e)` otherwise: a correctly signed value on which Django raises (R-4.21), one
+    ///   herald cannot represent, or one past herald's limits.
+    ///
+    /// Two limits keep the work bounded whatever the value: a value longer than
+    /// [`MAX_VALUE_LEN`](super::MAX_VALUE_LEN) bytes is refused first, before any HMAC
+    /// or base64 ([`DecodeError::TooLong`]), and a compressed payload stops inflating at
+    /// [`MAX_INFLATED_LEN`](super::MAX_INFLATED_LEN) bytes
+    /// ([`DecodeError::InflatedTooLarge`]).
     ///
     /// # Errors
     /// See above: [`DecodeError`] says which step failed.
     pub fn decode(&self, value: &str) -> Result<Option<Decoded>, DecodeError> {
         if value.is_empty() {
             return Ok(None);
+        }
+        if value.len() > MAX_VALUE_LEN {
+            return Err(DecodeError::TooLong(value.len()));
         }
         let unsigned = self.keys.unsign(value)?;
         let (compressed, b64) = match unsigned.payload.strip_prefix('.') {
@@ -276,6 +285,7 @@ impl DjangoCodec {
 /// `a` at which `f(&a[..=index])` holds, or `a.len()` (R-4.7, `remove_oldest=False`).
 /// Assumes `f` is monotonic, as Django does, and probes exactly the prefixes Django
 /// probes, in the same order.
+#[doc(hidden)]
 pub fn bisect_keep_left<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
     let (mut lo, mut hi) = (0, a.len());
     while lo < hi {
@@ -293,6 +303,7 @@ pub fn bisect_keep_left<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
 /// `f(&a[i..])` no longer holds (R-4.7, `remove_oldest=True`: `a[..i]` are dropped).
 /// Assumes `f` is monotonic, as Django does, and probes exactly the suffixes Django
 /// probes, in the same order.
+#[doc(hidden)]
 pub fn bisect_keep_right<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
     let (mut lo, mut hi) = (0, a.len());
     while lo < hi {
@@ -310,14 +321,18 @@ pub fn bisect_keep_right<T>(a: &[T], mut f: impl FnMut(&[T]) -> bool) -> usize {
 /// zlib when `compressed`, latin-1, JSON and post-processing (R-4.13, R-4.14). The
 /// sentinel is kept. For inspection tools; storages must use [`DjangoCodec::decode`].
 ///
+/// There is no length limit on `b64` here (the caller holds it already); inflation stops
+/// at [`MAX_INFLATED_LEN`](super::MAX_INFLATED_LEN) bytes as in [`DjangoCodec::decode`].
+///
 /// # Errors
-/// [`DecodeError::BadBase64`], [`DecodeError::BadCompression`], [`DecodeError::BadJson`],
+/// [`DecodeError::BadBase64`], [`DecodeError::BadCompression`],
+/// [`DecodeError::InflatedTooLarge`], [`DecodeError::BadJson`],
 /// [`DecodeError::BadMessage`], [`DecodeError::Unsupported`], [`DecodeError::NotAList`].
 pub fn decode_payload(b64: &str, compressed: bool) -> Result<Option<Vec<DjangoItem>>, DecodeError> {
     let raw = signing::python_b64_decode(b64.as_bytes())
         .map_err(|e| DecodeError::BadBase64(e.to_owned()))?;
     let raw = if compressed {
-        signing::zlib_decompress(&raw).map_err(DecodeError::BadCompression)?
+        signing::zlib_decompress(&raw)?
     } else {
         raw
     };
@@ -521,7 +536,7 @@ fn is_legal_cookie_char(c: char) -> bool {
 /// anything else is wrapped in double quotes with `"` and `\` backslash-escaped and the
 /// other bytes below 256 that are not printable-safe written as `\ooo` octal. An empty
 /// value becomes `""`. Django's own values never need quoting (R-4.5).
-pub fn python_cookie_quote(value: &str) -> Cow<'_, str> {
+pub(crate) fn python_cookie_quote(value: &str) -> Cow<'_, str> {
     if !value.is_empty() && value.chars().all(is_legal_cookie_char) {
         return Cow::Borrowed(value);
     }
@@ -542,6 +557,7 @@ pub fn python_cookie_quote(value: &str) -> Cow<'_, str> {
 
 /// Python's `http.cookies._unquote`: a value in double quotes loses them, and `\ooo`
 /// octal escapes and `\X` escapes inside are resolved; anything else is returned as is.
+#[doc(hidden)]
 pub fn python_cookie_unquote(value: &str) -> Cow<'_, str> {
     if value.len() < 2 || !value.starts_with('"') || !value.ends_with('"') {
         return Cow::Borrowed(value);
@@ -578,7 +594,8 @@ pub fn python_cookie_unquote(value: &str) -> Cow<'_, str> {
 
 /// The `messages` cookie value from a `Cookie` request header, parsed as Django's
 /// `parse_cookie` does: chunks split at `;`, name and value split at the first `=` and
-/// stripped of whitespace, the value unquoted ([`python_cookie_unquote`]); the last
+/// stripped of whitespace, the value unquoted as Python's `http.cookies` does (surrounding
+/// double quotes removed, backslash and `\ooo` octal escapes resolved); the last
 /// `messages` chunk wins. `None` when there is none.
 pub fn messages_cookie_from_header(header: &str) -> Option<Cow<'_, str>> {
     let mut found = None;
@@ -592,11 +609,13 @@ pub fn messages_cookie_from_header(header: &str) -> Option<Cow<'_, str>> {
 }
 
 /// The size Django measures for a cookie value (R-4.5): the length of the quoted value.
+#[doc(hidden)]
 pub fn cookie_size(value: &str) -> usize {
     python_cookie_quote(value).chars().count()
 }
 
 /// Whether a value of this size fits Django's limit ([`MAX_COOKIE_SIZE`], inclusive).
+#[doc(hidden)]
 pub fn fits_default_limit(value: &str) -> bool {
     cookie_size(value) <= MAX_COOKIE_SIZE
 }
@@ -641,6 +660,112 @@ mod tests {
         assert_eq!(
             CookieSettings::default().samesite(Some("loose")),
             Err(InvalidSameSite("loose".to_owned()))
+        );
+    }
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::django::{MAX_INFLATED_LEN, signing::HMACS_VERIFIED};
+
+    fn hmacs() -> usize {
+        HMACS_VERIFIED.with(std::cell::Cell::get)
+    }
+
+    /// A correctly signed value of exactly `len` bytes whose payload is the JSON list
+    /// `["aaa…"]`, with no compression.
+    fn signed_value_of_len(codec: &DjangoCodec, len: usize) -> String {
+        // The timestamp's length moves the payload's; base64 never has 4k + 1 characters.
+        for ts in [0, 62, 62 * 62, 62 * 62 * 62] {
+            let fixed = codec.sign_raw("", ts).len();
+            let b64_len = len - fixed;
+            let bytes = match b64_len % 4 {
+                1 => continue,
+                r => b64_len / 4 * 3 + r.saturating_sub(1),
+            };
+            let json = format!("[\"{}\"]", "a".repeat(bytes - 4));
+            let value = codec.sign_raw(&URL_SAFE_NO_PAD.encode(json), ts);
+            assert_eq!(value.len(), len);
+            return value;
+        }
+        unreachable!("one of four consecutive lengths is not 4k + 1")
+    }
+
+    #[test]
+    fn values_longer_than_max_value_len_are_refused_before_any_hmac() {
+        assert_eq!(MAX_VALUE_LEN, 4096);
+        let codec = DjangoCodec::new("current").with_fallback_keys(["old"]);
+        // At the limit: verified (one HMAC, the current key) and read.
+        let at = signed_value_of_len(&codec, MAX_VALUE_LEN);
+        let before = hmacs();
+        let decoded = codec.decode(&at).unwrap().unwrap();
+        assert_eq!(hmacs() - before, 1);
+        assert_eq!(decoded.items.len(), 1);
+        assert!(
+            matches!(&decoded.items[0], DjangoItem::Raw(serde_json::Value::String(s)) if s.len() > 3000)
+        );
+        // One byte over: refused though correctly signed, with no HMAC computed.
+        let over = signed_value_of_len(&codec, MAX_VALUE_LEN + 1);
+        let before = hmacs();
+        assert_eq!(
+            codec.decode(&over),
+            Err(DecodeError::TooLong(MAX_VALUE_LEN + 1))
+        );
+        // Junk: the same error rather than a bad signature, and still no HMAC.
+        let junk = "x:".repeat(50_000);
+        assert_eq!(codec.decode(&junk), Err(DecodeError::TooLong(100_000)));
+        assert_eq!(hmacs(), before, "no HMAC for a value over the limit");
+        // Junk within the limit is a bad signature.
+        assert_eq!(
+            codec.decode(&"x".repeat(MAX_VALUE_LEN)),
+            Err(DecodeError::BadSignature)
+        );
+        // The length is in bytes: 2048 two-byte characters are 4096 bytes, one more is over.
+        let wide = "é".repeat(MAX_VALUE_LEN / 2);
+        assert_eq!(codec.decode(&wide), Err(DecodeError::BadSignature));
+        assert_eq!(
+            codec.decode(&format!("{wide}a")),
+            Err(DecodeError::TooLong(MAX_VALUE_LEN + 1))
+        );
+    }
+
+    /// A signed, compressed payload `["aaa…"]` of exactly `len` bytes.
+    fn compressed_value_of_len(codec: &DjangoCodec, len: usize) -> String {
+        let json = format!("[\"{}\"]", "a".repeat(len - 4));
+        let value = codec.sign_payload(json.as_bytes(), 1_700_000_000);
+        assert!(
+            value.starts_with('.') && value.len() < 400,
+            "{}",
+            value.len()
+        );
+        value
+    }
+
+    #[test]
+    fn compressed_payloads_inflate_up_to_max_inflated_len() {
+        let codec = DjangoCodec::new("current");
+        let at = compressed_value_of_len(&codec, MAX_INFLATED_LEN);
+        let decoded = codec.decode(&at).unwrap().unwrap();
+        assert!(decoded.compressed);
+        assert!(
+            matches!(&decoded.items[0], DjangoItem::Raw(serde_json::Value::String(s)) if s.len() == MAX_INFLATED_LEN - 4)
+        );
+        let over = compressed_value_of_len(&codec, MAX_INFLATED_LEN + 1);
+        let error = codec.decode(&over).unwrap_err();
+        assert_eq!(error, DecodeError::InflatedTooLarge);
+        assert!(
+            !error.marks_used(),
+            "Django would read it; herald refuses it"
+        );
+        assert_eq!(
+            error.to_string(),
+            "the compressed payload inflates to more than 65536 bytes"
+        );
+        // The unsigned reader applies the same limit.
+        let b64 = over[1..].split(':').next().unwrap();
+        assert_eq!(
+            decode_payload(b64, true),
+            Err(DecodeError::InflatedTooLarge)
         );
     }
 

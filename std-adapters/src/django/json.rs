@@ -124,6 +124,7 @@ fn write_message(
 ///
 /// Object members keep their order (the `preserve_order` feature of `serde_json` is on,
 /// as in a Python dict). Floats are written as Python's `repr` writes them.
+#[doc(hidden)]
 pub fn to_python_json(value: &Value, style: JsonStyle) -> String {
     let mut out = String::new();
     write_value(&mut out, style, value);
@@ -177,6 +178,7 @@ fn write_number(out: &mut String, n: &Number) {
 /// `-4 <= e < 16`, otherwise `d.ddde+XX` with at least two exponent digits; a positional
 /// integer value keeps a trailing `.0`. `NaN` and the infinities are written as Python's
 /// `json` module writes them (`NaN`, `Infinity`, `-Infinity`).
+#[doc(hidden)]
 pub fn python_float_repr(f: f64) -> String {
     if f.is_nan() {
         return "NaN".to_owned();
@@ -238,7 +240,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// it (R-4.2): `"` and `\` backslash-escaped, `\n \r \t \b \f` in short form, every other
 /// character outside `' '..='~'` (including DEL) as `\uXXXX` with lower-case hex, astral
 /// characters as a surrogate pair; `/` is not escaped.
-pub fn write_str(out: &mut String, s: &str) {
+pub(crate) fn write_str(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();

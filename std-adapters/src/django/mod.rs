@@ -40,8 +40,32 @@
 //!   `NaN`/`Infinity` literals are reported as [`DecodeError::BadJson`];
 //! * integers beyond 64 bits in a raw (non-message) item are read as floats.
 //!
-//! Every value Django writes for messages, and every vector of the conformance suite,
-//! reads exactly as in Django.
+//! Two limits of herald's own bound the work any cookie can cause, signed or not; Django
+//! has neither, and herald's storages treat a value past either as invalid:
+//!
+//! * a cookie value longer than [`MAX_VALUE_LEN`] (4096) bytes is refused before its
+//!   signature is even looked at ([`DecodeError::TooLong`]); Django's cookie storage
+//!   never writes more than 2048 characters;
+//! * a compressed payload stops inflating at [`MAX_INFLATED_LEN`] (64 KiB) and is then
+//!   refused ([`DecodeError::InflatedTooLarge`]). Django writes such a value only for a
+//!   list of well over a thousand messages that compress into one cookie (1821
+//!   identical `"Saved."` messages are the first to pass it).
+//!
+//! Every other value Django writes for messages, and every vector of the conformance
+//! suite, reads exactly as in Django.
+//!
+//! [`DjangoCodec`]: crate::django::DjangoCodec
+//! [`CookieSettings`]: crate::django::CookieSettings
+//! [`encode_session`]: crate::django::encode_session
+//! [`decode_session`]: crate::django::decode_session
+//! [`DecodeError::marks_used`]: crate::django::DecodeError::marks_used
+//! [`DecodeError::Unsupported`]: crate::django::DecodeError::Unsupported
+//! [`DecodeError::NotAList`]: crate::django::DecodeError::NotAList
+//! [`DecodeError::BadJson`]: crate::django::DecodeError::BadJson
+//! [`DecodeError::TooLong`]: crate::django::DecodeError::TooLong
+//! [`DecodeError::InflatedTooLarge`]: crate::django::DecodeError::InflatedTooLarge
+//! [`MAX_VALUE_LEN`]: crate::django::MAX_VALUE_LEN
+//! [`MAX_INFLATED_LEN`]: crate::django::MAX_INFLATED_LEN
 //!
 //! ```
 //! use herald_flash::django::{CookieSettings, DjangoCodec, DjangoItem, DjangoMessage};
@@ -69,13 +93,25 @@ use herald_core::level::TagTable;
 use herald_core::{Level, Message};
 
 pub use cookie::{
-    CookieSettings, Decoded, DjangoCodec, Encoded, InvalidSameSite, bisect_keep_left,
-    bisect_keep_right, cookie_size, decode_payload, fits_default_limit,
-    messages_cookie_from_header, python_cookie_quote, python_cookie_unquote,
+    CookieSettings, Decoded, DjangoCodec, Encoded, InvalidSameSite, decode_payload,
+    messages_cookie_from_header,
 };
 pub use herald_core::signer::KeyUsed;
-pub use json::{JsonStyle, ToDjangoJson, python_float_repr, to_python_json};
+pub use json::{JsonStyle, ToDjangoJson};
 pub use session::{decode_session, encode_session};
+
+// Building blocks of the codec, public only for herald's own tests, fuzz targets and
+// command-line tool; they are not part of the supported API.
+pub(crate) use cookie::python_cookie_quote;
+#[doc(hidden)]
+pub use cookie::{
+    bisect_keep_left, bisect_keep_right, cookie_size, fits_default_limit, python_cookie_unquote,
+};
+#[doc(hidden)]
+pub use json::{python_float_repr, to_python_json};
+#[cfg(feature = "fuzzing")]
+pub(crate) use signing::zlib_decompress_into;
+#[doc(hidden)]
 pub use signing::{b62_decode, b62_encode, python_b64_decode};
 
 /// The cookie's name, `CookieStorage.cookie_name`.
@@ -90,6 +126,19 @@ pub const MESSAGE_KEY: &str = "__json_message";
 pub const KEY_SALT: &str = "django.contrib.messages";
 /// The session key of `SessionStorage`.
 pub const SESSION_KEY: &str = "_messages";
+/// The longest cookie value [`DjangoCodec::decode`] looks at, in bytes (characters, for
+/// the ASCII values Django writes): herald's own limit, as browsers keep at most 4096
+/// bytes per cookie. A longer value is refused with [`DecodeError::TooLong`] before any
+/// signature, base64 or zlib work, so a forged value costs no more than a real one.
+pub const MAX_VALUE_LEN: usize = herald_core::signer::MAX_VALUE_LEN;
+/// The most bytes a compressed payload may inflate to: 64 KiB. Django sets no such
+/// limit; without one, a signed value of about 1.4 KiB inflates to a megabyte on every
+/// request (and one of [`MAX_VALUE_LEN`] bytes to about 3 MiB). Inflation stops as soon
+/// as the output passes the limit, and the payload is refused with
+/// [`DecodeError::InflatedTooLarge`]. Real lists of messages stay far below it; only a
+/// list of more than 1800 near-identical messages compresses into one cookie and
+/// inflates past it.
+pub const MAX_INFLATED_LEN: usize = 64 * 1024;
 
 /// One Django `Message`, owned: what a Django cookie or session entry holds.
 ///
@@ -259,7 +308,10 @@ impl From<Message<'_>> for DjangoItem {
 /// (it returns no messages and deletes the cookie on the next `update()`, R-4.20) from
 /// correctly signed values on which Django raises an exception (R-4.21) or that herald
 /// cannot represent; a storage may treat both as invalid.
+///
+/// More variants may be added, so a `match` on it needs a catch-all arm.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// No `:` in the value, or no key (current or fallback) produces its signature: a
     /// tampered or truncated value, another key, another salt, another algorithm
@@ -300,13 +352,31 @@ pub enum DecodeError {
     /// iterate a string character by character; herald refuses them.
     #[error("the payload is not a list of messages: {0}")]
     NotAList(serde_json::Value),
+    /// The cookie value is longer than [`MAX_VALUE_LEN`] bytes (the length is given).
+    /// It is refused before its signature is checked, so it may or may not be signed.
+    /// Django reads values of any length; herald refuses them.
+    #[error(
+        "the cookie value is {0} bytes long, more than the {max} herald reads",
+        max = MAX_VALUE_LEN
+    )]
+    TooLong(usize),
+    /// The value is signed and marked compressed, but its payload inflates to more than
+    /// [`MAX_INFLATED_LEN`] bytes; inflation stopped there. Django inflates without a
+    /// limit; herald refuses it.
+    #[error(
+        "the compressed payload inflates to more than {max} bytes",
+        max = MAX_INFLATED_LEN
+    )]
+    InflatedTooLarge,
 }
 
 impl DecodeError {
     /// Whether Django catches this error, returns no messages and marks the storage used
     /// so that the next `update()` deletes the cookie (R-4.20): a bad signature, bad
-    /// base64 or bad JSON. For the other variants Django raises (or herald cannot
-    /// represent the value).
+    /// base64 or bad JSON. For the other variants Django raises, or herald refuses a
+    /// value Django would read (too long, inflating past the limit, or not
+    /// representable); herald's storages still treat all of them but
+    /// [`DecodeError::Unsupported`] as invalid, and clear them.
     pub fn marks_used(&self) -> bool {
         matches!(
             self,
@@ -321,13 +391,140 @@ pub(crate) fn py_is_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
+/// What the crate keeps to itself, checked by doctests that must not compile (only built
+/// for `cargo test --doc`).
+///
+/// The cookie quoting helper is internal to the crate:
+///
+/// ```compile_fail,E0603
+/// let _ = herald_flash::django::python_cookie_quote("a b");
+/// ```
+///
+/// and so is the JSON string writer:
+///
+/// ```compile_fail,E0603
+/// let mut out = String::new();
+/// herald_flash::django::json::write_str(&mut out, "a");
+/// ```
+///
+/// [`DecodeError`] may grow, so a `match` naming every variant without a catch-all arm
+/// is refused outside the crate:
+///
+/// ```compile_fail,E0004
+/// use herald_flash::django::DecodeError;
+/// fn name(e: &DecodeError) -> &'static str {
+///     match e {
+///         DecodeError::BadSignature => "signature",
+///         DecodeError::BadBase64(_) => "base64",
+///         DecodeError::BadJson(_) => "json",
+///         DecodeError::BadTimestamp => "timestamp",
+///         DecodeError::BadCompression(_) => "compression",
+///         DecodeError::BadMessage(_) => "message",
+///         DecodeError::Unsupported(_) => "unsupported",
+///         DecodeError::NotAList(_) => "not a list",
+///         DecodeError::TooLong(_) => "too long",
+///         DecodeError::InflatedTooLarge => "too large",
+///     }
+/// }
+/// ```
+///
+/// while the same `match` with one compiles, as do the hidden helpers the crate's own
+/// tools use:
+///
+/// ```
+/// use herald_flash::django::DecodeError;
+/// fn name(e: &DecodeError) -> &'static str {
+///     match e {
+///         DecodeError::TooLong(_) => "too long",
+///         DecodeError::InflatedTooLarge => "too large",
+///         _ => "other",
+///     }
+/// }
+/// assert_eq!(name(&DecodeError::TooLong(5000)), "too long");
+/// assert_eq!(herald_flash::django::python_cookie_unquote("\"a\\073\""), "a;");
+/// assert_eq!(herald_flash::django::b62_decode("1r31eq"), Some(1_700_000_000));
+/// ```
+#[cfg(doctest)]
+pub struct VisibilityChecks;
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use herald_core::inbox::LoadError;
+    use herald_core::{Inbox, Storage};
+
+    const _: () = assert!(MAX_INFLATED_LEN > MAX_VALUE_LEN);
+
     #[test]
     fn the_codec_is_shareable_across_threads() {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<super::DjangoCodec>();
         assert_send_sync::<super::CookieSettings>();
         assert_send_sync::<super::DjangoItem>();
+    }
+
+    #[test]
+    fn the_limits_are_herald_refusals_not_django_ones() {
+        assert_eq!(MAX_VALUE_LEN, herald_core::signer::MAX_VALUE_LEN);
+        assert_eq!(MAX_INFLATED_LEN, 64 * 1024);
+        for e in [DecodeError::TooLong(5000), DecodeError::InflatedTooLarge] {
+            assert!(!e.marks_used(), "{e}");
+        }
+        assert_eq!(
+            DecodeError::TooLong(5000).to_string(),
+            "the cookie value is 5000 bytes long, more than the 4096 herald reads"
+        );
+    }
+
+    /// A cookie over either limit is invalid for the storages, exactly as a tampered one:
+    /// rejected on load, then deleted under cookie storage once the messages are read,
+    /// and replaced under fallback storage once new messages are stored.
+    #[test]
+    fn values_over_the_limits_are_invalid_cookies_like_tampered_ones() {
+        let codec = DjangoCodec::new("a Django SECRET_KEY for the limit tests");
+        let now = 1_700_000_000;
+        let bomb = format!("[\"{}\"]", " ".repeat(1 << 20));
+        let bomb = codec.sign_payload(bomb.as_bytes(), now as i64);
+        assert!(
+            bomb.len() < 1500,
+            "the issue's ~1.4 KiB cookie: {}",
+            bomb.len()
+        );
+        let long = codec.sign_raw(&"W10".repeat(1400), now as i64);
+        assert!(long.len() > MAX_VALUE_LEN);
+        let long_error = DecodeError::TooLong(long.len());
+        let tampered = codec.sign_raw("W10", now as i64).replace("W10", "W11");
+        for (value, error) in [
+            (bomb, DecodeError::InflatedTooLarge),
+            (long, long_error),
+            (tampered, DecodeError::BadSignature),
+        ] {
+            assert_eq!(codec.decode(&value), Err(error.clone()));
+            let load = |storage_kind| {
+                let mut inbox: Inbox = Inbox::new(storage_kind, Level::INFO);
+                let loaded = storage::load_cookie(&mut inbox, &codec, Some(&value), now, None);
+                assert_eq!(loaded, Err(LoadError::Rejected), "{error}");
+                inbox
+            };
+            let mut inbox = load(Storage::Cookie);
+            assert_eq!(inbox.iter().count(), 0);
+            let planned = storage::plan(&mut inbox, &codec, MAX_COOKIE_SIZE, now);
+            assert!(
+                matches!(planned.cookie, storage::DjangoCookie::Delete),
+                "{error}: {:?}",
+                planned.plan
+            );
+            let mut inbox = load(Storage::Fallback);
+            inbox.add(Level::INFO, "new", "").unwrap();
+            let planned = storage::plan(&mut inbox, &codec, MAX_COOKIE_SIZE, now);
+            let storage::DjangoCookie::Set(new_value) = planned.cookie else {
+                panic!("{error}: {:?}", planned.plan);
+            };
+            let read = codec.decode(&new_value).unwrap().unwrap();
+            assert_eq!(
+                read.items,
+                [DjangoItem::from(DjangoMessage::new(20, "new"))]
+            );
+        }
     }
 }

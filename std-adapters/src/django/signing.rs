@@ -11,20 +11,21 @@ use sha2::{Digest, Sha256};
 
 use herald_core::signer::KeyUsed;
 
-use super::DecodeError;
+use super::{DecodeError, MAX_INFLATED_LEN};
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// The prefix `get_cookie_signer` puts in front of `SECRET_KEY`.
-pub const SIGNER_KEY_PREFIX: &[u8] = b"django.http.cookies";
+pub(crate) const SIGNER_KEY_PREFIX: &[u8] = b"django.http.cookies";
 /// The HMAC key salt of the messages signer: `"django.contrib.messages" + "signer"`.
-pub const HMAC_KEY_SALT: &[u8] = b"django.contrib.messagessigner";
+pub(crate) const HMAC_KEY_SALT: &[u8] = b"django.contrib.messagessigner";
 /// Length of a signature: base64url without padding of a SHA-256 digest.
-pub const SIGNATURE_LEN: usize = 43;
+pub(crate) const SIGNATURE_LEN: usize = 43;
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `django.core.signing.b62_encode`.
+#[doc(hidden)]
 pub fn b62_encode(n: i64) -> String {
     if n == 0 {
         return "0".to_owned();
@@ -45,6 +46,7 @@ pub fn b62_encode(n: i64) -> String {
 /// `django.core.signing.b62_decode`: `"0"` is 0, a leading `-` negates (so `"-"`
 /// alone is 0), every other character must be a base-62 digit. Values beyond the `i64`
 /// range saturate. `None` where Python raises (an empty string or a bad digit).
+#[doc(hidden)]
 pub fn b62_decode(s: &str) -> Option<i64> {
     if s == "0" {
         return Some(0);
@@ -68,6 +70,7 @@ pub fn b62_decode(s: &str) -> Option<i64> {
 /// a pad sequence ends the input once it completes a quantum, and a leftover of one data
 /// character ("cannot be 1 more than a multiple of 4") or an unfinished quantum
 /// ("Incorrect padding") is an error.
+#[doc(hidden)]
 pub fn python_b64_decode(input: &[u8]) -> Result<Vec<u8>, &'static str> {
     // Fast path: only URL-safe alphabet characters (every value Django writes). Python
     // then decodes exactly as a padding-free decoder that ignores the unused low bits.
@@ -175,15 +178,38 @@ impl Key {
         debug_assert_eq!(n, SIGNATURE_LEN);
         out
     }
+
+    /// Whether `digest` (the 32 bytes a signature's text stands for) is this key's
+    /// HMAC of `value`, compared in constant time by [`Mac::verify_slice`].
+    pub(crate) fn verifies(&self, value: &[u8], digest: &[u8]) -> bool {
+        #[cfg(test)]
+        HMACS_VERIFIED.with(|n| n.set(n.get() + 1));
+        let mut mac = self.mac.clone();
+        mac.update(value);
+        mac.verify_slice(digest).is_ok()
+    }
 }
 
-/// Constant-time comparison of two byte strings, as `hmac.compare_digest` (a length
-/// mismatch is a mismatch).
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+#[cfg(test)]
+thread_local! {
+    /// How many HMACs [`Key::verifies`] computed on this thread, for the tests that check
+    /// that a refused value costs none.
+    pub(crate) static HMACS_VERIFIED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The 32 bytes a signature text stands for, when it is written as [`Key::signature`]
+/// writes one: exactly [`SIGNATURE_LEN`] URL-safe base64 characters, no padding, and the
+/// two unused low bits of the last character zero. Every other text is refused, so two
+/// texts that differ never verify against the same digest, exactly as Django's string
+/// comparison behaves.
+fn signature_digest(sig: &[u8]) -> Option<[u8; 32]> {
+    if sig.len() != SIGNATURE_LEN {
+        return None;
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    // Room for what 43 characters could hold; a canonical signature fills 32 bytes.
+    let mut out = [0u8; 33];
+    let n = URL_SAFE_NO_PAD.decode_slice(sig, &mut out).ok()?;
+    (n == 32).then(|| out[..32].try_into().expect("32 bytes"))
 }
 
 /// The current key and the fallback keys.
@@ -205,19 +231,19 @@ impl Keys {
     /// `Signer.unsign` then `TimestampSigner.unsign`.
     pub(crate) fn unsign<'v>(&self, signed: &'v str) -> Result<Unsigned<'v>, DecodeError> {
         let (value, sig) = signed.rsplit_once(':').ok_or(DecodeError::BadSignature)?;
-        let sig = sig.as_bytes();
-        let mut key = None;
-        if ct_eq(sig, &self.current.signature(value.as_bytes())) {
-            key = Some(KeyUsed::Current);
+        // A text no key could have written is refused before any HMAC is computed.
+        let digest = signature_digest(sig.as_bytes()).ok_or(DecodeError::BadSignature)?;
+        let value_bytes = value.as_bytes();
+        let key = if self.current.verifies(value_bytes, &digest) {
+            KeyUsed::Current
         } else {
-            for (i, k) in self.fallbacks.iter().enumerate() {
-                if ct_eq(sig, &k.signature(value.as_bytes())) {
-                    key = Some(KeyUsed::Fallback(i));
-                    break;
-                }
-            }
-        }
-        let key = key.ok_or(DecodeError::BadSignature)?;
+            let i = self
+                .fallbacks
+                .iter()
+                .position(|k| k.verifies(value_bytes, &digest))
+                .ok_or(DecodeError::BadSignature)?;
+            KeyUsed::Fallback(i)
+        };
         let (payload, ts) = value.rsplit_once(':').ok_or(DecodeError::BadTimestamp)?;
         let timestamp = b62_decode(ts).ok_or(DecodeError::BadTimestamp)?;
         Ok(Unsigned {
@@ -308,32 +334,65 @@ impl SignScratch {
     }
 }
 
-/// `zlib.decompress(data)`: a zlib stream with window up to 32 KiB; bytes after the end of
-/// the stream are ignored, a stream that does not end is an error.
-pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, String> {
+/// `zlib.decompress(data)` with a bound: a zlib stream with window up to 32 KiB, whose
+/// inflated bytes are kept up to [`MAX_INFLATED_LEN`]; bytes after the end of the stream
+/// are ignored, a stream that does not end is an error.
+///
+/// # Errors
+/// [`DecodeError::InflatedTooLarge`] past the limit, [`DecodeError::BadCompression`]
+/// for a stream that is not zlib or does not end.
+pub(crate) fn zlib_decompress(data: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    zlib_decompress_into(data, &mut out)?;
+    Ok(out)
+}
+
+/// [`zlib_decompress`] into `out` (cleared first), which holds whatever was inflated
+/// when an error is returned.
+///
+/// Inflation stops as soon as the output passes the limit: `out` never grows beyond
+/// `MAX_INFLATED_LEN + 1` bytes (when it starts without spare capacity), so memory and
+/// time are bounded by the limit and the input, whatever the stream claims.
+pub(crate) fn zlib_decompress_into(data: &[u8], out: &mut Vec<u8>) -> Result<(), DecodeError> {
     INFLATE.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
             let inflate = slot.get_or_insert_with(|| Decompress::new(true));
             inflate.reset(true);
-            inflate_into(inflate, data)
+            inflate_bounded(inflate, data, out)
         }
-        Err(_) => inflate_into(&mut Decompress::new(true), data),
+        Err(_) => inflate_bounded(&mut Decompress::new(true), data, out),
     })
 }
 
-fn inflate_into(inflate: &mut Decompress, data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(data.len() * 4 + 64);
+fn inflate_bounded(
+    inflate: &mut Decompress,
+    data: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DecodeError> {
+    // One byte past the limit tells a stream that is over it from one that ends on it.
+    const CEILING: usize = MAX_INFLATED_LEN + 1;
+    out.clear();
+    out.reserve_exact((data.len() * 4 + 64).min(CEILING));
     loop {
         let consumed = inflate.total_in() as usize;
         let before_out = inflate.total_out();
+        // zlib writes into the spare capacity only, which is never grown past CEILING.
         let status = inflate
-            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::None)
-            .map_err(|e| e.to_string())?;
+            .decompress_vec(&data[consumed..], out, FlushDecompress::None)
+            .map_err(|e| DecodeError::BadCompression(e.to_string()))?;
+        if out.len() > MAX_INFLATED_LEN {
+            return Err(DecodeError::InflatedTooLarge);
+        }
         match status {
-            Status::StreamEnd => return Ok(out),
-            _ if out.len() == out.capacity() => out.reserve(out.capacity()),
+            Status::StreamEnd => return Ok(()),
+            _ if out.len() == out.capacity() => {
+                let grow = out.capacity().min(CEILING - out.len());
+                out.reserve_exact(grow);
+            }
             _ if inflate.total_in() as usize == data.len() && inflate.total_out() == before_out => {
-                return Err("incomplete or truncated stream".to_owned());
+                return Err(DecodeError::BadCompression(
+                    "incomplete or truncated stream".to_owned(),
+                ));
             }
             _ => {}
         }
@@ -415,5 +474,128 @@ mod tests {
         assert!(zlib_decompress(&s.compressed[..s.compressed.len() - 1]).is_err());
         assert!(zlib_decompress(b"[]").is_err());
         assert!(zlib_decompress(b"").is_err());
+    }
+
+    /// `zlib.compress(data)`.
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut s = SignScratch::new();
+        s.compress(data);
+        s.compressed
+    }
+
+    #[test]
+    fn inflation_is_read_in_full_up_to_the_limit() {
+        assert_eq!(MAX_INFLATED_LEN, 65_536);
+        let at = b"[\"__json_message\",0,20,\"x\"],".repeat(MAX_INFLATED_LEN / 27 + 1);
+        let at = &at[..MAX_INFLATED_LEN];
+        let out = zlib_decompress(&zlib(at)).unwrap();
+        assert_eq!(out, at);
+        assert!(out.capacity() <= MAX_INFLATED_LEN + 1, "{}", out.capacity());
+    }
+
+    #[test]
+    fn inflation_past_the_limit_is_refused_and_stops_at_it() {
+        let over = vec![b' '; MAX_INFLATED_LEN + 1];
+        assert_eq!(
+            zlib_decompress(&zlib(&over)),
+            Err(DecodeError::InflatedTooLarge)
+        );
+        // The case: about a kilobyte of zlib that inflates to 1 MiB.
+        let bomb = zlib(&vec![b' '; 1 << 20]);
+        assert!(bomb.len() < 1100, "{}", bomb.len());
+        let mut out = Vec::new();
+        assert_eq!(
+            zlib_decompress_into(&bomb, &mut out),
+            Err(DecodeError::InflatedTooLarge)
+        );
+        // Inflation stopped one byte past the limit, in a buffer never grown beyond it.
+        assert_eq!(out.len(), MAX_INFLATED_LEN + 1);
+        assert!(out.capacity() <= MAX_INFLATED_LEN + 1, "{}", out.capacity());
+        assert!(out.iter().all(|&b| b == b' '));
+        // Cut short after the limit: still the limit error (inflation stops first);
+        // cut short before it: a truncated stream.
+        assert_eq!(
+            zlib_decompress(&bomb[..bomb.len() - 8]),
+            Err(DecodeError::InflatedTooLarge)
+        );
+        assert!(matches!(
+            zlib_decompress(&bomb[..20]),
+            Err(DecodeError::BadCompression(_))
+        ));
+    }
+
+    fn signed(key: &Key, value: &str) -> String {
+        let sig = key.signature(value.as_bytes());
+        format!("{value}:{}", std::str::from_utf8(&sig).unwrap())
+    }
+
+    fn hmacs() -> usize {
+        HMACS_VERIFIED.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn signatures_are_verified_in_constant_time_against_each_key() {
+        let keys = Keys {
+            current: Key::new(b"current"),
+            fallbacks: vec![Key::new(b"old 0"), Key::new(b"old 1")],
+        };
+        let value = "W10:1r31eq";
+        let current = signed(&keys.current, value);
+        let ok = keys.unsign(&current).unwrap();
+        assert_eq!(
+            (ok.payload, ok.timestamp, ok.key),
+            ("W10", 1_700_000_000, KeyUsed::Current)
+        );
+        let before = hmacs();
+        let fallback = signed(&keys.fallbacks[1], value);
+        let old = keys.unsign(&fallback).unwrap();
+        assert_eq!(old.key, KeyUsed::Fallback(1));
+        assert_eq!(hmacs() - before, 3, "current, fallback 0, fallback 1");
+        let other = signed(&Key::new(b"another"), value);
+        assert!(matches!(
+            keys.unsign(&other),
+            Err(DecodeError::BadSignature)
+        ));
+    }
+
+    #[test]
+    fn a_signature_text_must_be_exactly_the_one_written() {
+        let key = Key::new(b"current");
+        let keys = Keys {
+            current: key.clone(),
+            fallbacks: Vec::new(),
+        };
+        let value = "W10:1r31eq";
+        let good = signed(&key, value);
+        assert!(keys.unsign(&good).is_ok());
+        // The last of the 43 characters carries two unused bits: flipping one gives a
+        // text that a lenient decoder maps to the same digest, but Django compares text.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let last = *good.as_bytes().last().unwrap();
+        let i = alphabet.iter().position(|&c| c == last).unwrap();
+        assert_eq!(i & 3, 0, "a digest leaves the unused bits zero");
+        let mut tweaked = good.clone();
+        tweaked.pop();
+        tweaked.push(char::from(alphabet[i | 1]));
+        let malformed = [
+            tweaked,
+            format!("{good}="),
+            good[..good.len() - 1].to_owned(),
+            format!("{good}A"),
+            format!("{value}:"),
+            good.replace('-', "+").replace('_', "/") + "==",
+        ];
+        let before = hmacs();
+        for v in &malformed {
+            assert!(
+                matches!(keys.unsign(v), Err(DecodeError::BadSignature)),
+                "{v}"
+            );
+        }
+        assert_eq!(
+            hmacs(),
+            before,
+            "no HMAC for a text no key could have written"
+        );
     }
 }
