@@ -1001,6 +1001,16 @@ fn inspect_django(value: &str, secrets: &[Key]) -> ExitCode {
                     secrets.len()
                 );
             }
+            Err(e @ DecodeError::TooLong(_)) => {
+                ok = false;
+                say!(
+                    "signature: not checked: {e} (herald refuses such values before any verification)"
+                );
+            }
+            Err(e @ DecodeError::InflatedTooLarge) => {
+                ok = false;
+                say!("signature: valid, but {e} (herald refuses to inflate it)");
+            }
             Err(e) => {
                 ok = false;
                 say!("signature: valid, but the value does not decode: {e}");

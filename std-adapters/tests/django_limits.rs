@@ -146,26 +146,35 @@ fn decode_errors_are_matched_with_a_catch_all() {
 /// storages never hold such a list with their default capacities (32 messages, 3072
 /// bytes of text); this records where the line is.
 #[test]
-fn many_identical_messages_fit_a_cookie_but_inflate_past_the_limit() {
+fn the_encoder_never_writes_a_cookie_that_inflates_past_the_limit() {
     let codec = codec();
     let message = herald_core::Message::new(Level::INFO, "Saved.");
     // `["__json_message",0,20,"Saved.",""]` is 35 bytes: n of them, with the commas and
-    // brackets, are 36 n + 1.
+    // brackets, are 36 n + 1. More than `fits` of them compress into a short cookie but
+    // would inflate past the limit: the encoder keeps what can be read back (with the
+    // not-finished sentinel) and reports the rest as unstored, in both policies.
     let fits = (MAX_INFLATED_LEN - 1) / 36;
-    for (n, readable) in [(32, true), (fits, true), (fits + 1, false), (5000, false)] {
-        let many = vec![message; n];
-        let stored = codec.encode(&many, true, NOW, MAX_COOKIE_SIZE);
-        assert!(stored.unstored.is_empty(), "all {n} fit");
-        let value = stored.value.unwrap();
-        assert!(value.len() < 1000, "{n}: {} bytes", value.len());
-        match codec.decode(&value) {
-            Ok(Some(d)) if readable => assert_eq!(d.items.len(), n),
-            Err(DecodeError::InflatedTooLarge) if !readable => {}
-            other => panic!(
-                "{n} messages: {:?}",
-                other.map(|d| d.map(|d| d.items.len()))
-            ),
+    assert_eq!(fits, 1820);
+    for remove_oldest in [true, false] {
+        for n in [32, fits, fits + 1, 5000] {
+            let many = vec![message; n];
+            let stored = codec.encode(&many, remove_oldest, NOW, MAX_COOKIE_SIZE);
+            let value = stored.value.unwrap();
+            assert!(value.len() <= MAX_COOKIE_SIZE, "{n}: {} bytes", value.len());
+            let read = codec.decode(&value).unwrap().unwrap();
+            let kept = read
+                .items
+                .iter()
+                .filter(|i| i.as_message().is_some())
+                .count();
+            assert_eq!(kept + stored.unstored.len(), n, "{n}: kept + unstored");
+            if n <= fits {
+                assert!(stored.unstored.is_empty(), "all {n} fit");
+                assert!(read.all_retrieved);
+            } else {
+                assert!(!stored.unstored.is_empty(), "{n}: some left out");
+                assert!(!read.all_retrieved, "{n}: the sentinel says so");
+            }
         }
     }
-    assert_eq!(fits, 1820);
 }

@@ -167,15 +167,23 @@ impl DjangoCodec {
             scratch,
             timestamp,
         };
+        // herald refuses to inflate more than MAX_INFLATED_LEN bytes, so with a size limit
+        // a payload past it counts as too large too: highly repetitive messages can fit a
+        // 2048-character cookie compressed and still inflate past it. Django has no such
+        // bound; it matters only for lists that herald could not read back.
+        let inflated = super::MAX_INFLATED_LEN;
         let full = probe.sign(0..n, false);
-        if max_size == 0 || full.len() <= max_size {
+        if max_size == 0 || (full.len() <= max_size && parts.payload_len(0..n, false) <= inflated) {
             return Encoded {
                 value: Some(full),
                 unstored: 0..0,
                 not_finished: false,
             };
         }
-        let mut too_large = |range: Range<usize>| probe.sign(range, true).len() > max_size;
+        let mut too_large = |range: Range<usize>| {
+            parts.payload_len(range.clone(), true) > inflated
+                || probe.sign(range, true).len() > max_size
+        };
         if remove_oldest {
             let i = bisect_keep_right(&parts.ends, |s| too_large(n - s.len()..n));
             Encoded {
@@ -371,6 +379,17 @@ impl Parts {
 
     fn start(&self, i: usize) -> usize {
         if i == 0 { 0 } else { self.ends[i - 1] }
+    }
+
+    /// The length of the JSON payload [`Probe::sign`] builds for `range`: what the cookie
+    /// inflates to.
+    fn payload_len(&self, range: Range<usize>, sentinel: bool) -> usize {
+        let body = self.slice(range).len();
+        2 + if sentinel {
+            body + NOT_FINISHED_JSON.len()
+        } else {
+            body.saturating_sub(1)
+        }
     }
 
     /// Items `range`, each followed by a comma.
