@@ -27,7 +27,7 @@
 //! use herald_core::{CookieAction, Inbox, Level, Signer, Storage};
 //! use herald_core::cookie_header::{cookie_value, write_set_cookie, CookieAttributes};
 //!
-//! let signer: Signer = Signer::new(b"a long random secret", "herald.messages", "messages", &[]).unwrap();
+//! let signer: Signer = Signer::new(b"at least 32 random bytes, not this", "herald.messages", "messages", &[]).unwrap();
 //! let now = 1_700_000_000;
 //!
 //! // POST: add a message, answer with a Set-Cookie.

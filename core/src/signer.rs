@@ -66,24 +66,54 @@ pub enum KeyUsed {
     Fallback(usize),
 }
 
-/// A [`Signer`] was given more fallback keys than its capacity.
+/// The shortest secret a [`Signer`] accepts, in bytes: 256 bits, the size of the HMAC-SHA256
+/// key it derives. Use random bytes (for example 32 from the operating system's generator),
+/// not a password.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why a [`Signer`] could not be built from the keys it was given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooManyKeys {
-    /// The signer's fallback capacity.
-    pub capacity: usize,
+#[non_exhaustive]
+pub enum KeyError {
+    /// More fallback keys than the signer's capacity.
+    TooManyFallbacks {
+        /// The signer's fallback capacity.
+        capacity: usize,
+    },
+    /// The current secret is shorter than [`MIN_SECRET_LEN`].
+    SecretTooShort {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A fallback secret is shorter than [`MIN_SECRET_LEN`].
+    FallbackTooShort {
+        /// Its position among the fallbacks.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
 }
 
-impl fmt::Display for TooManyKeys {
+impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "too many fallback keys: this signer holds at most {}",
-            self.capacity
-        )
+        match self {
+            KeyError::TooManyFallbacks { capacity } => write!(
+                f,
+                "too many fallback keys: this signer holds at most {capacity}"
+            ),
+            KeyError::SecretTooShort { len } => write!(
+                f,
+                "the secret is {len} bytes long; at least {MIN_SECRET_LEN} random bytes are required"
+            ),
+            KeyError::FallbackTooShort { index, len } => write!(
+                f,
+                "fallback secret #{index} is {len} bytes long; at least {MIN_SECRET_LEN} random bytes are required"
+            ),
+        }
     }
 }
 
-impl core::error::Error for TooManyKeys {}
+impl core::error::Error for KeyError {}
 
 /// Why a value could not be signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,8 +215,9 @@ fn bound_state(secret: &[u8], purpose: &str, cookie_name: &str) -> HmacSha256 {
 ///
 /// ```
 /// use herald_core::signer::{Signer, KeyUsed};
-/// let old = Signer::<4>::new(b"old secret", "flash", "messages", &[]).unwrap();
-/// let new = Signer::<4>::new(b"new secret", "flash", "messages", &[b"old secret"]).unwrap();
+/// let old_secret = b"the old secret: 32 random bytes or more";
+/// let old = Signer::<4>::new(old_secret, "flash", "messages", &[]).unwrap();
+/// let new = Signer::<4>::new(b"the new secret: 32 random bytes or more", "flash", "messages", &[old_secret]).unwrap();
 /// let mut out = [0u8; 128];
 /// let value = old.seal(&[1, 0, 0, 0], &mut out).unwrap();
 /// let mut scratch = [0u8; 128];
@@ -212,20 +243,33 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
     /// values signed with any of `fallbacks` (in order).
     ///
     /// # Errors
-    /// [`TooManyKeys`] when `fallbacks` has more than `FALLBACKS` entries.
+    /// [`KeyError::SecretTooShort`] / [`KeyError::FallbackTooShort`] for a secret shorter
+    /// than [`MIN_SECRET_LEN`] bytes, [`KeyError::TooManyFallbacks`] when `fallbacks` has
+    /// more than `FALLBACKS` entries.
     pub fn new(
         secret: &[u8],
         purpose: &str,
         cookie_name: &str,
         fallbacks: &[&[u8]],
-    ) -> Result<Self, TooManyKeys> {
+    ) -> Result<Self, KeyError> {
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(KeyError::SecretTooShort { len: secret.len() });
+        }
+        if fallbacks.len() > FALLBACKS {
+            return Err(KeyError::TooManyFallbacks {
+                capacity: FALLBACKS,
+            });
+        }
         let mut states = heapless::Vec::new();
-        for fallback in fallbacks {
-            states
-                .push(bound_state(fallback, purpose, cookie_name))
-                .map_err(|_| TooManyKeys {
-                    capacity: FALLBACKS,
-                })?;
+        for (index, fallback) in fallbacks.iter().enumerate() {
+            if fallback.len() < MIN_SECRET_LEN {
+                return Err(KeyError::FallbackTooShort {
+                    index,
+                    len: fallback.len(),
+                });
+            }
+            // Cannot fail: the count was checked above.
+            let _ = states.push(bound_state(fallback, purpose, cookie_name));
         }
         Ok(Signer {
             current: bound_state(secret, purpose, cookie_name),
@@ -429,13 +473,20 @@ impl<'o> SealWriter<'o> {
 mod tests {
     use super::*;
 
+    /// A valid secret (32 bytes or more) named after `name`.
+    fn key(name: &[u8]) -> [u8; 40] {
+        let mut k = [b'.'; 40];
+        k[..name.len()].copy_from_slice(name);
+        k
+    }
+
     fn signer(secret: &[u8], fallbacks: &[&[u8]]) -> Signer {
         Signer::new(secret, "flash", "messages", fallbacks).unwrap()
     }
 
     #[test]
     fn seal_matches_plain_hmac_and_base64() {
-        let s = signer(b"k", &[]);
+        let s = signer(&key(b"k"), &[]);
         for len in [1usize, 2, 3, 100, 191, 192, 193, 383, 384, 385, 1500] {
             let body: [u8; 1500] = core::array::from_fn(|i| (i * 7 + len) as u8);
             let body = &body[..len];
@@ -463,15 +514,15 @@ mod tests {
         let body = [1u8, 200, 1, 0, 0];
         let (mut a, mut b) = ([0u8; 128], [0u8; 128]);
         let mut scratch = [0u8; 128];
-        let v = signer(b"one", &[]).seal(&body, &mut a).unwrap();
-        let ok = signer(b"one", &[])
+        let v = signer(&key(b"one"), &[]).seal(&body, &mut a).unwrap();
+        let ok = signer(&key(b"one"), &[])
             .open(v.as_bytes(), 0, None, &mut scratch)
             .unwrap();
         assert_eq!(
             (ok.body, ok.key, ok.issued_at),
             (&body[..], KeyUsed::Current, 200)
         );
-        let rotated = signer(b"two", &[b"zero", b"one"]);
+        let rotated = signer(&key(b"two"), &[&key(b"zero"), &key(b"one")]);
         assert_eq!(
             rotated
                 .open(v.as_bytes(), 0, None, &mut scratch)
@@ -480,12 +531,12 @@ mod tests {
             KeyUsed::Fallback(1)
         );
         assert_eq!(
-            signer(b"two", &[b"zero"]).open(v.as_bytes(), 0, None, &mut scratch),
+            signer(&key(b"two"), &[&key(b"zero")]).open(v.as_bytes(), 0, None, &mut scratch),
             Err(OpenError::BadSignature)
         );
         // Domain separation: same secret, other purpose or cookie name.
-        let other_purpose: Signer = Signer::new(b"one", "other", "messages", &[]).unwrap();
-        let other_cookie: Signer = Signer::new(b"one", "flash", "msgs", &[]).unwrap();
+        let other_purpose: Signer = Signer::new(&key(b"one"), "other", "messages", &[]).unwrap();
+        let other_cookie: Signer = Signer::new(&key(b"one"), "flash", "msgs", &[]).unwrap();
         assert_eq!(
             other_purpose.open(v.as_bytes(), 0, None, &mut scratch),
             Err(OpenError::BadSignature)
@@ -495,12 +546,12 @@ mod tests {
             Err(OpenError::BadSignature)
         );
         // Ambiguity of the domain encoding: "ab"+"c" differs from "a"+"bc".
-        let x = Signer::<0>::new(b"k", "ab", "c", &[])
+        let x = Signer::<0>::new(&key(b"k"), "ab", "c", &[])
             .unwrap()
             .seal(&body, &mut b)
             .unwrap();
         assert_eq!(
-            Signer::<0>::new(b"k", "a", "bc", &[]).unwrap().open(
+            Signer::<0>::new(&key(b"k"), "a", "bc", &[]).unwrap().open(
                 x.as_bytes(),
                 0,
                 None,
@@ -512,7 +563,7 @@ mod tests {
 
     #[test]
     fn max_age_and_malformed_inputs() {
-        let s = signer(b"k", &[]);
+        let s = signer(&key(b"k"), &[]);
         let mut out = [0u8; 128];
         let mut scratch = [0u8; 128];
         let v = s.seal(&[1, 100, 0, 0], &mut out).unwrap();
@@ -567,7 +618,7 @@ mod tests {
 
     #[test]
     fn every_single_bit_flip_is_rejected() {
-        let s = signer(b"k", &[b"old"]);
+        let s = signer(&key(b"k"), &[&key(b"old")]);
         let mut out = [0u8; 256];
         let body: [u8; 100] = core::array::from_fn(|i| if i == 0 { 1 } else { i as u8 });
         let v = s.seal(&body, &mut out).unwrap();
@@ -586,5 +637,25 @@ mod tests {
             }
         }
         assert!(s.open(&value[..n], 0, None, &mut scratch).is_ok());
+    }
+
+    #[test]
+    fn secrets_shorter_than_32_bytes_are_refused_with_a_typed_error() {
+        let ok = [7u8; MIN_SECRET_LEN];
+        for len in [0, 1, MIN_SECRET_LEN - 1] {
+            assert_eq!(
+                Signer::<4>::new(&ok[..len], "p", "c", &[]).err(),
+                Some(KeyError::SecretTooShort { len })
+            );
+            assert_eq!(
+                Signer::<4>::new(&ok, "p", "c", &[&ok, &ok[..len]]).err(),
+                Some(KeyError::FallbackTooShort { index: 1, len })
+            );
+        }
+        assert_eq!(
+            Signer::<1>::new(&ok, "p", "c", &[&ok, &ok]).err(),
+            Some(KeyError::TooManyFallbacks { capacity: 1 })
+        );
+        assert!(Signer::<1>::new(&ok, "p", "c", &[&ok]).is_ok());
     }
 }

@@ -55,7 +55,13 @@ fn the_counter_counts() {
 
 #[test]
 fn every_core_operation_allocates_nothing() {
-    let signer: Signer = Signer::new(b"secret", "herald.messages", "messages", &[b"old"]).unwrap();
+    let signer: Signer = Signer::new(
+        b"the allocation test secret, 32 bytes",
+        "herald.messages",
+        "messages",
+        &[b"the allocation test old secret, 32 bytes"],
+    )
+    .unwrap();
     let texts: Vec<String> = (0..30).map(|i| format!("Message number {i} — ✓")).collect();
 
     let ((), n) = count_allocs(|| {
@@ -144,7 +150,13 @@ fn every_core_operation_allocates_nothing() {
 #[test]
 fn the_growable_store_allocates_only_for_what_it_holds() {
     use herald_core::list::{GrowableList, Limits};
-    let signer: Signer = Signer::new(b"secret", "herald.messages", "messages", &[]).unwrap();
+    let signer: Signer = Signer::new(
+        b"the allocation test secret, 32 bytes",
+        "herald.messages",
+        "messages",
+        &[],
+    )
+    .unwrap();
     let texts: Vec<String> = (0..200)
         .map(|i| format!("Message number {i} — ✓"))
         .collect();

@@ -198,10 +198,10 @@ struct Keys {
     fallbacks: Vec<u32>,
 }
 
-/// Distinct secrets of varied lengths (0 to 89 bytes after the unique prefix).
+/// Distinct secrets of varied lengths (32 to 121 bytes after the unique prefix).
 fn secret(generation: u32) -> Vec<u8> {
     let mut s = format!("{generation}:").into_bytes();
-    let len = (generation as usize * 37) % 90;
+    let len = 32 + (generation as usize * 37) % 90;
     s.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(generation as u8)));
     s
 }

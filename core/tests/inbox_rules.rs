@@ -491,12 +491,18 @@ fn r_6_2_no_cookie_no_session_read() {
 /// Key rotation: a cookie signed with the old key is read and re-signed with the new one.
 #[test]
 fn key_rotation_resigns_with_the_current_key() {
-    let old: Signer = Signer::new(b"old secret", "herald.messages", "messages", &[]).unwrap();
-    let new: Signer = Signer::new(
-        b"new secret",
+    let old: Signer = Signer::new(
+        b"the old secret, 32 bytes or longer",
         "herald.messages",
         "messages",
-        &[b"old secret"],
+        &[],
+    )
+    .unwrap();
+    let new: Signer = Signer::new(
+        b"the new secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[b"the old secret, 32 bytes or longer"],
     )
     .unwrap();
     let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
@@ -550,12 +556,18 @@ fn key_rotation_resigns_with_the_current_key() {
 /// `inbox_ops` fuzz target.)
 #[test]
 fn key_rotation_never_resigns_past_the_bound() {
-    let old: Signer = Signer::new(b"old secret", "herald.messages", "messages", &[]).unwrap();
-    let new: Signer = Signer::new(
-        b"new secret",
+    let old: Signer = Signer::new(
+        b"the old secret, 32 bytes or longer",
         "herald.messages",
         "messages",
-        &[b"old secret"],
+        &[],
+    )
+    .unwrap();
+    let new: Signer = Signer::new(
+        b"the new secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[b"the old secret, 32 bytes or longer"],
     )
     .unwrap();
     // 16383 is the largest two-byte varint; 16384 takes three.

@@ -224,10 +224,10 @@ struct Keys {
     fallbacks: Vec<u32>,
 }
 
-/// Distinct secrets of varied lengths (0 to 89 bytes after the unique prefix).
+/// Distinct secrets of varied lengths (32 to 121 bytes after the unique prefix).
 fn secret(generation: u32) -> Vec<u8> {
     let mut s = format!("{generation}:").into_bytes();
-    let len = (generation as usize * 37) % 90;
+    let len = 32 + (generation as usize * 37) % 90;
     s.extend((0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(generation as u8)));
     s
 }
@@ -1394,7 +1394,7 @@ proptest! {
         prop_assert_eq!(codec::decode_body(&body, &mut back), Ok(header));
         prop_assert_eq!(vec_of(back.view()), msgs.clone());
 
-        let signer = test_signer(b"roundtrip", &[]);
+        let signer = test_signer(b"the roundtrip test secret, 32 bytes", &[]);
         let predicted = truncate::signed_len(&header, list.view());
         prop_assert_eq!(predicted, model_signed_len(issued_at, &msgs));
         let mut out = vec![0u8; predicted];
@@ -1459,7 +1459,7 @@ proptest! {
         masks in prop::collection::vec(1u8..=255, 1..16),
     ) {
         let list: MessageList<4096, 8> = list_of(&msgs);
-        let signer = test_signer(b"flip", &[b"older"]);
+        let signer = test_signer(b"the bit flip test secret, 32 bytes", &[b"the bit flip test older secret, 32 bytes"]);
         let header = Header { issued_at: T0, continued };
         let mut out = vec![0u8; truncate::signed_len(&header, list.view())];
         let value = codec::seal_body(&header, list.view(), &signer, &mut out)?.as_bytes().to_vec();
@@ -1482,7 +1482,7 @@ proptest! {
     /// does not.
     #[test]
     fn fallback_keys_verify_and_unknown_keys_do_not(
-        secrets in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80), 2..7),
+        secrets in prop::collection::vec(prop::collection::vec(any::<u8>(), 32..80), 2..7),
         signing in any::<Index>(),
         msgs in prop::collection::vec(message(), 0..4),
     ) {

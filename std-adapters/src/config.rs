@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::cookie_header::{self, CookieAttributes};
-use herald_core::signer::{DEFAULT_FALLBACKS, MAX_VALUE_LEN};
+use herald_core::signer::{DEFAULT_FALLBACKS, KeyError, MAX_VALUE_LEN};
 use herald_core::{Level, Limits, Signer, TagTable};
 
 pub use herald_core::SameSite;
 
 /// The shortest secret accepted, in bytes. Shorter secrets are a start-up error.
-pub const MIN_SECRET_LEN: usize = 32;
+pub const MIN_SECRET_LEN: usize = herald_core::signer::MIN_SECRET_LEN;
 /// The most fallback (previous) secrets a configuration accepts.
 pub const MAX_FALLBACK_SECRETS: usize = DEFAULT_FALLBACKS;
 /// The smallest allowed maximum cookie value size: room for the not-finished marker and a
@@ -563,10 +563,18 @@ impl ConfigBuilder {
         let django = (self.wire_format == WireFormat::Django)
             .then(|| crate::django::DjangoCodec::new(&secret).with_fallback_keys(&self.fallbacks));
         let fallbacks: Vec<&[u8]> = self.fallbacks.iter().map(Vec::as_slice).collect();
+        // The lengths and the count were checked above, with the configuration's errors;
+        // the signer checks them again (the core's rule) and cannot disagree.
         let signer =
-            Signer::new(&secret, SIGNING_PURPOSE, &self.cookie_name, &fallbacks).map_err(|_| {
-                ConfigError::TooManyFallbackSecrets {
-                    count: self.fallbacks.len(),
+            Signer::new(&secret, SIGNING_PURPOSE, &self.cookie_name, &fallbacks).map_err(|e| {
+                match e {
+                    KeyError::SecretTooShort { len } => ConfigError::SecretTooShort { len },
+                    KeyError::FallbackTooShort { index, len } => {
+                        ConfigError::FallbackSecretTooShort { index, len }
+                    }
+                    _ => ConfigError::TooManyFallbackSecrets {
+                        count: self.fallbacks.len(),
+                    },
                 }
             })?;
         Ok(Config {

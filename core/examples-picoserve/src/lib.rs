@@ -41,7 +41,7 @@ use core::ops::Range;
 
 use herald_core::cookie_header::{self, CookieAttributes, WriteError};
 use herald_core::inbox::{CookieAction, LoadError, Loaded};
-use herald_core::signer::{SealError, TooManyKeys};
+use herald_core::signer::SealError;
 use herald_core::{AddError, Inbox, Level, Message, Signer, Storage, TagTable};
 use picoserve::io::Read;
 use picoserve::request::{Headers, Request};
@@ -75,45 +75,13 @@ pub const DELETE_COOKIE_CAP: usize = 256;
 /// in place in it.
 pub const HTTP_BUFFER_LEN: usize = 6144;
 
-/// The shortest signing secret (and fallback secret) [`Flash::new`] accepts, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+/// The shortest signing secret (and fallback secret) [`Flash::new`] accepts, in bytes: the
+/// core's rule.
+pub use herald_core::signer::MIN_SECRET_LEN;
 
-/// Why a [`Flash`] could not be built.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SetupError {
-    /// The signing secret is shorter than [`MIN_SECRET_LEN`] bytes.
-    SecretTooShort {
-        /// Its length.
-        len: usize,
-    },
-    /// A fallback secret is shorter than [`MIN_SECRET_LEN`] bytes.
-    FallbackTooShort {
-        /// Its position among the fallbacks.
-        index: usize,
-        /// Its length.
-        len: usize,
-    },
-    /// More fallback secrets than the signer holds.
-    TooManyKeys(TooManyKeys),
-}
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            SetupError::SecretTooShort { len } => write!(
-                f,
-                "the secret is {len} bytes long; at least {MIN_SECRET_LEN} are required"
-            ),
-            SetupError::FallbackTooShort { index, len } => write!(
-                f,
-                "fallback secret #{index} is {len} bytes long; at least {MIN_SECRET_LEN} are required"
-            ),
-            SetupError::TooManyKeys(e) => e.fmt(f),
-        }
-    }
-}
-
-impl core::error::Error for SetupError {}
+/// Why a [`Flash`] could not be built: the core signer's [`KeyError`] (a secret shorter than
+/// [`MIN_SECRET_LEN`] bytes, or too many fallback secrets).
+pub use herald_core::signer::KeyError as SetupError;
 
 /// Why a `POST` was refused by [`check_same_origin`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -293,22 +261,8 @@ impl Flash {
         min_level: Level,
         clock: fn() -> u64,
     ) -> Result<Self, SetupError> {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(SetupError::SecretTooShort { len: secret.len() });
-        }
-        if let Some((index, short)) = fallbacks
-            .iter()
-            .enumerate()
-            .find(|(_, key)| key.len() < MIN_SECRET_LEN)
-        {
-            return Err(SetupError::FallbackTooShort {
-                index,
-                len: short.len(),
-            });
-        }
         Ok(Flash {
-            signer: Signer::new(secret, PURPOSE, COOKIE_NAME, fallbacks)
-                .map_err(SetupError::TooManyKeys)?,
+            signer: Signer::new(secret, PURPOSE, COOKIE_NAME, fallbacks)?,
             min_level,
             attributes: CookieAttributes::new(),
             max_age: None,
@@ -676,7 +630,7 @@ mod tests {
         let many = [&long[..]; herald_core::signer::DEFAULT_FALLBACKS + 1];
         assert!(matches!(
             Flash::new(&long, &many, Level::INFO, || 0),
-            Err(SetupError::TooManyKeys(_))
+            Err(SetupError::TooManyFallbacks { .. })
         ));
     }
 }

@@ -44,7 +44,7 @@ pub extern "C" fn rust_eh_personality() {}
 const NOW: u64 = 1_700_000_000;
 
 fn check() -> Result<(), &'static str> {
-    let signer: Signer = Signer::new(b"no_std secret", "herald.messages", "messages", &[b"old"])
+    let signer: Signer = Signer::new(b"the no_std check secret, 32 bytes", "herald.messages", "messages", &[b"the no_std check old secret, 32 bytes"])
         .map_err(|_| "signer")?;
     let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
     inbox

@@ -222,7 +222,7 @@ fn signer_for(generation: u32) -> &'static Signer<FALLBACKS> {
 }
 
 fn build_signer(generation: u32) -> Signer<FALLBACKS> {
-    let secret = |g: u32| format!("inbox_ops secret {g}").into_bytes();
+    let secret = |g: u32| format!("inbox_ops secret, 32 bytes or more: {g}").into_bytes();
     let current = secret(generation);
     let old: Vec<Vec<u8>> = (1..=FALLBACKS as u32)
         .filter_map(|back| generation.checked_sub(back).map(secret))
