@@ -826,7 +826,7 @@ fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
             "result": "ok",
             "messages": list
                 .iter()
-                .map(|m| describe(m.level.0, m.text, m.extra_tags, m.safe))
+                .map(|m| describe(m.level.0, m.message, m.extra_tags, m.is_safe))
                 .collect::<Vec<_>>(),
             "all_retrieved": !header.continued,
         }),
@@ -859,9 +859,9 @@ fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
             InputItem::Message(m) => list
                 .push(Message {
                     level: Level(m.level),
-                    text: &m.message,
+                    message: &m.message,
                     extra_tags: m.extra_tags.as_deref(),
-                    safe: m.is_safe,
+                    is_safe: m.is_safe,
                 })
                 .map_err(|e| Failure::input(format!("item {i}: {e}")))?,
         }
@@ -938,8 +938,8 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
                         t => t,
                     },
                     m.tags(&table).to_string(),
-                    if m.safe { ", safe HTML" } else { "" },
-                    m.text
+                    if m.is_safe { ", safe HTML" } else { "" },
+                    m.message
                 );
             }
             None => say!("  [{i}] raw JSON value: {raw}"),

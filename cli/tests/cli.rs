@@ -510,6 +510,11 @@ fn inspect_rejects_garbage() {
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef-current";
 const OLD: &str = "0123456789abcdef0123456789abcdef-previous";
+/// Fallback secrets that verify nothing (secrets are at least 32 bytes long).
+/// A secret that verifies nothing here.
+const WRONG: &str = "0123456789abcdef0123456789abcdef-wrong";
+const UNUSED: &str = "0123456789abcdef0123456789abcdef-unused-1";
+const UNUSED2: &str = "0123456789abcdef0123456789abcdef-unused-2";
 
 #[test]
 fn native_encode_decode_round_trip() {
@@ -754,7 +759,7 @@ fn secrets_from_the_environment() {
     assert_eq!(out["value"], django.as_str());
 
     // An option wins over HERALD_SECRET.
-    let wrong = [("HERALD_SECRET", "wrong")];
+    let wrong = [("HERALD_SECRET", WRONG)];
     assert!(decoded_ok(&herald_env(
         &["decode", "--secret", SECRET, &native],
         "",
@@ -769,16 +774,16 @@ fn secrets_from_the_environment() {
     let o = herald_env(
         &["django", "decode", "--secret-env", "MY_DJANGO_KEY", &django],
         "",
-        &[("MY_DJANGO_KEY", SECRET), ("HERALD_SECRET", "wrong")],
+        &[("MY_DJANGO_KEY", SECRET), ("HERALD_SECRET", WRONG)],
     );
     assert!(decoded_ok(&o));
 
     // HERALD_FALLBACK_SECRETS: comma-separated, or one per line.
     for list in [
-        format!("unused,{OLD}"),
-        format!("unused, {OLD} ,"),
-        format!("unused\n{OLD}\n"),
-        format!("a,b\r\n{OLD}\r\n"),
+        format!("{UNUSED},{OLD}"),
+        format!("{UNUSED}, {OLD} ,"),
+        format!("{UNUSED}\n{OLD}\n"),
+        format!("{UNUSED},{UNUSED2}\r\n{OLD}\r\n"),
     ] {
         let env = [
             ("HERALD_SECRET", SECRET),
@@ -803,7 +808,7 @@ fn secrets_from_the_environment() {
     // --fallback-keys-env NAME, and an option wins over HERALD_FALLBACK_SECRETS.
     let env = [
         ("HERALD_SECRET", SECRET),
-        ("HERALD_FALLBACK_SECRETS", "nothing,useful"),
+        ("HERALD_FALLBACK_SECRETS", &format!("{UNUSED},{UNUSED2}")),
         ("OLD_KEYS", OLD),
     ];
     assert_eq!(
@@ -876,12 +881,12 @@ fn secrets_from_files() {
     assert!(decoded_ok(&herald_env(
         &["decode", "--secret-file", good, &native],
         "",
-        &[("HERALD_SECRET", "wrong")]
+        &[("HERALD_SECRET", WRONG)]
     )));
     // Fallback keys: one per line, or comma-separated on one line.
     for (name, list) in [
-        ("fb-lines", format!("unused\n{OLD}\n")),
-        ("fb-commas", format!("unused,{OLD}")),
+        ("fb-lines", format!("{UNUSED}\n{OLD}\n")),
+        ("fb-commas", format!("{UNUSED},{OLD}")),
     ] {
         let fb = secret_file(t, name, &list);
         let fb = fb.to_str().unwrap();

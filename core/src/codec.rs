@@ -67,7 +67,10 @@ fn str_len(s: &str) -> usize {
 
 /// The exact encoded size of one message.
 pub fn message_len(m: &Message<'_>) -> usize {
-    varint_len(zigzag(m.level.0)) + str_len(m.text) + m.extra_tags.map_or(1, |e| 1 + str_len(e)) + 1
+    varint_len(zigzag(m.level.0))
+        + str_len(m.message)
+        + m.extra_tags.map_or(1, |e| 1 + str_len(e))
+        + 1
 }
 
 /// The exact size of a body's framing (everything but the messages) for `count` messages.
@@ -267,7 +270,7 @@ impl<'de, S: MessageStore> Visitor<'de> for MessagesSeed<'_, '_, S> {
         let count = seq.size_hint().unwrap_or(0).min(self.remaining / 5);
         self.list.reserve(count, self.remaining);
         while let Some(m) = seq.next_element::<Message<'de>>()? {
-            if m.text.is_empty() {
+            if m.message.is_empty() {
                 *self.problem = Some(DecodeError::EmptyText);
                 return Err(de::Error::custom("empty text"));
             }
@@ -314,9 +317,9 @@ mod tests {
             Message::new(Level::INFO, "Profile saved."),
             Message {
                 level: Level(-1_000_000),
-                text: "ünïcode 😀",
+                message: "ünïcode 😀",
                 extra_tags: None,
-                safe: true,
+                is_safe: true,
             },
             Message::new(Level(i32::MAX), "x").with_extra_tags("a b"),
         ]);
@@ -332,8 +335,8 @@ mod tests {
         assert_eq!(back.len(), 3);
         for (a, b) in l.iter().zip(back.iter()) {
             assert_eq!(
-                (a.level, a.text, a.extra_tags, a.safe),
-                (b.level, b.text, b.extra_tags, b.safe)
+                (a.level, a.message, a.extra_tags, a.is_safe),
+                (b.level, b.message, b.extra_tags, b.is_safe)
             );
         }
         // Exact layout of a small body.

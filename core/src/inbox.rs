@@ -233,7 +233,7 @@ enum Source {
 /// let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
 /// assert_eq!(inbox.add(Level::SUCCESS, "Profile saved.", ""), Ok(Added::Queued));
 /// assert_eq!(inbox.add(Level::DEBUG, "hidden", ""), Ok(Added::IgnoredBelowLevel));
-/// let texts: heapless::Vec<&str, 4> = inbox.iter().map(|m| m.text).collect();
+/// let texts: heapless::Vec<&str, 4> = inbox.iter().map(|m| m.message).collect();
 /// assert_eq!(texts, ["Profile saved."]);
 /// ```
 #[derive(Clone)]
@@ -446,7 +446,7 @@ impl<L: MessageStore> Inbox<L> {
     ) -> Result<(), DecodeError> {
         let before = self.list.len();
         for m in messages {
-            let pushed = if m.text.is_empty() {
+            let pushed = if m.message.is_empty() {
                 Err(DecodeError::EmptyText)
             } else {
                 self.list.push(m).map_err(DecodeError::Capacity)
@@ -645,7 +645,7 @@ impl<L: MessageStore> Inbox<L> {
     /// # Errors
     /// [`AddError`], handing the message back, when it does not fit.
     pub fn add_message<'m>(&mut self, message: Message<'m>) -> Result<Added, AddError<'m>> {
-        if message.text.is_empty() {
+        if message.message.is_empty() {
             return Ok(Added::IgnoredEmpty);
         }
         if message.level < self.level() {

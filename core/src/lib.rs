@@ -48,7 +48,7 @@
 //! let cookie = cookie_value([&request_header[..9 + value.len()]], "messages");
 //! let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
 //! inbox.load_cookie(cookie.map(str::as_bytes), &signer, now, None).unwrap();
-//! assert_eq!(inbox.iter().next().unwrap().text, "Profile saved.");
+//! assert_eq!(inbox.iter().next().unwrap().message, "Profile saved.");
 //! assert_eq!(inbox.plan(2048, now).cookie, CookieAction::Delete); // read once
 //! ```
 #![no_std]

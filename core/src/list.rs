@@ -43,9 +43,9 @@ impl Entry {
         Some(Entry {
             level: message.level.0,
             start: u32::try_from(start).ok()?,
-            text_len: u32::try_from(message.text.len()).ok()?,
+            text_len: u32::try_from(message.message.len()).ok()?,
             extra_len: u16::try_from(extra.len()).ok()?,
-            flags: if message.safe { SAFE } else { 0 }
+            flags: if message.is_safe { SAFE } else { 0 }
                 | if message.extra_tags.is_some() {
                     HAS_EXTRA
                 } else {
@@ -64,9 +64,9 @@ impl Entry {
         let end = mid + usize::from(self.extra_len);
         Message {
             level: Level(self.level),
-            text: &arena[start..mid],
+            message: &arena[start..mid],
             extra_tags: (self.flags & HAS_EXTRA != 0).then(|| &arena[mid..end]),
-            safe: self.flags & SAFE != 0,
+            is_safe: self.flags & SAFE != 0,
         }
     }
 }
@@ -179,13 +179,13 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
             return Err(CapacityError::TooManyMessages);
         }
         let extra = message.extra_tags.unwrap_or("");
-        let need = message.text.len() + extra.len();
+        let need = message.message.len() + extra.len();
         if need > BYTES - self.arena.len() {
             return Err(CapacityError::TooManyBytes);
         }
         let entry = Entry::new(&message, self.arena.len()).ok_or(CapacityError::TooManyBytes)?;
         // Cannot fail: the free space was checked above.
-        let _ = self.arena.push_str(message.text);
+        let _ = self.arena.push_str(message.message);
         let _ = self.arena.push_str(extra);
         let _ = self.entries.push(entry);
         Ok(())
@@ -383,7 +383,7 @@ mod growable {
     impl MessageStore for GrowableList {
         fn push(&mut self, message: Message<'_>) -> Result<(), CapacityError> {
             let extra = message.extra_tags.unwrap_or("");
-            let need = message.text.len() + extra.len();
+            let need = message.message.len() + extra.len();
             if self.len() >= self.limits.max_messages {
                 return Err(CapacityError::TooManyMessages);
             }
@@ -400,7 +400,7 @@ mod growable {
                 unreachable!("spilled above")
             };
             let entry = Entry::new(&message, arena.len()).ok_or(CapacityError::TooManyBytes)?;
-            arena.push_str(message.text);
+            arena.push_str(message.message);
             arena.push_str(extra);
             entries.push(entry);
             Ok(())
@@ -561,23 +561,23 @@ mod tests {
             .unwrap();
         l.push(Message {
             level: Level(-7),
-            text: "x",
+            message: "x",
             extra_tags: None,
-            safe: true,
+            is_safe: true,
         })
         .unwrap();
         assert_eq!(l.len(), 2);
         let a = l.get(0).unwrap();
         assert_eq!(
-            (a.level, a.text, a.extra_tags, a.safe),
+            (a.level, a.message, a.extra_tags, a.is_safe),
             (Level::INFO, "héllo", Some("a b"), false)
         );
         let b = l.get(1).unwrap();
         assert_eq!(
-            (b.level, b.text, b.extra_tags, b.safe),
+            (b.level, b.message, b.extra_tags, b.is_safe),
             (Level(-7), "x", None, true)
         );
-        assert_eq!(l.iter().next_back().unwrap().text, "x");
+        assert_eq!(l.iter().next_back().unwrap().message, "x");
         assert_eq!(l.slice(1..9).len(), 1);
         assert_eq!(l.slice(5..9).len(), 0);
         assert_eq!(l.bytes_used(), "héllo".len() + 3 + 1);
@@ -628,9 +628,9 @@ mod tests {
         }
         assert_eq!(MessageStore::len(&l), 300);
         for (i, m) in l.view().iter().enumerate() {
-            assert_eq!(m.text, texts[i]);
+            assert_eq!(m.message, texts[i]);
             assert_eq!(m.level, Level(i as i32));
-            assert_eq!(m.safe, i % 2 == 0);
+            assert_eq!(m.is_safe, i % 2 == 0);
             assert_eq!(m.extra_tags, if i % 3 == 0 { None } else { Some("x y") });
         }
         l.truncate(5);
@@ -642,7 +642,7 @@ mod tests {
         );
         l.push(Message::new(Level::INFO, "after truncation"))
             .unwrap();
-        assert_eq!(l.view().get(5).unwrap().text, "after truncation");
+        assert_eq!(l.view().get(5).unwrap().message, "after truncation");
     }
 
     #[cfg(feature = "alloc")]

@@ -22,24 +22,25 @@ use crate::level::{Level, TagTable, Tags};
 pub struct Message<'a> {
     /// The level.
     pub level: Level,
-    /// The message text. An inbox never stores an empty text.
-    pub text: &'a str,
+    /// The message text (Django's `message.message`). An inbox never stores an empty text
+    ///
+    pub message: &'a str,
     /// Extra tags, kept exactly as written; `None` and `Some("")` render alike.
     #[serde(borrow)]
     pub extra_tags: Option<&'a str>,
     /// Whether the text is trusted HTML (Django's `mark_safe`), to be rendered unescaped.
-    pub safe: bool,
+    pub is_safe: bool,
 }
 
 impl<'a> Message<'a> {
     /// A message with no extra tags (`Some("")`, as Django's `add()` defaults) that is not
     /// marked safe.
-    pub const fn new(level: Level, text: &'a str) -> Self {
+    pub const fn new(level: Level, message: &'a str) -> Self {
         Message {
             level,
-            text,
+            message,
             extra_tags: Some(""),
-            safe: false,
+            is_safe: false,
         }
     }
 
@@ -52,8 +53,8 @@ impl<'a> Message<'a> {
     }
 
     /// The same message with the safe-HTML flag set to `safe`.
-    pub const fn with_safe(self, safe: bool) -> Self {
-        Message { safe, ..self }
+    pub const fn with_safe(self, is_safe: bool) -> Self {
+        Message { is_safe, ..self }
     }
 
     /// The extra tags, with `None` read as `""`.
@@ -78,7 +79,7 @@ impl<'a> Message<'a> {
 impl PartialEq for Message<'_> {
     /// equal when level and text are equal; extra tags and the safe flag are ignored.
     fn eq(&self, other: &Self) -> bool {
-        self.level == other.level && self.text == other.text
+        self.level == other.level && self.message == other.message
     }
 }
 
@@ -87,7 +88,7 @@ impl Eq for Message<'_> {}
 impl fmt::Display for Message<'_> {
     /// a message displays as its text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text)
+        f.write_str(self.message)
     }
 }
 

@@ -83,38 +83,38 @@ fn config(default_cases: u32) -> ProptestConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct M {
     level: i32,
-    text: String,
+    message: String,
     extra: Option<String>,
-    safe: bool,
+    is_safe: bool,
 }
 
 impl M {
     fn of(m: Message<'_>) -> M {
         M {
             level: m.level.0,
-            text: m.text.to_owned(),
+            message: m.message.to_owned(),
             extra: m.extra_tags.map(str::to_owned),
-            safe: m.safe,
+            is_safe: m.is_safe,
         }
     }
 
     fn as_message(&self) -> Message<'_> {
         Message {
             level: Level(self.level),
-            text: &self.text,
+            message: &self.message,
             extra_tags: self.extra.as_deref(),
-            safe: self.safe,
+            is_safe: self.is_safe,
         }
     }
 
     /// Bytes the message takes in an inbox's arena: its text and extra tags.
     fn arena_bytes(&self) -> usize {
-        self.text.len() + self.extra.as_ref().map_or(0, String::len)
+        self.message.len() + self.extra.as_ref().map_or(0, String::len)
     }
 
     /// The unique id a harness-made text starts with.
     fn id(&self) -> usize {
-        id_of(&self.text)
+        id_of(&self.message)
     }
 }
 
@@ -159,7 +159,7 @@ fn model_body_len(issued_at: u64, msgs: &[M]) -> usize {
     let mut n = 1 + varint_len(issued_at) + 1 + varint_len(msgs.len() as u64);
     for m in msgs {
         n += varint_len(zigzag(m.level));
-        n += varint_len(m.text.len() as u64) + m.text.len();
+        n += varint_len(m.message.len() as u64) + m.message.len();
         n += match &m.extra {
             None => 1,
             Some(e) => 1 + varint_len(e.len() as u64) + e.len(),
@@ -434,7 +434,7 @@ impl Model {
 
     /// plus herald's capacities (count first, then arena bytes).
     fn add(&mut self, m: &M) -> Result<Added, CapacityError> {
-        if m.text.is_empty() {
+        if m.message.is_empty() {
             return Ok(Added::IgnoredEmpty);
         }
         if m.level < self.level() {
@@ -469,7 +469,7 @@ impl Model {
     fn contains(&self, level: i32, text: &str) -> bool {
         self.all()
             .iter()
-            .any(|m| m.level == level && m.text == text)
+            .any(|m| m.level == level && m.message == text)
     }
 
     ///
@@ -1027,13 +1027,13 @@ impl<'s> Driver<'s> {
                     };
                     let m = M {
                         level: *level,
-                        text,
+                        message: text,
                         extra: extra.clone(),
-                        safe: *safe,
+                        is_safe: *safe,
                     };
                     let expected = model.add(&m);
-                    let got = match (&m.extra, *via_add && !m.safe) {
-                        (Some(e), true) => inbox.add(Level(m.level), &m.text, e),
+                    let got = match (&m.extra, *via_add && !m.is_safe) {
+                        (Some(e), true) => inbox.add(Level(m.level), &m.message, e),
                         _ => inbox.add_message(m.as_message()),
                     };
                     match (expected, got) {
@@ -1086,19 +1086,19 @@ impl<'s> Driver<'s> {
                         } else {
                             m.level.wrapping_add(1)
                         };
-                        (level, m.text.clone(), m.extra.clone(), m.safe)
+                        (level, m.message.clone(), m.extra.clone(), m.is_safe)
                     };
                     let expected = model.contains(level, &text);
                     // extra tags and the safe flag do not matter.
                     let probe = Message {
                         level: Level(level),
-                        text: &text,
+                        message: &text,
                         extra_tags: if base_extra.is_some() {
                             None
                         } else {
                             Some("other")
                         },
-                        safe: !base_safe,
+                        is_safe: !base_safe,
                     };
                     prop_assert_eq!(inbox.contains(&probe), expected, "contains {:?}", probe);
                 }

@@ -64,7 +64,7 @@ fn valid_messages_load_in_order_with_extra_tags_as_given() {
     );
     let got: Vec<_> = inbox
         .iter()
-        .map(|m| (m.text, m.extra_tags, m.safe))
+        .map(|m| (m.message, m.extra_tags, m.is_safe))
         .collect();
     assert_eq!(
         got,
@@ -172,7 +172,7 @@ fn r_6_2_fallback_reads_the_session_after_a_continued_cookie_and_flushes_both() 
             key: KeyUsed::Current
         }
     );
-    let texts: Vec<_> = inbox.iter().map(|m| m.text).collect();
+    let texts: Vec<_> = inbox.iter().map(|m| m.message).collect();
     assert_eq!(texts, ["c1", "c2", "s1"]);
     let p = plan(&mut inbox);
     assert_eq!(p.cookie, CookieAction::Delete);

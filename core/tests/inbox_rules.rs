@@ -80,7 +80,7 @@ fn request(storage: Storage, jar: &Jar) -> Inbox {
 }
 
 fn texts(inbox: &mut Inbox) -> Vec<String> {
-    inbox.iter().map(|m| m.text.to_owned()).collect()
+    inbox.iter().map(|m| m.message.to_owned()).collect()
 }
 
 fn with_messages(storage: Storage, msgs: &[&str]) -> Jar {
@@ -126,7 +126,7 @@ fn capacity_overflow_hands_the_message_back() {
     let mut inbox: Inbox<MessageList<16, 2>> = Inbox::new(Storage::Cookie, Level::INFO);
     inbox.add(Level::INFO, "0123456789", "").unwrap();
     let err = inbox.add(Level::ERROR, "0123456789", "x").unwrap_err();
-    assert_eq!(err.message.text, "0123456789");
+    assert_eq!(err.message.message, "0123456789");
     assert_eq!(err.message.level, Level::ERROR);
     assert_eq!(err.message.extra_tags, Some("x"));
     assert_eq!(err.reason, herald_core::CapacityError::TooManyBytes);
@@ -211,7 +211,7 @@ fn r_2_3_iteration_is_repeatable() {
 fn r_2_3_partial_read_consumes_all() {
     let mut jar = with_messages(Storage::Cookie, &["a", "b", "c"]);
     let mut inbox = request(Storage::Cookie, &jar);
-    assert_eq!(inbox.iter().next().unwrap().text, "a");
+    assert_eq!(inbox.iter().next().unwrap().message, "a");
     respond(&mut inbox, &mut jar);
     assert_eq!(jar.cookie, None, "deleted after a partial read");
 }
@@ -382,7 +382,7 @@ fn django_test_max_cookie_length() {
             .messages(plan.unstored.clone())
             .get(0)
             .unwrap()
-            .text
+            .message
             .as_bytes()[0],
         b'0'
     );

@@ -398,7 +398,7 @@ mod tests {
                 key: KeyUsed::Current
             })
         );
-        let texts: Vec<&str> = inbox.iter().map(|m| m.text).collect();
+        let texts: Vec<&str> = inbox.iter().map(|m| m.message).collect();
         assert_eq!(texts, ["kept"]);
     }
 
@@ -424,7 +424,7 @@ mod tests {
         let r = load_session(&mut inbox, Some(br#"[["__json_message", 0, 20, "hi"]]"#));
         assert!(r.is_ok());
         let m = inbox.iter().next().unwrap();
-        assert_eq!((m.text, m.extra_tags), ("hi", None));
+        assert_eq!((m.message, m.extra_tags), ("hi", None));
     }
 
     /// A cookie over either limit is invalid for the storages, exactly as a tampered one:

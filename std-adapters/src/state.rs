@@ -299,7 +299,7 @@ impl RequestState {
     ) {
         let tags = self.config.tags();
         for m in self.inbox.messages(range).iter() {
-            tracing::warn!(level = m.level.0, text = %m.text, reason = %reason, "herald: message could not be stored");
+            tracing::warn!(level = m.level.0, text = %m.message, reason = %reason, "herald: message could not be stored");
             out.push(UnstoredMessage {
                 message: OwnedMessage::new(m, &tags),
                 reason: reason.clone(),

@@ -37,9 +37,9 @@ impl OwnedMessage {
             level: message.level,
             level_tag: tags.level_tag(message.level).to_owned(),
             tags: tags.tags(message.level, message.extra_tags).to_string(),
-            message: message.text.to_owned(),
+            message: message.message.to_owned(),
             extra_tags: message.extra_tags.map(str::to_owned),
-            is_safe: message.safe,
+            is_safe: message.is_safe,
         }
     }
 }
@@ -107,7 +107,7 @@ impl<'a> MessageView<'a> {
     }
     /// The text.
     pub fn message(&self) -> &'a str {
-        self.message.text
+        self.message.message
     }
     /// The extra tags as given.
     pub fn extra_tags(&self) -> Option<&'a str> {
@@ -115,7 +115,7 @@ impl<'a> MessageView<'a> {
     }
     /// Whether the text is trusted HTML.
     pub fn is_safe(&self) -> bool {
-        self.message.safe
+        self.message.is_safe
     }
     /// The level's tag (`"success"` for SUCCESS; `""` for a level without one).
     pub fn level_tag(&self) -> &'a str {
@@ -138,7 +138,7 @@ impl<'a> MessageView<'a> {
 impl fmt::Display for MessageView<'_> {
     /// A message displays as its text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.message.text)
+        f.write_str(self.message.message)
     }
 }
 
@@ -149,9 +149,9 @@ impl Serialize for MessageView<'_> {
             self.message.level,
             self.level_tag(),
             &self.tags().to_string(),
-            self.message.text,
+            self.message.message,
             self.message.extra_tags,
-            self.message.safe,
+            self.message.is_safe,
         )
     }
 }

@@ -147,9 +147,9 @@ fn run_ops(messages: &Big, ops: &[Value]) -> Vec<Value> {
             "add" => {
                 let m = Message {
                     level: Level(op["level"].as_i64().expect("level") as i32),
-                    text: op["message"].as_str().expect("message"),
+                    message: op["message"].as_str().expect("message"),
                     extra_tags: op["extra_tags"].as_str(),
-                    safe: op["is_safe"].as_bool().unwrap_or(false),
+                    is_safe: op["is_safe"].as_bool().unwrap_or(false),
                 };
                 match messages.try_add_message(m) {
                     Ok(_) => Value::Null,

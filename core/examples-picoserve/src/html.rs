@@ -130,7 +130,7 @@ impl fmt::Display for Page<'_> {
                     Escape(message.tags(&self.tags)),
                     message.level
                 )?;
-                writeln!(f, "{}</li>", Escape(message.text))?;
+                writeln!(f, "{}</li>", Escape(message.message))?;
             }
             f.write_str("</ul>\n")?;
         }

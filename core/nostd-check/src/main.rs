@@ -96,7 +96,7 @@ fn check() -> Result<(), &'static str> {
         return Err("count");
     }
     let mut it = next.iter();
-    if it.next().map(|m| m.text) != Some("Profile saved.") {
+    if it.next().map(|m| m.message) != Some("Profile saved.") {
         return Err("order");
     }
     if next.plan(2048, NOW).cookie != CookieAction::Delete {

@@ -71,9 +71,9 @@ impl ToDjangoJson for herald_core::Message<'_> {
             out,
             style,
             self.level.0,
-            self.text,
+            self.message,
             self.extra_tags,
-            self.safe,
+            self.is_safe,
         );
     }
 }

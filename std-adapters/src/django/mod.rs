@@ -185,9 +185,9 @@ impl DjangoMessage {
     pub fn as_message(&self) -> Message<'_> {
         Message {
             level: Level(self.level),
-            text: &self.message,
+            message: &self.message,
             extra_tags: self.extra_tags.as_deref(),
-            safe: self.is_safe,
+            is_safe: self.is_safe,
         }
     }
 
@@ -233,9 +233,9 @@ impl From<Message<'_>> for DjangoMessage {
     fn from(m: Message<'_>) -> Self {
         DjangoMessage {
             level: m.level.0,
-            message: m.text.to_owned(),
+            message: m.message.to_owned(),
             extra_tags: m.extra_tags.map(str::to_owned),
-            is_safe: m.safe,
+            is_safe: m.is_safe,
         }
     }
 }

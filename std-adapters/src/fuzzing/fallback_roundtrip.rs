@@ -54,7 +54,7 @@ pub fn fallback_roundtrip(data: &[u8]) {
                 let bytes: usize = queued
                     .iter()
                     .chain([&m])
-                    .map(|q| q.text.len() + q.extra_tags.as_ref().map_or(0, String::len))
+                    .map(|q| q.message.len() + q.extra_tags.as_ref().map_or(0, String::len))
                     .sum();
                 assert!(queued.len() == 32 || bytes > 3072, "spurious {e:?}");
                 break;

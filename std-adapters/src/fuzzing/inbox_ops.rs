@@ -403,10 +403,10 @@ fn run_request_with<L: MessageStore>(
             Op::Add(arb) => {
                 let mut msg = arb.owned();
                 let id = world.next_id;
-                if !msg.text.is_empty() {
-                    msg.text = format!("{id}~{}", msg.text);
+                if !msg.message.is_empty() {
+                    msg.message = format!("{id}~{}", msg.message);
                 }
-                let expected = if msg.text.is_empty() {
+                let expected = if msg.message.is_empty() {
                     Ok(Added::IgnoredEmpty)
                 } else if msg.level < model.level() {
                     Ok(Added::IgnoredBelowLevel)
@@ -463,7 +463,7 @@ fn run_request_with<L: MessageStore>(
                 let (level, text) = match probe {
                     Probe::Held(i) if !model.list.is_empty() => {
                         let m = &model.list[usize::from(*i) % model.list.len()].msg;
-                        (m.level, m.text.clone())
+                        (m.level, m.message.clone())
                     }
                     Probe::Held(_) => (Level::INFO, "absent".to_owned()),
                     Probe::Other(level, text) => (level.level(), text.clone()),
@@ -471,7 +471,7 @@ fn run_request_with<L: MessageStore>(
                 let expected = model
                     .list
                     .iter()
-                    .any(|m| m.msg.level == level && m.msg.text == text);
+                    .any(|m| m.msg.level == level && m.msg.message == text);
                 assert_eq!(inbox.contains(&Message::new(level, &text)), expected);
             }
             Op::Keep => {
@@ -563,7 +563,7 @@ fn run_request_with<L: MessageStore>(
 
 /// Bytes a message takes in the inbox's arena.
 fn stored_bytes(m: &Owned) -> usize {
-    m.text.len() + m.extra_tags.as_ref().map_or(0, String::len)
+    m.message.len() + m.extra_tags.as_ref().map_or(0, String::len)
 }
 
 /// The plan by SPEC and §4 – §6, with R-4.7's cut found by brute force.

@@ -123,11 +123,11 @@ pub struct Owned {
     /// The level.
     pub level: Level,
     /// The text.
-    pub text: String,
+    pub message: String,
     /// The extra tags (`None` differs from `Some("")` on the wire).
     pub extra_tags: Option<String>,
     /// The safe-HTML flag.
-    pub safe: bool,
+    pub is_safe: bool,
 }
 
 impl Owned {
@@ -135,9 +135,9 @@ impl Owned {
     pub fn as_message(&self) -> Message<'_> {
         Message {
             level: self.level,
-            text: &self.text,
+            message: &self.message,
             extra_tags: self.extra_tags.as_deref(),
-            safe: self.safe,
+            is_safe: self.is_safe,
         }
     }
 
@@ -145,9 +145,9 @@ impl Owned {
     pub fn of(m: &Message<'_>) -> Self {
         Owned {
             level: m.level,
-            text: m.text.to_owned(),
+            message: m.message.to_owned(),
             extra_tags: m.extra_tags.map(str::to_owned),
-            safe: m.safe,
+            is_safe: m.is_safe,
         }
     }
 
@@ -155,9 +155,9 @@ impl Owned {
     /// extra tags and the safe flag).
     pub fn same_as(&self, m: &Message<'_>) -> bool {
         self.level == m.level
-            && self.text == m.text
+            && self.message == m.message
             && self.extra_tags.as_deref() == m.extra_tags
-            && self.safe == m.safe
+            && self.is_safe == m.is_safe
     }
 }
 
@@ -168,11 +168,11 @@ pub struct ArbMessage {
     pub level: LevelPick,
     /// The text (cut to [`MAX_TEXT`] bytes; an empty text is replaced where a target
     /// needs a storable message).
-    pub text: String,
+    pub message: String,
     /// The extra tags (cut to [`MAX_TEXT`] bytes).
     pub extra_tags: Option<String>,
     /// The safe-HTML flag.
-    pub safe: bool,
+    pub is_safe: bool,
 }
 
 /// The longest text or extra tags a drawn message keeps, in bytes.
@@ -196,12 +196,12 @@ impl ArbMessage {
     pub fn owned(&self) -> Owned {
         Owned {
             level: self.level.level(),
-            text: cut(&self.text, MAX_TEXT).to_owned(),
+            message: cut(&self.message, MAX_TEXT).to_owned(),
             extra_tags: self
                 .extra_tags
                 .as_deref()
                 .map(|e| cut(e, MAX_TEXT).to_owned()),
-            safe: self.safe,
+            is_safe: self.is_safe,
         }
     }
 
@@ -209,8 +209,8 @@ impl ArbMessage {
     /// replaced by `"."` (no inbox stores an empty text, R-2.1).
     pub fn storable(&self) -> Owned {
         let mut m = self.owned();
-        if m.text.is_empty() {
-            m.text.push('.');
+        if m.message.is_empty() {
+            m.message.push('.');
         }
         m
     }
@@ -233,7 +233,7 @@ pub fn model_message_len(m: &Owned) -> usize {
     let zigzag = ((level << 1) ^ (level >> 31)) as u32 as u64;
     let str_len = |s: &str| model_varint_len(s.len() as u64) + s.len();
     model_varint_len(zigzag)
-        + str_len(&m.text)
+        + str_len(&m.message)
         + m.extra_tags.as_deref().map_or(1, |e| 1 + str_len(e))
         + 1
 }

@@ -141,7 +141,7 @@ fn as_body(data: &[u8]) {
             "decode error {e:?} left messages behind"
         );
         assert_eq!(prefilled.bytes_used(), "already here".len());
-        assert_eq!(prefilled.get(0).map(|m| m.text), Some("already here"));
+        assert_eq!(prefilled.get(0).map(|m| m.message), Some("already here"));
     }
     let mut list = Full::new();
     let result = codec::decode_body(data, &mut list);
@@ -157,7 +157,7 @@ fn as_body(data: &[u8]) {
     assert_eq!(peeked, Ok(header.issued_at), "peek disagrees with decode");
     let decoded: Vec<Owned> = list.iter().map(|m| Owned::of(&m)).collect();
     assert!(
-        decoded.iter().all(|m| !m.text.is_empty()),
+        decoded.iter().all(|m| !m.message.is_empty()),
         "decoded an empty text"
     );
     // A smaller list: the same messages or a capacity error, and untouched on error.
@@ -171,7 +171,7 @@ fn as_body(data: &[u8]) {
             assert!(small.is_empty());
             let bytes: usize = decoded
                 .iter()
-                .map(|m| m.text.len() + m.extra_tags.as_ref().map_or(0, String::len))
+                .map(|m| m.message.len() + m.extra_tags.as_ref().map_or(0, String::len))
                 .sum();
             assert!(decoded.len() > 3 || bytes > 64, "spurious capacity error");
         }
