@@ -43,7 +43,7 @@
 //!
 //! # Writing: [`write_set_cookie`] and [`write_delete_cookie`]
 //!
-//! The output has Django's layout (SPEC ): `name=value` followed by the
+//! The output has Django's layout (RULES ): `name=value` followed by the
 //! attributes in Python's `Morsel` order (sorted by lower-case attribute name) joined
 //! with `"; "`:
 //!
@@ -652,7 +652,7 @@ pub fn set_cookie_len(
 /// and returns the written part.
 ///
 /// The header is `name=value` followed by `Domain`, `HttpOnly`, `Max-Age`, `Path`,
-/// `SameSite` and `Secure` as `attrs` asks, in that order (Django's, SPEC ).
+/// `SameSite` and `Secure` as `attrs` asks, in that order (Django's, RULES ).
 /// An empty value is written as `""`. With `max_age` no `expires` is written (there
 /// is no clock here); every current browser honours `Max-Age`. `Secure` is written
 /// only when `attrs.secure` is set, as Django does, even with `SameSite=None`.
@@ -713,7 +713,7 @@ pub fn delete_cookie_len(name: &str, attrs: CookieAttributes<'_>) -> Result<usiz
 /// Writes a `Set-Cookie` header value that deletes cookie `name` into `buf` and
 /// returns the written part.
 ///
-/// As Django's `delete_cookie` (SPEC ): the value is `""`, with
+/// As Django's `delete_cookie` (RULES ): the value is `""`, with
 /// `expires=Thu, 01 Jan 1970 00:00:00 GMT`, `Max-Age=0`, `attrs.path`, and
 /// `attrs.domain` / `attrs.same_site` when set. `HttpOnly` is never written and
 /// `attrs.max_age` is ignored. `Secure` is written exactly when `SameSite=None` or
@@ -1040,7 +1040,7 @@ mod tests {
         assert_eq!(attrs.max_age, None);
     }
 
-    /// Header texts from the Django 6.1.3 conformance vectors (SPEC ).
+    /// Header texts from the Django 6.1.3 conformance vectors (RULES ).
     #[test]
     fn set_matches_django() {
         assert_eq!(

@@ -14,7 +14,7 @@ pub const FORMAT_VERSION: u8 = 1;
 pub struct Header {
     /// When the body was written, in seconds (the caller's clock; Unix time in practice).
     pub issued_at: u64,
-    /// The not-finished marker: more messages are stored in the session (SPEC ).
+    /// The not-finished marker: more messages are stored in the session (RULES ).
     pub continued: bool,
 }
 

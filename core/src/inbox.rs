@@ -1,4 +1,4 @@
-//! The per-request state machine (SPEC §2, Django's `BaseStorage`, with the storage rules
+//! The per-request state machine (RULES §2, Django's `BaseStorage`, with the storage rules
 //! of §4 – §6): load what the request carries, add, iterate, keep, and decide at response
 //! time exactly what each storage must do.
 //!
@@ -225,7 +225,7 @@ enum Source {
 /// [`MessageStore`] `L`: by default a fixed [`MessageList`] (3072 bytes of text, 32
 /// messages, no heap: the whole state is about 3.8 KiB, `core::mem::size_of::<Inbox>()`,
 /// reported in the README), or with the `alloc` feature a
-/// [`GrowableList`](crate::list::GrowableList) bounded only by run-time limits
+/// `GrowableList` (`list::GrowableList`) bounded only by run-time limits
 /// ([`Inbox::with_store`]).
 ///
 /// ```
@@ -732,7 +732,7 @@ impl<L: MessageStore> Inbox<L> {
     }
 
     /// The complete response plan in herald's own format: [`Inbox::update`], then the
-    /// storage rules of SPEC §4 – §6, with truncation to `max_value_len` characters of
+    /// storage rules of RULES §4 – §6, with truncation to `max_value_len` characters of
     /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at `now`.
     ///
     /// Every cookie value the plan asks for is at most `max_value_len` characters long.

@@ -1,4 +1,4 @@
-//! Message levels and their tags (SPEC §1, R-1.1 – ).
+//! Message levels and their tags (RULES §1, R-1.1 – ).
 
 use core::fmt;
 
@@ -245,7 +245,7 @@ mod tests {
         assert!(t.tags(Level::INFO, Some("a")) != "a info ");
     }
 
-    /// Django test `test_tags` (SPEC §10 #21): tags at level 0 for the standard messages.
+    /// Django test `test_tags` (RULES §10 #21): tags at level 0 for the standard messages.
     #[test]
     fn django_test_tags_and_custom_tags() {
         let t = TagTable::defaults();
@@ -270,7 +270,7 @@ mod tests {
         for (g, w) in got.iter().zip(want) {
             assert_eq!(*g, w);
         }
-        // test_custom_tags (SPEC §10 #23).
+        // test_custom_tags (RULES §10 #23).
         let o = [
             (Level::INFO, "info"),
             (Level::DEBUG, ""),

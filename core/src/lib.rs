@@ -1,8 +1,9 @@
 //! # herald-core
 //!
 //! The `no_std`, allocation-free decision core of herald: one-time "flash" messages with
-//! the exact semantics of Django's `contrib.messages` (SPEC.md rule numbers R-x.y are
-//! cited throughout).
+//! the exact semantics of Django's `contrib.messages`. The rules are written down in
+//! [`rules`] (the file `RULES.md` of this crate): rule numbers R-x.y and section numbers
+//! § cited throughout these docs refer to it.
 //!
 //! A pure, deterministic state machine in the spirit of `quinn-proto` and `smoltcp`: no
 //! I/O, no clock, no randomness. The caller passes the time and the keys in, and gets back
@@ -11,7 +12,8 @@
 //!
 //! | module | what it is |
 //! |---|---|
-//! | [`level`] | levels, the tag table and `tags` (SPEC §1) |
+//! | [`rules`] | the behaviour rules herald follows (R-x.y, §1 – §10), in its own words, with Django's tests |
+//! | [`level`] | levels, the tag table and `tags` (RULES §1) |
 //! | [`message`] | the borrowed [`Message`] view (R-1.6 –) |
 //! | [`list`] | [`MessageStore`]: [`MessageList`] (fixed, no heap) or `GrowableList` (feature `alloc`) |
 //! | [`inbox`] | [`Inbox`]: the per-request state machine and the storage [`Plan`] (§2, §4 – §6) |
@@ -66,6 +68,8 @@ pub mod inbox;
 pub mod level;
 pub mod list;
 pub mod message;
+#[doc = include_str!("../RULES.md")]
+pub mod rules {}
 pub mod signer;
 pub mod truncate;
 

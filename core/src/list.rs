@@ -1,6 +1,6 @@
 //! Storage for an inbox's messages, in the spirit of smoltcp's `managed`: either fixed
 //! and allocation-free ([`MessageList`], capacities chosen at compile time), or owned and
-//! growable ([`GrowableList`], feature `alloc`, bounded only by run-time [`Limits`]). Both
+//! growable (`GrowableList`, feature `alloc`, bounded only by run-time `Limits`). Both
 //! implement [`MessageStore`] and hand out the same borrowed [`ListView`], so the codec,
 //! the truncation and the inbox are written once for both.
 //!
@@ -98,7 +98,7 @@ mod sealed {
 }
 
 /// Where an [`Inbox`](crate::inbox::Inbox) keeps its messages: [`MessageList`] (fixed,
-/// no heap) or [`GrowableList`] (feature `alloc`). Sealed: the two cover both worlds, and
+/// no heap) or `GrowableList` (feature `alloc`). Sealed: the two cover both worlds, and
 /// the codec relies on their shared layout.
 pub trait MessageStore: sealed::Sealed + Clone {
     /// Appends a copy of `message`, or changes nothing.

@@ -1,4 +1,4 @@
-//! The message type (SPEC ): a borrowed, `Copy` view of one flash message.
+//! The message type (RULES ): a borrowed, `Copy` view of one flash message.
 
 use core::fmt;
 
@@ -96,7 +96,7 @@ impl fmt::Display for Message<'_> {
 mod tests {
     use super::*;
 
-    /// and Django's `test_eq` (SPEC §10 #52).
+    /// and Django's `test_eq` (RULES §10 #52).
     #[test]
     fn r_1_8_equality_ignores_extra_tags_and_safe() {
         let a = Message::new(Level::INFO, "hello");

@@ -186,7 +186,7 @@ impl core::error::Error for OpenError {}
 /// that verified it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Opened<'s> {
-    /// The verified body, ready for [`codec::decode_body`].
+    /// The verified body, ready for [`codec::decode_body`](crate::codec::decode_body).
     pub body: &'s [u8],
     /// When the body says it was issued.
     pub issued_at: u64,

@@ -1,4 +1,4 @@
-//! Size-bounded truncation (SPEC ): choose, in one pass over predicted sizes, which
+//! Size-bounded truncation (RULES ): choose, in one pass over predicted sizes, which
 //! messages fit in a signed value of at most `max_value_len` characters.
 //!
 //! Sizes are additive in herald's format (no compression), so "fits" is monotonic and the

@@ -1,8 +1,10 @@
-//! Model-based property tests of fallback storage (SPEC §6, Django's `FallbackStorage`):
+//! Model-based property tests of fallback storage (RULES §6, Django's `FallbackStorage`):
 //! the cookie keeps the oldest messages that fit plus the not-finished marker, the rest
-//! goes to the session, here a `HashMap` standing in for a session store.
+//! goes to the session, here a `HashMap` standing in for a session store. Rule numbers
+//! (R-x.y) and sections (§) refer to `core/RULES.md`, published as herald-core's `rules`
+//! module.
 //!
-//! A second, independent reference model: Django's `BaseStorage` (SPEC §2) over `Vec`s
+//! A second, independent reference model: Django's `BaseStorage` (RULES §2) over `Vec`s
 //! with the fallback rules R-6.2 (read the cookie; consult the session only after a valid
 //! cookie that ends with the marker; remember which parts held messages), R-6.3 (store into
 //! the cookie with `remove_oldest=False`, computed by brute force over every prefix with

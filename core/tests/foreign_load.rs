@@ -1,6 +1,7 @@
 //! Loading values read by another codec (Django's wire format in the `herald` crate):
 //! `Inbox::load_cookie_foreign` / `load_session_foreign` follow the same rules as the
-//! inbox's own loaders.
+//! inbox's own loaders. Rule numbers
+//! (R-x.y) refer to `core/RULES.md`, published as herald-core's `rules` module.
 
 use herald_core::codec::DecodeError;
 use herald_core::inbox::{CookieAction, SessionAction};

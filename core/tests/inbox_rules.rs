@@ -1,5 +1,7 @@
-//! The inbox against SPEC.md, rule by rule, and the Django tests of SPEC §10 that apply to
+//! The inbox against RULES.md, rule by rule, and the Django tests of RULES §10 that apply to
 //! a storage state machine. Each test names the rule (R-x.y) or the Django test it mirrors.
+//! Rule numbers (R-x.y) and sections (§) refer to `core/RULES.md`, published as
+//! herald-core's `rules` module.
 
 use herald_core::inbox::{CookieAction, SessionAction};
 use herald_core::list::MessageList;

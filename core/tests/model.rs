@@ -1,10 +1,11 @@
 //! Model-based property tests: herald-core's [`Inbox`] against a plain `Vec`-based reference
-//! implementation of SPEC §2 (Django's `BaseStorage`) with the storage rules of §4
+//! implementation of RULES §2 (Django's `BaseStorage`) with the storage rules of §4
 //! (`CookieStorage`, including R-4.7 `remove_oldest=True` truncation and invalid
 //! cookies) and §5 (`SessionStorage`), driven together over random multi-request
-//! sequences.
+//! sequences. Rule numbers (R-x.y) and sections (§) refer to `core/RULES.md`, published as
+//! herald-core's `rules` module.
 //!
-//! The model is written from the spec and from the documented byte layout of herald's
+//! The model is written from the rules and from the documented byte layout of herald's
 //! format (`codec` module docs), not from the inbox's code: it knows nothing of ranges,
 //! `cookie_count` or `invalid_untouched`, and it computes truncation by brute force over
 //! every suffix with its own size arithmetic (checked against real sealing by
