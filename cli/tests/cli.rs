@@ -132,7 +132,7 @@ fn django_decode_matches_every_decode_vector() {
                 json!({"result": "ok", "messages": e["messages"], "all_retrieved": e["all_retrieved"]}),
                 "{id}"
             ),
-            // Django raises on these; the CLI reports them as invalid (SPEC ).
+            // Django raises on these; the CLI reports them as invalid (RULES ).
             "invalid" | "exception" => assert_eq!(out, json!({"result": "invalid"}), "{id}"),
             "absent" => assert_eq!(out, json!({"result": "absent"}), "{id}"),
             other => panic!("{id}: {other}"),

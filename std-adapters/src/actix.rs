@@ -41,7 +41,7 @@ pub use crate::session::ActixSessionSource;
 /// The actix-web middleware (`App::wrap`): loads the request's messages before the handler
 /// and writes the cookie (and session) after it, as the core decides.
 ///
-/// Built for one storage, infallibly (only [`Config::build`] can fail):
+/// Built for one storage, infallibly (only [`ConfigBuilder::build`](crate::ConfigBuilder::build) can fail):
 /// [`cookie`](Self::cookie), [`session`](Self::session) or [`fallback`](Self::fallback).
 /// `S` is where the middleware finds a request's session ([`NoSession`] for cookie
 /// storage).

@@ -18,6 +18,9 @@
 //! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
 //! | `django` | Django's wire format, byte for byte (feature `django`) |
 //!
+//! Rule numbers in these docs (R-2.1, §4, …) refer to the behaviour rules written down in
+//! [`herald_core::rules`].
+//!
 //! The quick starts below are compiled as doctests (with the features they name).
 #![cfg_attr(
     all(

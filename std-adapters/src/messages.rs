@@ -108,7 +108,7 @@ enum Inner {
 /// Cheap to clone (one reference count); all clones see the same messages.
 ///
 /// Adding is infallible and chainable: a message that cannot be stored is logged and
-/// reported in the response's [`Unstored`] extension, never dropped silently.
+/// reported in the response's [`Unstored`](crate::Unstored) extension, never dropped silently.
 /// [`try_add`](Self::try_add) returns the typed error instead.
 ///
 /// Reading follows Django: [`read`](Self::read), [`iter`](Self::iter) and
@@ -210,7 +210,7 @@ impl Messages {
     /// `AsRef<str>`.
     ///
     /// A message past the request's limits is not queued: it is logged at WARN and
-    /// reported in the response's [`Unstored`] extension.
+    /// reported in the response's [`Unstored`](crate::Unstored) extension.
     pub fn add(&self, level: Level, message: impl AsRef<str>) -> &Self {
         self.add_message(Message::new(level, message.as_ref()))
     }
@@ -228,7 +228,7 @@ impl Messages {
     ///
     /// # Errors
     /// [`MessagesError::Capacity`] when the message does not fit the request's limits; it
-    /// is then not queued and not reported in [`Unstored`] (the caller has the error).
+    /// is then not queued and not reported in [`Unstored`](crate::Unstored) (the caller has the error).
     pub fn try_add(&self, level: Level, message: impl AsRef<str>) -> Result<Added, MessagesError> {
         self.try_add_message(Message::new(level, message.as_ref()))
     }

@@ -45,7 +45,7 @@ pub use crate::session::TowerSessionSource;
 /// The tower layer: loads the request's messages before the inner service and writes the
 /// cookie (and session) after it, as the core decides. Cheap to clone.
 ///
-/// Built for one storage, infallibly (only [`Config::build`] can fail):
+/// Built for one storage, infallibly (only [`ConfigBuilder::build`](crate::ConfigBuilder::build) can fail):
 /// [`cookie`](Self::cookie), [`session`](Self::session) or [`fallback`](Self::fallback).
 /// `S` is where the layer finds a request's session ([`NoSession`] for cookie storage).
 ///

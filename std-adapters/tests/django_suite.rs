@@ -1,4 +1,4 @@
-//! Ports of Django's own test suite (`tests/messages_tests/`, SPEC §10) that apply to a
+//! Ports of Django's own test suite (`tests/messages_tests/`, RULES §10) that apply to a
 //! Rust codec and storage: `CookieTests` (#24 – #31), `BisectTests` (#32, #33),
 //! `SessionTests` (#35, #36), `FallbackTests` (#37 – #44) and the storage-level
 //! `BaseTests` run against each backend. Each test names the Django test it mirrors; the
@@ -75,7 +75,7 @@ fn messages_of(items: &[DjangoItem]) -> Vec<&DjangoMessage> {
 // test_cookie.py: CookieTests
 // ----------------------------------------------------------------------------------
 
-/// `CookieTests.test_get` (SPEC §10 #24): a cookie encoding the raw strings
+/// `CookieTests.test_get` (RULES §10 #24): a cookie encoding the raw strings
 /// `["test", "me"]` iterates back as those strings.
 #[test]
 fn cookie_tests_test_get() {
@@ -85,7 +85,7 @@ fn cookie_tests_test_get() {
     assert_eq!(storage.iter(), raws(&["test", "me"]));
 }
 
-/// `CookieTests.test_cookie_settings` (SPEC §10 #25): the cookie honours
+/// `CookieTests.test_cookie_settings` (RULES §10 #25): the cookie honours
 /// SESSION_COOKIE_DOMAIN/SECURE/HTTPONLY/SAMESITE, and the deletion cookie after
 /// consumption keeps the domain and SameSite, with the epoch `expires`.
 #[test]
@@ -127,7 +127,7 @@ fn cookie_tests_test_cookie_settings() {
     );
 }
 
-/// `CookieTests.test_get_bad_cookie` (SPEC §10 #26): a cookie with its first character
+/// `CookieTests.test_get_bad_cookie` (RULES §10 #26): a cookie with its first character
 /// removed iterates as empty.
 #[test]
 fn cookie_tests_test_get_bad_cookie() {
@@ -138,7 +138,7 @@ fn cookie_tests_test_get_bad_cookie() {
     assert!(storage.used);
 }
 
-/// `CookieTests.test_max_cookie_length` (SPEC §10 #27): five random messages sized so
+/// `CookieTests.test_max_cookie_length` (RULES §10 #27): five random messages sized so
 /// that only four fit: four are stored, and `update` returns the first (oldest).
 #[test]
 fn cookie_tests_test_max_cookie_length() {
@@ -160,7 +160,7 @@ fn cookie_tests_test_max_cookie_length() {
     assert_eq!(messages_of(&unstored)[0].message, first.unwrap());
 }
 
-/// `CookieTests.test_message_rfc6265` (SPEC §10 #28): the encoded cookie contains no
+/// `CookieTests.test_message_rfc6265` (RULES §10 #28): the encoded cookie contains no
 /// backslash, comma, semicolon or double quote, even when the messages do.
 #[test]
 fn cookie_tests_test_message_rfc6265() {
@@ -172,7 +172,7 @@ fn cookie_tests_test_message_rfc6265() {
     }
 }
 
-/// `CookieTests.test_json_encoder_decoder` (SPEC §10 #29): nested dicts and lists holding
+/// `CookieTests.test_json_encoder_decoder` (RULES §10 #29): nested dicts and lists holding
 /// Messages round-trip through the message encoder and decoder.
 #[test]
 fn cookie_tests_test_json_encoder_decoder() {
@@ -225,7 +225,7 @@ fn encode_decode(message: DjangoMessage) -> DjangoMessage {
     decoded.items[0].as_message().unwrap().clone()
 }
 
-/// `CookieTests.test_safedata` (SPEC §10 #30): a mark_safe text comes back safe, a plain
+/// `CookieTests.test_safedata` (RULES §10 #30): a mark_safe text comes back safe, a plain
 /// text does not.
 #[test]
 fn cookie_tests_test_safedata() {
@@ -237,7 +237,7 @@ fn cookie_tests_test_safedata() {
     assert!(!encode_decode(plain).is_safe);
 }
 
-/// `CookieTests.test_extra_tags` (SPEC §10 #31): extra tags `""`, `None` and
+/// `CookieTests.test_extra_tags` (RULES §10 #31): extra tags `""`, `None` and
 /// `"some tags"` round-trip exactly.
 #[test]
 fn cookie_tests_test_extra_tags() {
@@ -251,7 +251,7 @@ fn cookie_tests_test_extra_tags() {
 // test_cookie.py: BisectTests
 // ----------------------------------------------------------------------------------
 
-/// `BisectTests.test_bisect_keep_left` (SPEC §10 #32).
+/// `BisectTests.test_bisect_keep_left` (RULES §10 #32).
 #[test]
 fn bisect_tests_test_bisect_keep_left() {
     let sum = |a: &[i32]| a.iter().sum::<i32>();
@@ -260,7 +260,7 @@ fn bisect_tests_test_bisect_keep_left() {
     assert_eq!(bisect_keep_left(&[] as &[i32], |a| sum(a) != 0), 0);
 }
 
-/// `BisectTests.test_bisect_keep_right` (SPEC §10 #33).
+/// `BisectTests.test_bisect_keep_right` (RULES §10 #33).
 #[test]
 fn bisect_tests_test_bisect_keep_right() {
     let sum = |a: &[i32]| a.iter().sum::<i32>();
@@ -274,7 +274,7 @@ fn bisect_tests_test_bisect_keep_right() {
 // test_session.py: SessionTests
 // ----------------------------------------------------------------------------------
 
-/// `SessionTests.test_get` (SPEC §10 #35): serialized session data `["test", "me"]`
+/// `SessionTests.test_get` (RULES §10 #35): serialized session data `["test", "me"]`
 /// iterates back.
 #[test]
 fn session_tests_test_get() {
@@ -285,7 +285,7 @@ fn session_tests_test_get() {
     assert_eq!(storage.iter(), raws(&["test", "me"]));
 }
 
-/// `SessionTests.test_safedata` (SPEC §10 #36): a safe message stored in the session
+/// `SessionTests.test_safedata` (RULES §10 #36): a safe message stored in the session
 /// comes back safe.
 #[test]
 fn session_tests_test_safedata() {
@@ -310,7 +310,7 @@ fn raw_strings(v: &[String]) -> Vec<DjangoItem> {
     v.iter().map(|s| raw(s)).collect()
 }
 
-/// `FallbackTests.test_get` (SPEC §10 #37): when the cookie holds everything, iteration
+/// `FallbackTests.test_get` (RULES §10 #37): when the cookie holds everything, iteration
 /// gives the cookie's messages and the session is never read.
 #[test]
 fn fallback_tests_test_get() {
@@ -322,7 +322,7 @@ fn fallback_tests_test_get() {
     assert_eq!(storage.session_get_calls, 0);
 }
 
-/// `FallbackTests.test_get_empty` (SPEC §10 #38): no cookie: empty, and the session is
+/// `FallbackTests.test_get_empty` (RULES §10 #38): no cookie: empty, and the session is
 /// not consulted.
 #[test]
 fn fallback_tests_test_get_empty() {
@@ -337,7 +337,7 @@ fn fallback_tests_test_get_empty() {
     assert_eq!(storage.session_get_calls, 0);
 }
 
-/// `FallbackTests.test_get_fallback` (SPEC §10 #39): four cookie messages and the
+/// `FallbackTests.test_get_fallback` (RULES §10 #39): four cookie messages and the
 /// sentinel, plus one in the session, iterate as all five in order.
 #[test]
 fn fallback_tests_test_get_fallback() {
@@ -351,7 +351,7 @@ fn fallback_tests_test_get_fallback() {
     assert_eq!(storage.iter(), example);
 }
 
-/// `FallbackTests.test_get_fallback_only` (SPEC §10 #40): a sentinel-only cookie plus five
+/// `FallbackTests.test_get_fallback_only` (RULES §10 #40): a sentinel-only cookie plus five
 /// session messages gives those five.
 #[test]
 fn fallback_tests_test_get_fallback_only() {
@@ -363,7 +363,7 @@ fn fallback_tests_test_get_fallback_only() {
     assert_eq!(storage.iter(), example);
 }
 
-/// `FallbackTests.test_flush_used_backends` (SPEC §10 #41): a cookie ending with the
+/// `FallbackTests.test_flush_used_backends` (RULES §10 #41): a cookie ending with the
 /// sentinel plus session data, read and updated, leaves no session messages.
 #[test]
 fn fallback_tests_test_flush_used_backends() {
@@ -382,7 +382,7 @@ fn fallback_tests_test_flush_used_backends() {
     );
 }
 
-/// `FallbackTests.test_no_fallback` (SPEC §10 #42): five 100-character messages all fit
+/// `FallbackTests.test_no_fallback` (RULES §10 #42): five 100-character messages all fit
 /// in the cookie, and the session is never written.
 #[test]
 fn fallback_tests_test_no_fallback() {
@@ -398,7 +398,7 @@ fn fallback_tests_test_no_fallback() {
     assert_eq!(storage.session_store_calls, 0);
 }
 
-/// `FallbackTests.test_session_fallback` (SPEC §10 #43): five messages of which only four
+/// `FallbackTests.test_session_fallback` (RULES §10 #43): five messages of which only four
 /// fit: four in the cookie, one in the session.
 #[test]
 fn fallback_tests_test_session_fallback() {
@@ -420,7 +420,7 @@ fn fallback_tests_test_session_fallback() {
     assert_eq!(messages_of(&session)[0].message, texts[4]);
 }
 
-/// `FallbackTests.test_session_fallback_only` (SPEC §10 #44): one 5000-character message:
+/// `FallbackTests.test_session_fallback_only` (RULES §10 #44): one 5000-character message:
 /// nothing in the cookie (sentinel only), one in the session.
 #[test]
 fn fallback_tests_test_session_fallback_only() {
@@ -472,7 +472,7 @@ fn existing() -> Vec<DjangoItem> {
     ]
 }
 
-/// `BaseTests.test_add` (SPEC §10 #2) for each backend.
+/// `BaseTests.test_add` (RULES §10 #2) for each backend.
 #[test]
 fn base_tests_test_add() {
     let ctx = ctx();
@@ -486,7 +486,7 @@ fn base_tests_test_add() {
     }
 }
 
-/// `BaseTests.test_no_update` (SPEC §10 #4) for each backend.
+/// `BaseTests.test_no_update` (RULES §10 #4) for each backend.
 #[test]
 fn base_tests_test_no_update() {
     let ctx = ctx();
@@ -498,7 +498,7 @@ fn base_tests_test_no_update() {
     }
 }
 
-/// `BaseTests.test_add_update` (SPEC §10 #5) for each backend.
+/// `BaseTests.test_add_update` (RULES §10 #5) for each backend.
 #[test]
 fn base_tests_test_add_update() {
     let ctx = ctx();
@@ -511,7 +511,7 @@ fn base_tests_test_add_update() {
     }
 }
 
-/// `BaseTests.test_existing_add_read_update` (SPEC §10 #6) for each backend.
+/// `BaseTests.test_existing_add_read_update` (RULES §10 #6) for each backend.
 #[test]
 fn base_tests_test_existing_add_read_update() {
     let ctx = ctx();
@@ -524,7 +524,7 @@ fn base_tests_test_existing_add_read_update() {
     }
 }
 
-/// `BaseTests.test_existing_read_add_update` (SPEC §10 #7) for each backend.
+/// `BaseTests.test_existing_read_add_update` (RULES §10 #7) for each backend.
 #[test]
 fn base_tests_test_existing_read_add_update() {
     let ctx = ctx();
@@ -537,7 +537,7 @@ fn base_tests_test_existing_read_add_update() {
     }
 }
 
-/// `BaseTests.test_existing_read` (SPEC §10 #15) and `test_existing_add` (#16) for each
+/// `BaseTests.test_existing_read` (RULES §10 #15) and `test_existing_add` (#16) for each
 /// backend.
 #[test]
 fn base_tests_test_existing_read_and_add() {

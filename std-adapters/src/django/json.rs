@@ -1,5 +1,5 @@
 //! Python-compatible JSON: the writer reproduces `json.dumps(..., ensure_ascii=True)` byte
-//! for byte (SPEC ); the reader applies Django's `MessageDecoder`
+//! for byte (RULES ); the reader applies Django's `MessageDecoder`
 //! post-processing to a `serde_json` parse.
 
 use std::fmt::Write as _;

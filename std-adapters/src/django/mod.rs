@@ -2,7 +2,7 @@
 //!
 //! A Rust service and a Django service sharing one `SECRET_KEY` can hand flash messages
 //! to each other: whatever one writes, the other reads, in both directions. This module
-//! implements SPEC §3 – §6 (Django 6.1 / 5.2 `contrib.messages`):
+//! implements RULES §3 – §6 (Django 6.1 / 5.2 `contrib.messages`):
 //!
 //! * [`DjangoCodec`]: the signed `messages` cookie: Python's compact `ensure_ascii` JSON
 //!   of each message, zlib compression when it saves at least 2 bytes and

@@ -1,5 +1,5 @@
 //! Django's `SessionStorage` value: the JSON string under the session's `_messages` key
-//! (SPEC §5).
+//! (RULES §5).
 
 use super::json::{self, JsonStyle, ToDjangoJson};
 use super::{DecodeError, DjangoItem};

@@ -1,4 +1,4 @@
-//! `django.core.signing` for the messages cookie (SPEC §3): base62 timestamps, Python's
+//! `django.core.signing` for the messages cookie (RULES §3): base62 timestamps, Python's
 //! non-validating base64 decoder, `salted_hmac`, the `TimestampSigner` layout with
 //! fallback keys, and `sign_object`'s compress-if-smaller rule.
 

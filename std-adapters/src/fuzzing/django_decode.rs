@@ -24,7 +24,7 @@ fn codec() -> &'static DjangoCodec {
     CODEC.get_or_init(|| DjangoCodec::new(SECRET_KEY).with_fallback_keys(FALLBACK_KEYS))
 }
 
-/// Django's `Signer.signature` written from SPEC, independently of the
+/// Django's `Signer.signature` written from RULES, independently of the
 /// codec: base64url of `HMAC-SHA256(SHA256("django.contrib.messagessigner" ||
 /// "django.http.cookies" || secret), value)`.
 fn reference_signature(secret: &str, value: &[u8]) -> String {
@@ -102,8 +102,8 @@ fn bomb_len(selector: u8) -> usize {
 /// repetition of it to well under a cookie's size.
 const BOMB_UNIT: usize = 32;
 
-/// The compression-bomb form: the first byte picks the length ([`bomb_len`]), the next
-/// bytes (at most [`BOMB_UNIT`], a space when there are none) are repeated to it, and the
+/// The compression-bomb form: the first byte picks the length (`bomb_len`), the next
+/// bytes (at most `BOMB_UNIT`, a space when there are none) are repeated to it, and the
 /// result is signed as Django's `sign_object` signs, compressed.
 pub fn as_bomb(data: &[u8]) {
     let (selector, rest) = data.split_first().unwrap_or((&0, &[]));

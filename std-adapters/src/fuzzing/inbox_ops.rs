@@ -1,5 +1,5 @@
 //! `inbox_ops`: random operations over several requests, on the real [`Inbox`] and on a
-//! `Vec`-based reference model of SPEC §2, §4 – §6.
+//! `Vec`-based reference model of RULES §2, §4 – §6.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -163,7 +163,7 @@ impl ModelInbox {
 /// between requests (cookie dropped or altered, session lost), each request planned
 /// with its own cookie bound (0 to 4096 characters; the plan raises bounds below
 /// [`MIN_VALUE_LEN`](truncate::MIN_VALUE_LEN) to it), then a final request that reads
-/// everything. The real [`Inbox`] and the reference model (plain `Vec`s, SPEC §2 with
+/// everything. The real [`Inbox`] and the reference model (plain `Vec`s, RULES §2 with
 /// the storage rules of §4 – §6 and R-4.7's truncation computed by brute force from the
 /// README's byte layout) must agree on every result: each add, each iteration, `len`,
 /// `contains`, each load and each [`Plan`]. Independently of the model, a ledger of
@@ -566,7 +566,7 @@ fn stored_bytes(m: &Owned) -> usize {
     m.message.len() + m.extra_tags.as_ref().map_or(0, String::len)
 }
 
-/// The plan by SPEC and §4 – §6, with R-4.7's cut found by brute force.
+/// The plan by RULES and §4 – §6, with R-4.7's cut found by brute force.
 fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64) -> Plan {
     enum Update {
         Unchanged,

@@ -11,12 +11,12 @@
 //!
 //! | target | what it checks |
 //! |---|---|
-//! | [`native_decode`] | any bytes as a herald cookie value and as a raw body: no panic, nothing accepted without a valid MAC, decode/encode consistency |
-//! | [`inbox_ops`] | random operations over several requests on the real [`Inbox`](herald_core::Inbox) against a `Vec` reference model: read-once, no loss, order, size bound |
-//! | [`truncation`] | [`truncate::fit`](herald_core::truncate::fit) on random lists and bounds: within the bound, partition, order, maximality, both policies |
-//! | [`fallback_roundtrip`] | fallback storage's cookie + session split and the next request's load: every message exactly once, in order |
+//! | [`native_decode`](crate::fuzzing::native_decode()) | any bytes as a herald cookie value and as a raw body: no panic, nothing accepted without a valid MAC, decode/encode consistency |
+//! | [`inbox_ops`](crate::fuzzing::inbox_ops()) | random operations over several requests on the real [`Inbox`](herald_core::Inbox) against a `Vec` reference model: read-once, no loss, order, size bound |
+//! | [`truncation`](crate::fuzzing::truncation()) | [`truncate::fit`](herald_core::truncate::fit) on random lists and bounds: within the bound, partition, order, maximality, both policies |
+//! | [`fallback_roundtrip`](crate::fuzzing::fallback_roundtrip()) | fallback storage's cookie + session split and the next request's load: every message exactly once, in order |
 //! | `django_decode` | any bytes as a Django `messages` cookie value (feature `django`): no panic, nothing accepted without a valid signature |
-//! | [`cookie_header`] | any `Cookie` header bytes through the core parser and the adapters' load path: no panic, values are sub-slices of the input, the parsers agree |
+//! | [`cookie_header`](crate::fuzzing::cookie_header()) | any `Cookie` header bytes through the core parser and the adapters' load path: no panic, values are sub-slices of the input, the parsers agree |
 //!
 //! **Bounded work.** No target loops over anything but its input: every value is capped
 //! (herald refuses cookie values over [`MAX_VALUE_LEN`](herald_core::signer::MAX_VALUE_LEN)
@@ -24,7 +24,7 @@
 //! sequences are cut at fixed lengths. Time itself is policed by libFuzzer's `-timeout`
 //! (`fuzz/run.sh` sets it), not by an assertion, so the targets stay deterministic.
 //!
-//! [`TARGETS`] lists every target by name, for tools that iterate over them.
+//! [`TARGETS`](crate::fuzzing::TARGETS) lists every target by name, for tools that iterate over them.
 #![deny(missing_docs)]
 
 use std::sync::OnceLock;

@@ -18,7 +18,7 @@ type Small = MessageList<64, 3>;
 /// **As a cookie value** (what a client can send): through [`Inbox::load_cookie`] (under
 /// cookie and fallback storage) and [`Signer::open`](herald_core::Signer::open).
 /// * It never panics, and a value over
-///   [`MAX_VALUE_LEN`](herald_core::signer::MAX_VALUE_LEN) characters is refused as
+///   [`MAX_VALUE_LEN`] characters is refused as
 ///   `TooLong` before any work.
 /// * Nothing is accepted without a valid MAC: when the inbox accepts the value, the
 ///   input is canonical base64url of `body || tag` and `tag` equals

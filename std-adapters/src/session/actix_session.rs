@@ -19,14 +19,14 @@ impl std::error::Error for ActixSessionError {}
 /// The backend and the source for one major of actix-session, as the module `$module`.
 macro_rules! actix_session_major {
     ($module:ident, $krate:ident, $feature:literal, $version:literal) => {
-        #[doc = concat!("actix-session ", $version, " (feature `", $feature, "`): the [`ActixSessions`] source and the")]
+        #[doc = concat!("actix-session ", $version, " (feature `", $feature, "`): the `ActixSessions` source and the")]
         #[doc = "[`SessionBackend`](crate::session::SessionBackend) for its `Session`, with any store"]
         #[doc = "(cookie, Redis through actix-session's `redis-session`)."]
         #[doc = ""]
         #[doc = "`SessionMiddleware` must wrap herald's middleware (`.wrap(herald)` first, then"]
         #[doc = "`.wrap(SessionMiddleware)`, so the session middleware is outside)."]
         #[doc = ""]
-        #[doc = "The crate is re-exported as [`actix_session`](self::actix_session)."]
+        #[doc = "The crate is re-exported as `actix_session`."]
         #[cfg(feature = $feature)]
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
         pub mod $module {

@@ -6,14 +6,14 @@
 /// The backend and the source for one major of tower-sessions, as the module `$module`.
 macro_rules! tower_sessions_major {
     ($module:ident, $krate:ident, $feature:literal, $version:literal) => {
-        #[doc = concat!("tower-sessions ", $version, " (feature `", $feature, "`): the [`TowerSessions`] source and the")]
+        #[doc = concat!("tower-sessions ", $version, " (feature `", $feature, "`): the `TowerSessions` source and the")]
         #[doc = "[`SessionBackend`](crate::session::SessionBackend) for its `Session`, with any store"]
         #[doc = "(memory, Redis, a database)."]
         #[doc = ""]
         #[doc = "`SessionManagerLayer` must wrap herald's layer (add it after, so it is outside):"]
         #[doc = "the messages written at response time are then saved with the session."]
         #[doc = ""]
-        #[doc = concat!("The crate is re-exported as [`tower_sessions`](self::tower_sessions), so the layer")]
+        #[doc = concat!("The crate is re-exported as `tower_sessions`, so the layer")]
         #[doc = "is built from the very version herald binds to."]
         #[cfg(feature = $feature)]
         #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
