@@ -79,7 +79,7 @@ pub const HTTP_BUFFER_LEN: usize = 6144;
 /// core's rule.
 pub use herald_core::signer::MIN_SECRET_LEN;
 
-/// Why a [`Flash`] could not be built: the core signer's [`KeyError`] (a secret shorter than
+/// Why a [`Flash`] could not be built: the core signer's [`KeyError`](herald_core::signer::KeyError) (a secret shorter than
 /// [`MIN_SECRET_LEN`] bytes, or too many fallback secrets).
 pub use herald_core::signer::KeyError as SetupError;
 
