@@ -203,7 +203,9 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 /// The demo application: the pages, the template, herald's layer with `storage`, and the
 /// session store it needs (tower-sessions in memory, or in Redis at `redis`).
 pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Result<Router, Error> {
-    let config = Config::builder().secret(secret).build()?;
+    // The demo serves plain HTTP on 127.0.0.1, so it turns off the `Secure` attribute that
+    // herald sets by default; behind HTTPS, leave the default on.
+    let config = Config::builder().secret(secret).secure(false).build()?;
     let mut env = Environment::new();
     env.add_template("page.html", PAGE)?;
     let state = App {
@@ -256,7 +258,7 @@ async fn main() -> Result<(), Error> {
     let app = app(secret(), args.storage, args.redis.as_deref()).await?;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     println!(
-        "herald demo serving http://{} (storage: {:?})",
+        "herald demo serving http://{} (storage: {:?}; plain HTTP, so the messages cookie is not Secure)",
         listener.local_addr()?,
         args.storage
     );

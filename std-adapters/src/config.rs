@@ -126,7 +126,7 @@ pub enum ConfigError {
 /// once with [`Config::builder`] and share it between servers, layers and threads.
 ///
 /// Defaults follow Django: cookie `messages`, at most 2048 characters of value, `Path=/`,
-/// no `Domain`, `Secure` off, `HttpOnly` on, `SameSite=Lax`, minimum level INFO, Django's
+/// no `Domain`, `Secure` on, `HttpOnly` on, `SameSite=Lax`, minimum level INFO, Django's
 /// tags, session key `_messages`, no cookie expiry check; and, as a guard against abuse,
 /// at most 64 KiB of text and 1000 messages per request. The storage (cookie, session or
 /// fallback) is chosen where the layer is built (`MessagesLayer::cookie`, `::session`,
@@ -294,7 +294,7 @@ impl Default for ConfigBuilder {
             max_cookie_size: 2048,
             path: "/".into(),
             domain: None,
-            secure: false,
+            secure: true,
             http_only: true,
             same_site: Some(SameSite::Lax),
             same_site_setting: None,
@@ -356,7 +356,14 @@ impl ConfigBuilder {
         self
     }
 
-    /// Whether the cookie is `Secure` (default off; turn it on behind HTTPS).
+    /// Whether the cookie is `Secure`: sent by browsers over HTTPS only (default **on**, as
+    /// tower-sessions and actix-session default their session cookies). Browsers treat
+    /// `http://localhost` as secure, so local development on localhost works with it on;
+    /// call `.secure(false)` only for plain HTTP on another host name, never in production.
+    ///
+    /// A cookie name starting with `__Host-` (for example `__Host-messages`) makes browsers
+    /// enforce `Secure`, `Path=/` and no `Domain`, so no other subdomain can set or shadow
+    /// the messages cookie; the configuration refuses a `__Host-` name that breaks those.
     pub fn secure(mut self, secure: bool) -> Self {
         self.secure = secure;
         self
@@ -643,7 +650,7 @@ mod tests {
         assert_eq!(i.max_cookie_size, 2048);
         assert_eq!(&*i.path, "/");
         assert!(i.domain.is_none());
-        assert!(!i.secure);
+        assert!(i.secure, "Secure by default");
         assert!(i.http_only);
         assert_eq!(i.same_site, Some(SameSite::Lax));
         assert_eq!(i.min_level, Level::INFO);
@@ -711,15 +718,18 @@ mod tests {
             })
         ));
         assert!(matches!(
-            b().same_site(Some(SameSite::None)).build(),
+            b().same_site(Some(SameSite::None)).secure(false).build(),
             Err(ConfigError::InsecureCookie(_))
         ));
-        assert!(
-            b().same_site(Some(SameSite::None))
-                .secure(true)
-                .build()
-                .is_ok()
-        );
+        assert!(b().same_site(Some(SameSite::None)).build().is_ok());
+        assert!(matches!(
+            b().cookie_name("__Secure-messages").secure(false).build(),
+            Err(ConfigError::InsecureCookie(_))
+        ));
+        assert!(matches!(
+            b().cookie_name("__Host-messages").secure(false).build(),
+            Err(ConfigError::InsecureCookie(_))
+        ));
         assert!(matches!(
             b().cookie_name("__Host-messages")
                 .secure(true)
@@ -765,7 +775,7 @@ mod tests {
             .unwrap();
         assert_eq!(c.inner.same_site_text.as_deref(), Some("Lax"));
         assert!(matches!(
-            b().same_site_setting(Some("NONE")).build(),
+            b().same_site_setting(Some("NONE")).secure(false).build(),
             Err(ConfigError::InsecureCookie(_))
         ));
     }

@@ -625,8 +625,10 @@ async fn deletion_cookies_are_djangos() {
 // The ordinary flows, with a cookie jar, in every store.
 // ------------------------------------------------------------------------------------
 
+/// Django's format with Django's default cookie settings (`SESSION_COOKIE_SECURE = False`,
+/// where herald's own default is `Secure`).
 fn django_config() -> ConfigBuilder {
-    config().wire_format(WireFormat::Django)
+    config().wire_format(WireFormat::Django).secure(false)
 }
 
 fn stores() -> [(&'static str, Store); 3] {

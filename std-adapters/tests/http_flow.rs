@@ -505,8 +505,15 @@ async fn set_cookie_and_deletion_attributes_match_the_configuration() {
             .build()
             .unwrap();
         for (cfg, attrs, deletion) in [
+            // The defaults: HttpOnly, Path=/, SameSite=Lax and Secure.
             (
                 config().build().unwrap(),
+                "; HttpOnly; Path=/; SameSite=Lax; Secure",
+                "messages=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax",
+            ),
+            // Secure turned off explicitly (plain-HTTP development on another host name).
+            (
+                config().secure(false).build().unwrap(),
                 "; HttpOnly; Path=/; SameSite=Lax",
                 "messages=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax",
             ),
