@@ -26,7 +26,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::*;
 use django_support::{
-    describe_item, find_python, item_from_input, load_vectors, run_django_helper,
+    describe_item, django_python, item_from_input, load_vectors, run_django_helper,
 };
 use herald_flash::django::{DjangoCodec, DjangoItem, DjangoMessage, encode_session};
 use herald_flash::session::{MemorySessions, SessionBackend, SessionError};
@@ -936,15 +936,7 @@ fn plain(m: &Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_django_and_herald_read_each_other() {
-    let Some(python) = find_python() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must provide Python with Django (HERALD_DJANGO_PYTHON)"
-        );
-        eprintln!(
-            "\n*** SKIPPED live Django interop over HTTP: no Python with Django \
-             (set HERALD_DJANGO_PYTHON or create .venv-django) ***\n"
-        );
+    let Some(python) = django_python("live_django_and_herald_read_each_other") else {
         return;
     };
     let messages = live_messages();

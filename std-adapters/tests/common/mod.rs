@@ -1,7 +1,9 @@
 //! Test support: the same small app for axum and actix-web, served on 127.0.0.1, a real
-//! HTTP client with a cookie jar, and a real `redis-server` harness.
+//! HTTP client with a cookie jar, a real `redis-server` harness, and the rule for live
+//! tests whose tool is missing ([`live`]).
 #![allow(dead_code)]
 
+pub mod live;
 pub mod redis;
 
 use std::net::{SocketAddr, TcpListener as StdListener};

@@ -1,52 +1,45 @@
 //! A real `redis-server` for tests: started on a free loopback port with persistence off,
-//! ready once PING answers, killed on drop.
+//! ready once PING answers, killed on drop. A missing `redis-server` fails the test unless
+//! the Redis tests are deselected (see [`super::live`]).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::live;
+
 pub struct RedisServer {
+    bin: PathBuf,
     child: Option<Child>,
     pub port: u16,
 }
 
-/// The `redis-server` binary, if installed.
-fn binary() -> Option<String> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("redis-server"))
-        .find(|p| p.is_file())
-        .map(|p| p.to_string_lossy().into_owned())
-}
-
 impl RedisServer {
-    /// Starts redis-server, or — when it is not installed — fails under CI (env `CI` set)
-    /// and otherwise says so loudly and returns `None` so the caller skips.
+    /// Starts `redis-server` for the live test `test` on a free loopback port.
+    ///
+    /// Returns `None` only when the Redis tests are deselected (`HERALD_SKIP_LIVE=redis` or
+    /// `=all`), after reporting that `test` did not run (see [`super::live`]). When
+    /// `redis-server` is missing (not on `PATH`, or not at `HERALD_REDIS_SERVER`) and the
+    /// tests are not deselected, panics with a message saying how to install it.
     pub fn start_or_skip(test: &str) -> Option<Self> {
-        let Some(bin) = binary() else {
-            let msg = format!(
-                "redis-server is not installed: test `{test}` needs it (apt-get install -y redis-server)"
-            );
-            if std::env::var_os("CI").is_some() {
-                panic!("{msg}");
-            }
-            eprintln!("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-            eprintln!("!!! SKIPPED: {msg}");
-            eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n");
-            return None;
-        };
+        let bin = live::require(live::Group::Redis, test, live::redis_server_from_env)?;
         let port = {
             let l = TcpListener::bind("127.0.0.1:0").expect("free port");
             l.local_addr().expect("addr").port()
         };
-        let mut server = RedisServer { child: None, port };
-        server.spawn(&bin);
+        let mut server = RedisServer {
+            bin,
+            child: None,
+            port,
+        };
+        server.spawn();
         Some(server)
     }
 
-    fn spawn(&mut self, bin: &str) {
-        let child = Command::new(bin)
+    fn spawn(&mut self) {
+        let child = Command::new(&self.bin)
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .stdout(Stdio::null())
@@ -102,8 +95,7 @@ impl RedisServer {
     /// Starts it again on the same port.
     pub fn restart(&mut self) {
         self.kill();
-        let bin = binary().expect("redis-server");
-        self.spawn(&bin);
+        self.spawn();
     }
 }
 
