@@ -2,7 +2,7 @@
 //! ready once PING answers, killed on drop. A missing `redis-server` fails the test unless
 //! the Redis tests are deselected (see [`super::live`]).
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -84,6 +84,36 @@ impl RedisServer {
             .expect("integer reply")
     }
 
+    /// Sends one command (each argument a bulk string) and reads its whole reply.
+    pub fn call(&self, args: &[&[u8]]) -> Reply {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        s.write_all(&req).expect("send to redis");
+        Reply::read(&mut BufReader::new(s))
+    }
+
+    /// Every value stored under a key (`KEYS *`, then `GET` each).
+    pub fn values(&self) -> Vec<Vec<u8>> {
+        let Reply::Array(keys) = self.call(&[b"KEYS", b"*"]) else {
+            panic!("KEYS: not an array");
+        };
+        keys.into_iter()
+            .filter_map(|k| match k {
+                Reply::Bulk(Some(k)) => match self.call(&[b"GET", &k]) {
+                    Reply::Bulk(v) => v,
+                    other => panic!("GET: {other:?}"),
+                },
+                other => panic!("KEYS: {other:?}"),
+            })
+            .collect()
+    }
+
     /// Kills the server (the data is lost: persistence is off).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -103,4 +133,61 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// One RESP reply.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    Simple(String),
+    Error(String),
+    Integer(i64),
+    /// `None` for the null bulk string.
+    Bulk(Option<Vec<u8>>),
+    Array(Vec<Reply>),
+}
+
+impl Reply {
+    fn read(r: &mut impl BufRead) -> Reply {
+        let mut line = String::new();
+        r.read_line(&mut line).expect("read a redis reply");
+        let line = line.trim_end_matches("\r\n");
+        let (kind, rest) = line.split_at(1);
+        let int = || rest.parse::<i64>().expect("an integer in a redis reply");
+        match kind {
+            "+" => Reply::Simple(rest.to_owned()),
+            "-" => Reply::Error(rest.to_owned()),
+            ":" => Reply::Integer(int()),
+            "$" if int() < 0 => Reply::Bulk(None),
+            "$" => {
+                let mut buf = vec![0u8; int() as usize + 2];
+                r.read_exact(&mut buf).expect("read a bulk string");
+                buf.truncate(buf.len() - 2);
+                Reply::Bulk(Some(buf))
+            }
+            "*" => Reply::Array((0..int().max(0)).map(|_| Reply::read(r)).collect()),
+            _ => panic!("not a RESP reply: {line:?}"),
+        }
+    }
+}
+
+/// A tower-sessions Redis store over the server at `url`: one fred connection that gives
+/// up after a second (so an outage is an error, not a hang) and reconnects every 100 ms.
+pub async fn session_store(
+    url: &str,
+) -> tower_sessions_redis_store::RedisStore<tower_sessions_redis_store::fred::prelude::Pool> {
+    use tower_sessions_redis_store::fred::prelude::{
+        Builder, ClientLike, Config as RedisConfig, ReconnectPolicy,
+    };
+    let mut builder = Builder::from_config(RedisConfig::from_url(url).expect("redis url"));
+    builder
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(1);
+            c.internal_command_timeout = Duration::from_secs(1);
+            c.max_command_attempts = 1;
+        })
+        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(1))
+        .set_policy(ReconnectPolicy::new_constant(0, 100));
+    let pool = builder.build_pool(1).expect("pool");
+    pool.init().await.expect("connect to redis");
+    tower_sessions_redis_store::RedisStore::new(pool)
 }
