@@ -15,7 +15,8 @@
 //! * the session's `_messages` JSON string, both ways.
 //!
 //! Python with Django: `HERALD_DJANGO_PYTHON`, else `<repo>/.venv-django/bin/python`.
-//! Without one the test fails when `CI` is set and prints a loud SKIPPED notice otherwise.
+//! Without one the test fails and says how to get Django, unless the Django tests are
+//! deselected with `HERALD_SKIP_LIVE=django` (see tests/common/live.rs).
 #![cfg(feature = "django")]
 
 mod django_support;

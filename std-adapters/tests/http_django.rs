@@ -10,8 +10,10 @@
 //! * the ordinary flows (POST → 303 → GET shown once) with a cookie jar, in cookie,
 //!   herald-memory-session and tower-sessions / actix-session storages, Django-made
 //!   cookies read, `SECRET_KEY_FALLBACKS`, tampering, non-message items;
-//! * live, when Python with Django is available: herald's cookie and session entry read by
-//!   real Django, Django's read by herald, and herald's `Set-Cookie` equal to Django's.
+//! * live, with a Python with Django: herald's cookie and session entry read by real
+//!   Django, Django's read by herald, and herald's `Set-Cookie` equal to Django's (without
+//!   Django the test fails and says how to get it, unless deselected with
+//!   `HERALD_SKIP_LIVE=django`).
 #![cfg(feature = "django")]
 
 mod common;
