@@ -1,7 +1,8 @@
 //! The demo app (`examples/demo.rs`), served exactly as `cargo run -p herald --example demo`
 //! builds it, over real HTTP on 127.0.0.1 with a client and cookie jar: the form page, POST
 //! → 303 → GET showing the message once with its tags as CSS classes, each `--storage`
-//! flag, `/api/messages`, and `--redis` across two instances when `redis-server` exists.
+//! flag, `/api/messages`, and `--redis` across two instances over a real `redis-server`
+//! (missing, it fails the test unless deselected with `HERALD_SKIP_LIVE=redis`).
 
 #[path = "../examples/demo.rs"]
 #[allow(dead_code)]

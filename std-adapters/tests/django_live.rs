@@ -15,12 +15,13 @@
 //! * the session's `_messages` JSON string, both ways.
 //!
 //! Python with Django: `HERALD_DJANGO_PYTHON`, else `<repo>/.venv-django/bin/python`.
-//! Without one the test fails when `CI` is set and prints a loud SKIPPED notice otherwise.
+//! Without one the test fails and says how to get Django, unless the Django tests are
+//! deselected with `HERALD_SKIP_LIVE=django` (see tests/common/live.rs).
 #![cfg(feature = "django")]
 
 mod django_support;
 
-use django_support::{Rng, find_python, run_django_helper};
+use django_support::{Rng, django_python, run_django_helper};
 use herald_flash::django::{
     CookieSettings, DecodeError, DjangoCodec, DjangoItem, DjangoMessage, KeyUsed, MAX_COOKIE_SIZE,
     decode_session, encode_session, python_b64_decode,
@@ -454,17 +455,7 @@ fn flip(value: &str, rng: &mut Rng) -> String {
 
 #[test]
 fn live_cross_check_with_real_django() {
-    let Some(python) = find_python() else {
-        let msg = "no Python with Django found: set HERALD_DJANGO_PYTHON, or create \
-                   <repo>/.venv-django (python3 -m venv .venv-django && \
-                   .venv-django/bin/pip install 'django==5.2.*')";
-        if std::env::var_os("CI").is_some() {
-            panic!("live Django cross-check cannot run in CI: {msg}");
-        }
-        eprintln!(
-            "\n{0}\n*** SKIPPED: live Django cross-check: {msg}\n{0}\n",
-            "*".repeat(78)
-        );
+    let Some(python) = django_python("live_cross_check_with_real_django") else {
         return;
     };
     let seed = seed();

@@ -1,16 +1,21 @@
 //! Test support: the same small app for axum and actix-web, served on 127.0.0.1, a real
-//! HTTP client with a cookie jar, and a real `redis-server` harness.
+//! HTTP client with a cookie jar, a real `redis-server` harness, and the rule for live
+//! tests whose tool is missing ([`live`]).
 #![allow(dead_code)]
 
+pub mod live;
 pub mod redis;
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use herald_flash::session::MemorySessions;
-use herald_flash::{Config, Level, Message, Messages, OwnedMessage, Unstored};
+use herald_flash::session::{MemorySessions, SessionBackend, SessionError};
+use herald_flash::{Config, Level, Message, Messages, OwnedMessage, Storage, Unstored};
 use serde_json::{Value, json};
+use tower_sessions_redis_store::RedisStore;
+use tower_sessions_redis_store::fred::prelude::Pool;
 
 pub const SECRET: &str = "test secret: 0123456789abcdef0123456789abcdef";
 pub const OLD_SECRET: &str = "old test secret: fedcba9876543210fedcba9876543210";
@@ -35,6 +40,139 @@ pub enum Store {
     MemorySessionOnly(MemorySessions),
     /// tower-sessions' memory store (axum) or actix-session's cookie store (actix).
     Ecosystem,
+}
+
+impl Store {
+    /// The storage and backend this shorthand stands for on `framework`.
+    fn parts(self, framework: Framework) -> (Storage, Option<Backend>) {
+        match self {
+            Store::Cookie => (Storage::Cookie, None),
+            Store::Memory(m) => (Storage::Fallback, Some(Backend::Memory(m))),
+            Store::MemorySessionOnly(m) => (Storage::Session, Some(Backend::Memory(m))),
+            Store::Ecosystem => (Storage::Fallback, Some(Backend::ecosystem(framework))),
+        }
+    }
+}
+
+/// A session backend for [`spawn_with`]. Clones share their sessions, so servers started
+/// with clones of one backend see the same sessions (through the client's cookie jar).
+#[derive(Clone)]
+pub enum Backend {
+    /// herald's in-process [`MemorySessions`] (both frameworks; session cookie
+    /// `herald_session`).
+    Memory(MemorySessions),
+    /// tower-sessions' `MemoryStore` behind its `SessionManagerLayer` (axum; cookie `id`).
+    TowerMemory(tower_sessions_0_14::MemoryStore),
+    /// actix-session's `CookieSessionStore` behind its `SessionMiddleware` (actix-web;
+    /// cookie `id`): the session travels in the client's cookie, sealed with one fixed key,
+    /// so every server built with it shares sessions.
+    ActixCookie,
+    /// tower-sessions-redis-store over a real `redis-server` (axum; cookie `id`).
+    Redis(RedisStore<Pool>),
+    /// A backend whose every call fails (both frameworks; no session cookie).
+    Failing(FailingSessions),
+}
+
+impl Backend {
+    /// The session store of `framework`'s own ecosystem, in memory.
+    pub fn ecosystem(framework: Framework) -> Self {
+        match framework {
+            Framework::Axum => Backend::TowerMemory(tower_sessions_0_14::MemoryStore::default()),
+            Framework::Actix => Backend::ActixCookie,
+        }
+    }
+
+    /// A short name for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Memory(_) => "herald MemorySessions",
+            Backend::TowerMemory(_) => "tower-sessions MemoryStore",
+            Backend::ActixCookie => "actix-session CookieSessionStore",
+            Backend::Redis(_) => "tower-sessions-redis-store",
+            Backend::Failing(_) => "failing backend",
+        }
+    }
+
+    /// The name of the cookie that carries the session, if the backend issues one.
+    pub fn session_cookie(&self) -> Option<&'static str> {
+        match self {
+            Backend::Memory(_) => Some("herald_session"),
+            Backend::TowerMemory(_) | Backend::ActixCookie | Backend::Redis(_) => Some("id"),
+            Backend::Failing(_) => None,
+        }
+    }
+
+    /// Whether `framework` can use this backend.
+    pub fn runs_on(&self, framework: Framework) -> bool {
+        match self {
+            Backend::Memory(_) | Backend::Failing(_) => true,
+            Backend::TowerMemory(_) | Backend::Redis(_) => framework == Framework::Axum,
+            Backend::ActixCookie => framework == Framework::Actix,
+        }
+    }
+}
+
+/// A session source whose sessions fail every call (get, set, remove) at once with a
+/// backend error, as a store that is down would; counts the calls. Both frameworks.
+#[derive(Clone, Debug, Default)]
+pub struct FailingSessions {
+    calls: Arc<AtomicUsize>,
+}
+
+impl FailingSessions {
+    /// How many session calls were made (and failed).
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn session(&self) -> FailingSession {
+        FailingSession {
+            calls: self.calls.clone(),
+        }
+    }
+}
+
+/// One request's session of [`FailingSessions`].
+#[derive(Debug)]
+pub struct FailingSession {
+    calls: Arc<AtomicUsize>,
+}
+
+impl FailingSession {
+    fn fail(&self) -> SessionError {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        SessionError::backend(std::io::Error::other("the test session backend is down"))
+    }
+}
+
+impl SessionBackend for FailingSession {
+    async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, SessionError> {
+        Err(self.fail())
+    }
+    async fn set(&self, _: &str, _: Vec<u8>) -> Result<(), SessionError> {
+        Err(self.fail())
+    }
+    async fn remove(&self, _: &str) -> Result<(), SessionError> {
+        Err(self.fail())
+    }
+}
+
+impl herald_flash::tower::TowerSessionSource for FailingSessions {
+    type Session = FailingSession;
+    fn session(
+        &self,
+        _: &http::HeaderMap,
+        _: &http::Extensions,
+    ) -> Result<FailingSession, SessionError> {
+        Ok(FailingSessions::session(self))
+    }
+}
+
+impl herald_flash::actix::ActixSessionSource for FailingSessions {
+    type Session = FailingSession;
+    fn session(&self, _: &actix_web::HttpRequest) -> Result<FailingSession, SessionError> {
+        Ok(FailingSessions::session(self))
+    }
 }
 
 pub fn config() -> herald_flash::ConfigBuilder {
@@ -68,6 +206,16 @@ pub fn apply_adds(messages: &Messages, pairs: &[(String, String)]) -> Vec<String
         }
     }
     results
+}
+
+/// A message text of `len` bytes (at least), numbered `i` at the start so that order
+/// shows: `message 03 defgh…`.
+pub fn long_text(i: usize, len: usize) -> String {
+    let mut s = format!("message {i:02} ");
+    while s.len() < len {
+        s.push(char::from(b'a' + (s.len() % 26) as u8));
+    }
+    s
 }
 
 /// The JSON the `/show` pages return: the messages (marks them used).
@@ -122,9 +270,34 @@ fn listener() -> StdListener {
 }
 
 pub async fn spawn(framework: Framework, config: Config, store: Store) -> Server {
+    let (storage, backend) = store.parts(framework);
+    spawn_with(framework, config, storage, backend).await
+}
+
+/// Serves the test app on `framework` with `storage` over `backend` (`None` for cookie
+/// storage, which has no backend). Panics on a combination that cannot exist (a backend of
+/// the other framework, cookie storage with a backend, or a session storage without one).
+pub async fn spawn_with(
+    framework: Framework,
+    config: Config,
+    storage: Storage,
+    backend: Option<Backend>,
+) -> Server {
+    match (&backend, storage) {
+        (None, Storage::Cookie) => {}
+        (Some(b), Storage::Session | Storage::Fallback) => assert!(
+            b.runs_on(framework),
+            "{} does not run on {framework:?}",
+            b.name()
+        ),
+        (b, s) => panic!(
+            "no such combination: {s:?} storage over {}",
+            b.as_ref().map_or("no backend", Backend::name)
+        ),
+    }
     match framework {
-        Framework::Axum => axum_app::spawn(config, store).await,
-        Framework::Actix => actix_app::spawn(config, store),
+        Framework::Axum => axum_app::serve(axum_app::app(config, storage, backend)).await,
+        Framework::Actix => actix_app::spawn(config, storage, backend),
     }
 }
 
@@ -278,20 +451,20 @@ mod axum_app {
             .route("/level", get(level))
     }
 
-    pub fn app(config: Config, store: Store) -> Router {
-        let layered = match store {
-            Store::Cookie => routes().layer(MessagesLayer::cookie(config)),
-            Store::Memory(m) => routes().layer(MessagesLayer::fallback(config, m)),
-            Store::MemorySessionOnly(m) => routes().layer(MessagesLayer::session(config, m)),
-            Store::Ecosystem => {
-                let sessions = tower_sessions_0_14::SessionManagerLayer::new(
-                    tower_sessions_0_14::MemoryStore::default(),
-                )
-                .with_secure(false);
-                routes()
-                    .layer(MessagesLayer::fallback(config, TowerSessions))
-                    .layer(sessions)
+    /// The app with `storage` over `backend` (checked by [`super::spawn_with`]), with the
+    /// routes outside the layer and the [`Unstored`] report.
+    pub fn app(config: Config, storage: Storage, backend: Option<Backend>) -> Router {
+        let layered = match backend {
+            None => routes().layer(MessagesLayer::cookie(config)),
+            Some(Backend::Memory(m)) => {
+                routes().layer(MessagesLayer::with_storage(config, storage, m))
             }
+            Some(Backend::Failing(f)) => {
+                routes().layer(MessagesLayer::with_storage(config, storage, f))
+            }
+            Some(Backend::TowerMemory(store)) => tower_sessions_routes(config, storage, store),
+            Some(Backend::Redis(store)) => tower_sessions_routes(config, storage, store),
+            Some(Backend::ActixCookie) => unreachable!("checked by spawn_with"),
         };
         layered
             .merge(
@@ -302,16 +475,23 @@ mod axum_app {
             .layer(middleware::from_fn(report))
     }
 
-    /// The app over tower-sessions with any store (memory, Redis), fallback storage.
-    pub fn with_tower_sessions<St>(config: Config, store: St) -> Router
+    /// The routes behind herald's layer with `storage` over tower-sessions with `store`.
+    fn tower_sessions_routes<St>(config: Config, storage: Storage, store: St) -> Router
     where
         St: tower_sessions_0_14::SessionStore + Clone,
     {
         let sessions = tower_sessions_0_14::SessionManagerLayer::new(store).with_secure(false);
         routes()
-            .layer(MessagesLayer::fallback(config, TowerSessions))
+            .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
             .layer(sessions)
-            .layer(middleware::from_fn(report))
+    }
+
+    /// The app over tower-sessions with any store (memory, Redis), fallback storage.
+    pub fn with_tower_sessions<St>(config: Config, store: St) -> Router
+    where
+        St: tower_sessions_0_14::SessionStore + Clone,
+    {
+        tower_sessions_routes(config, Storage::Fallback, store).layer(middleware::from_fn(report))
     }
 
     pub async fn serve(router: Router) -> Server {
@@ -334,10 +514,6 @@ mod axum_app {
                 let _ = tx.send(());
             })),
         }
-    }
-
-    pub async fn spawn(config: Config, store: Store) -> Server {
-        serve(app(config, store)).await
     }
 }
 
@@ -405,36 +581,38 @@ mod actix_app {
             .route("/level", web::get().to(level));
     }
 
-    pub fn spawn(config: Config, store: Store) -> Server {
+    /// The app with `storage` over `backend` (checked by [`super::spawn_with`]).
+    pub fn spawn(config: Config, storage: Storage, backend: Option<Backend>) -> Server {
         serve(move |cfg| {
             let config = config.clone();
             let nolayer = web::scope("/nolayer")
                 .route("/strict", web::post().to(strict))
                 .route("/silent", web::post().to(silent));
             cfg.service(nolayer);
-            match &store {
-                Store::Cookie => {
+            let scope = web::scope("");
+            match &backend {
+                None => {
                     cfg.service(
-                        web::scope("")
+                        scope
                             .wrap(MessagesMiddleware::cookie(config))
                             .configure(routes),
                     );
                 }
-                Store::Memory(m) => {
+                Some(Backend::Memory(m)) => {
                     cfg.service(
-                        web::scope("")
-                            .wrap(MessagesMiddleware::fallback(config, m.clone()))
+                        scope
+                            .wrap(MessagesMiddleware::with_storage(config, storage, m.clone()))
                             .configure(routes),
                     );
                 }
-                Store::MemorySessionOnly(m) => {
+                Some(Backend::Failing(f)) => {
                     cfg.service(
-                        web::scope("")
-                            .wrap(MessagesMiddleware::session(config, m.clone()))
+                        scope
+                            .wrap(MessagesMiddleware::with_storage(config, storage, f.clone()))
                             .configure(routes),
                     );
                 }
-                Store::Ecosystem => {
+                Some(Backend::ActixCookie) => {
                     let key = actix_web::cookie::Key::from(&[7u8; 64]);
                     let sessions = actix_session_0_10::SessionMiddleware::builder(
                         actix_session_0_10::storage::CookieSessionStore::default(),
@@ -443,11 +621,18 @@ mod actix_app {
                     .cookie_secure(false)
                     .build();
                     cfg.service(
-                        web::scope("")
-                            .wrap(MessagesMiddleware::fallback(config, ActixSessions))
+                        scope
+                            .wrap(MessagesMiddleware::with_storage(
+                                config,
+                                storage,
+                                ActixSessions,
+                            ))
                             .wrap(sessions)
                             .configure(routes),
                     );
+                }
+                Some(Backend::TowerMemory(_) | Backend::Redis(_)) => {
+                    unreachable!("checked by spawn_with")
                 }
             }
         })

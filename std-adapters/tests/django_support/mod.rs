@@ -16,20 +16,50 @@ use herald_flash::django::{
 };
 use serde_json::{Value, json};
 
+/// Shared with `tests/common`: the rule for live tests whose tool is missing. A test
+/// binary with both modules holds two copies, which behave the same.
+#[allow(clippy::duplicate_mod)]
+#[path = "../common/live.rs"]
+pub mod live;
+
 /// The Python with Django for the live checks: `HERALD_DJANGO_PYTHON`, else
 /// `<repo>/.venv-django/bin/python`, if it can `import django`.
 pub fn find_python() -> Option<PathBuf> {
-    let candidate = match std::env::var_os("HERALD_DJANGO_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-django/bin/python"),
+    python_with_django().ok()
+}
+
+/// [`find_python`], saying why when there is none.
+fn python_with_django() -> Result<PathBuf, String> {
+    let (candidate, named) = match std::env::var_os("HERALD_DJANGO_PYTHON") {
+        Some(p) => (PathBuf::from(p), "HERALD_DJANGO_PYTHON"),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-django/bin/python"),
+            "the default (HERALD_DJANGO_PYTHON is not set)",
+        ),
     };
-    let ok = Command::new(&candidate)
+    let status = Command::new(&candidate)
         .args(["-c", "import django"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    ok.then_some(candidate)
+        .status();
+    match status {
+        Ok(s) if s.success() => Ok(candidate),
+        Ok(s) => Err(format!(
+            "no Python with Django: {} ({named}) cannot import django ({s})",
+            candidate.display()
+        )),
+        Err(e) => Err(format!(
+            "no Python with Django: {} ({named}) cannot be run: {e}",
+            candidate.display()
+        )),
+    }
+}
+
+/// The Python with Django for the live test `test`: `None` only when the Django tests are
+/// deselected (`HERALD_SKIP_LIVE=django` or `=all`), after reporting that `test` did not
+/// run; a panic saying how to get Django when there is no such Python.
+pub fn django_python(test: &str) -> Option<PathBuf> {
+    live::require(live::Group::Django, test, python_with_django)
 }
 
 /// Runs `cases` through `django_support/django_live.py` in one Python process and returns

@@ -1,0 +1,720 @@
+//! One behaviour suite over every combination of framework, storage and session backend,
+//! over real HTTP on 127.0.0.1 with a real client (the app of `tests/common`).
+//!
+//! Every combination runs the same checks, each its own test named
+//! `<framework>_<storage>_<backend>::<behaviour>`:
+//!
+//! | framework | storage  | session backend                                                  |
+//! |-----------|----------|------------------------------------------------------------------|
+//! | axum      | cookie   | none (cookie storage has no backend: once per framework)         |
+//! | axum      | session  | herald `MemorySessions`                                          |
+//! | axum      | session  | tower-sessions `MemoryStore` (its `SessionManagerLayer`)         |
+//! | axum      | session  | tower-sessions-redis-store over a real `redis-server`            |
+//! | axum      | fallback | herald `MemorySessions`                                          |
+//! | axum      | fallback | tower-sessions `MemoryStore`                                     |
+//! | axum      | fallback | tower-sessions-redis-store over a real `redis-server`            |
+//! | actix-web | cookie   | none                                                             |
+//! | actix-web | session  | herald `MemorySessions`                                          |
+//! | actix-web | session  | actix-session `CookieSessionStore` (its `SessionMiddleware`)     |
+//! | actix-web | fallback | herald `MemorySessions`                                          |
+//! | actix-web | fallback | actix-session `CookieSessionStore`                               |
+//!
+//! Behaviours, on each of those twelve:
+//!
+//! * `read_once`: a POST adds a message and answers 303; the next GET shows it once (level
+//!   and tags included); the GET after that shows nothing and writes nothing.
+//! * `order`: several POSTs of several messages at several levels, then one GET: every
+//!   message, in the order added; `len` does not consume them.
+//! * `overflow`: cookie storage keeps the newest that fit and reports the dropped oldest in
+//!   the `Unstored` extension (the app copies it into `x-herald-unstored*` headers);
+//!   fallback storage puts what does not fit in the cookie into the session, and shows all
+//!   once, in order; session storage holds many long messages and shows all once, in order.
+//! * `bad_cookies`: tampered, truncated, garbage and oversized `messages` cookies (and a
+//!   garbage session cookie) show nothing and never cause a 4xx/5xx; cookie storage clears
+//!   a bad cookie it read, fallback storage leaves it (a read-only request never deletes an
+//!   invalid cookie there), session storage ignores the messages cookie altogether; a
+//!   request that does not touch the messages writes nothing.
+//! * `key_rotation`: a cookie signed with an old secret, configured as `fallback_secret`,
+//!   is read (fallback storage: with its session part) and re-signed with the current
+//!   secret; a server without the old secret does not read it. In session storage nothing
+//!   is signed, so rotating the secret loses nothing.
+//!
+//! A failing backend (every session call fails at once, tests/common `FailingSessions`)
+//! runs one more behaviour, `backend_failure`, on axum and actix-web × session and
+//! fallback storage: a request that needs the session gets a fast 503 with a generic body
+//! and no cookie change; what fits in the cookie still works in fallback storage; and a
+//! fallback overflow reports exactly the messages the session did not take — the ones the
+//! cookie holds are all that is delivered.
+//!
+//! Not run, because they cannot exist: tower-sessions on actix-web and actix-session on
+//! axum (each is its framework's); Redis on actix-web would need actix-session's
+//! `redis-session` feature, which herald's dev-dependencies do not enable. The Redis rows
+//! need `redis-server`: a missing one fails them unless deselected with
+//! `HERALD_SKIP_LIVE=redis` (see tests/common/live.rs).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::redis::RedisServer;
+use common::*;
+use herald_flash::Storage;
+use herald_flash::session::MemorySessions;
+
+/// The backends of the matrix, before anything is started.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    NoBackend,
+    Memory,
+    TowerMemory,
+    ActixCookie,
+    Redis,
+    Failing,
+}
+
+/// One combination with what it needs running. Servers made from it share its backend.
+struct Combo {
+    name: String,
+    framework: Framework,
+    storage: Storage,
+    backend: Option<Backend>,
+    redis: Option<RedisServer>,
+}
+
+impl Combo {
+    /// Starts what the combination needs: `None` only when it is a Redis combination and
+    /// the Redis tests are deselected (the harness reports `test` as not run).
+    async fn start(framework: Framework, storage: Storage, kind: Kind, test: &str) -> Option<Self> {
+        let mut redis = None;
+        let backend = match kind {
+            Kind::NoBackend => None,
+            Kind::Memory => Some(Backend::Memory(MemorySessions::new())),
+            Kind::TowerMemory => Some(Backend::TowerMemory(Default::default())),
+            Kind::ActixCookie => Some(Backend::ActixCookie),
+            Kind::Failing => Some(Backend::Failing(FailingSessions::default())),
+            Kind::Redis => {
+                let server = RedisServer::start_or_skip(test)?;
+                let store = common::redis::session_store(&server.url()).await;
+                redis = Some(server);
+                Some(Backend::Redis(store))
+            }
+        };
+        let name = format!(
+            "{framework:?} {storage:?} {}",
+            backend.as_ref().map_or("(no backend)", Backend::name)
+        );
+        Some(Combo {
+            name,
+            framework,
+            storage,
+            backend,
+            redis,
+        })
+    }
+
+    /// A server of this combination with `config`, sharing the combination's backend.
+    async fn server(&self, config: herald_flash::Config) -> Server {
+        spawn_with(self.framework, config, self.storage, self.backend.clone()).await
+    }
+
+    /// A server with the test secret.
+    async fn default_server(&self) -> Server {
+        self.server(config().build().unwrap()).await
+    }
+
+    fn session_cookie(&self) -> Option<&'static str> {
+        self.backend.as_ref().and_then(Backend::session_cookie)
+    }
+
+    fn memory(&self) -> Option<&MemorySessions> {
+        match &self.backend {
+            Some(Backend::Memory(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn failing(&self) -> &FailingSessions {
+        match &self.backend {
+            Some(Backend::Failing(f)) => f,
+            _ => panic!("{}: not the failing backend", self.name),
+        }
+    }
+
+    /// How many sessions hold herald's entry, where the test can see inside the backend:
+    /// herald's `MemorySessions` (which drops a session once it is empty) and Redis (the
+    /// session records that contain the entry's key; tower-sessions keeps a record after
+    /// its last key is removed, until it expires).
+    fn entries_held(&self) -> Option<usize> {
+        if let Some(m) = self.memory() {
+            return Some(m.len());
+        }
+        let key = config().build().unwrap().session_key().to_owned();
+        self.redis.as_ref().map(|r| {
+            r.values()
+                .iter()
+                .filter(|v| v.windows(key.len()).any(|w| w == key.as_bytes()))
+                .count()
+        })
+    }
+}
+
+/// `count` messages of `len` bytes, numbered.
+fn longs(count: usize, len: usize) -> Vec<String> {
+    (0..count).map(|i| long_text(i, len)).collect()
+}
+
+fn text_pairs(texts: &[String]) -> Vec<(&str, &str)> {
+    texts.iter().map(|t| ("text", t.as_str())).collect()
+}
+
+/// A GET of `path` with exactly this `Cookie` header (no jar).
+async fn get_with_cookie(server: &Server, path: &str, cookie: &str) -> reqwest::Response {
+    raw_client()
+        .get(server.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("GET")
+}
+
+/// A header of a response as text, if present.
+fn header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get(name)
+        .map(|v| v.to_str().expect("ascii header").to_owned())
+}
+
+/// The value of the `messages` cookie a cookie-storage server of `framework` sets for
+/// one message `text`, signed with `secret`.
+async fn signed_cookie(framework: Framework, secret: &str, text: &str) -> String {
+    let config = herald_flash::Config::builder()
+        .secret(secret)
+        .build()
+        .unwrap();
+    let server = spawn_with(framework, config, Storage::Cookie, None).await;
+    let res = raw_client()
+        .post(server.url("/add"))
+        .form(&[("text", text)])
+        .send()
+        .await
+        .unwrap();
+    cookie_value(&set_cookies(&res, "messages")[0]).to_owned()
+}
+
+mod behaviour {
+    use super::*;
+
+    pub async fn read_once(combo: &Combo) {
+        let n = &combo.name;
+        let server = combo.default_server().await;
+        let (c, _) = client();
+        let res = post_add(&c, &server, &[("level", "25"), ("text", "Profile saved.")]).await;
+        let messages_cookie = set_cookies(&res, "messages");
+        let session_cookie = combo.session_cookie().map(|name| set_cookies(&res, name));
+        match combo.storage {
+            Storage::Cookie | Storage::Fallback => {
+                assert_eq!(messages_cookie.len(), 1, "{n}: the cookie holds it");
+                // Fallback: all of it fits in the cookie, so the session is not written.
+                if let Some(lines) = session_cookie {
+                    assert!(lines.is_empty(), "{n}: no session is created: {lines:?}");
+                }
+            }
+            Storage::Session => {
+                assert!(messages_cookie.is_empty(), "{n}: {messages_cookie:?}");
+                assert_eq!(
+                    session_cookie.map(|l| l.len()),
+                    Some(1),
+                    "{n}: the session is created"
+                );
+            }
+        }
+        if let Some(held) = combo.entries_held() {
+            let expected = usize::from(combo.storage == Storage::Session);
+            assert_eq!(held, expected, "{n}: entries in the session");
+        }
+        let shown = get_json(&c, &server, "/show").await;
+        assert_eq!(texts(&shown), ["Profile saved."], "{n}");
+        assert_eq!(shown[0]["level"], 25, "{n}");
+        assert_eq!(shown[0]["tags"], "success", "{n}");
+        let res = c.get(server.url("/show")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{n}");
+        let lines = set_cookies(&res, "messages");
+        if combo.storage == Storage::Cookie {
+            // As Django's CookieStorage: a used, empty cookie storage always sends the
+            // deletion, even to a request without the cookie.
+            assert!(
+                lines.len() == 1 && lines[0].starts_with("messages=\"\";"),
+                "{n}: {lines:?}"
+            );
+        } else {
+            assert!(lines.is_empty(), "{n}: nothing to clear: {lines:?}");
+        }
+        assert!(texts(&res.json().await.unwrap()).is_empty(), "{n}: once");
+        if let Some(held) = combo.entries_held() {
+            assert_eq!(held, 0, "{n}: no entry is left behind");
+        }
+    }
+
+    pub async fn order(combo: &Combo) {
+        let n = &combo.name;
+        let server = combo.default_server().await;
+        let (c, _) = client();
+        let mut expected = Vec::new();
+        for level in ["10", "20", "25", "30", "40"] {
+            let texts: Vec<String> = (0..5).map(|i| format!("level {level} #{i}")).collect();
+            let mut pairs = vec![("set_level", "0"), ("level", level)];
+            pairs.extend(text_pairs(&texts));
+            post_add(&c, &server, &pairs).await;
+            expected.extend(texts);
+        }
+        assert_eq!(get_json(&c, &server, "/count").await, 25, "{n}");
+        assert_eq!(
+            get_json(&c, &server, "/count").await,
+            25,
+            "{n}: len does not consume"
+        );
+        assert_eq!(
+            texts(&get_json(&c, &server, "/show").await),
+            expected,
+            "{n}"
+        );
+        assert!(
+            texts(&get_json(&c, &server, "/show").await).is_empty(),
+            "{n}"
+        );
+    }
+
+    pub async fn overflow(combo: &Combo) {
+        let n = &combo.name;
+        let server = combo.default_server().await;
+        let (c, _) = client();
+        match combo.storage {
+            Storage::Cookie => {
+                let all = longs(7, 400);
+                let res = post_add(&c, &server, &text_pairs(&all)).await;
+                let lines = set_cookies(&res, "messages");
+                assert_eq!(lines.len(), 1, "{n}");
+                assert!(
+                    cookie_value(&lines[0]).len() <= 2048,
+                    "{n}: within the bound"
+                );
+                let dropped: usize = header(&res, "x-herald-unstored")
+                    .expect("an Unstored report")
+                    .parse()
+                    .unwrap();
+                assert!(dropped > 0 && dropped < all.len(), "{n}: dropped {dropped}");
+                assert_eq!(
+                    header(&res, "x-herald-unstored-texts").unwrap(),
+                    all[..dropped].join("|"),
+                    "{n}: the oldest are reported"
+                );
+                assert!(
+                    header(&res, "x-herald-unstored-reason")
+                        .unwrap()
+                        .contains("cookie"),
+                    "{n}"
+                );
+                assert_eq!(
+                    texts(&get_json(&c, &server, "/show").await),
+                    all[dropped..],
+                    "{n}: the newest are kept"
+                );
+            }
+            Storage::Fallback => {
+                // Small enough for actix-session's cookie store (about 4 KB per session).
+                let all = longs(7, 400);
+                let res = post_add(&c, &server, &text_pairs(&all)).await;
+                assert_eq!(header(&res, "x-herald-unstored"), None, "{n}: all stored");
+                let lines = set_cookies(&res, "messages");
+                assert_eq!(lines.len(), 1, "{n}");
+                assert!(
+                    cookie_value(&lines[0]).len() <= 2048,
+                    "{n}: within the bound"
+                );
+                let session = combo.session_cookie().expect("a session cookie");
+                assert_eq!(
+                    set_cookies(&res, session).len(),
+                    1,
+                    "{n}: the overflow went to the session"
+                );
+                if let Some(held) = combo.entries_held() {
+                    assert_eq!(held, 1, "{n}: one session entry");
+                }
+                let res = c.get(server.url("/show")).send().await.unwrap();
+                assert_eq!(res.status(), 200, "{n}");
+                let lines = set_cookies(&res, "messages");
+                assert!(
+                    lines.len() == 1 && lines[0].starts_with("messages=\"\";"),
+                    "{n}: the cookie part is cleared once read: {lines:?}"
+                );
+                assert_eq!(
+                    texts(&res.json().await.unwrap()),
+                    all,
+                    "{n}: once, in order"
+                );
+                if let Some(held) = combo.entries_held() {
+                    assert_eq!(held, 0, "{n}: the session part is removed once read");
+                }
+            }
+            Storage::Session => {
+                // Small enough for actix-session's cookie store (about 4 KB per session).
+                let all = longs(5, 300);
+                let res = post_add(&c, &server, &text_pairs(&all)).await;
+                assert_eq!(header(&res, "x-herald-unstored"), None, "{n}: all stored");
+                assert!(set_cookies(&res, "messages").is_empty(), "{n}: no cookie");
+                if let Some(held) = combo.entries_held() {
+                    assert_eq!(held, 1, "{n}: one session entry");
+                }
+                assert_eq!(
+                    texts(&get_json(&c, &server, "/show").await),
+                    all,
+                    "{n}: once, in order"
+                );
+                if let Some(held) = combo.entries_held() {
+                    assert_eq!(held, 0, "{n}: the entry is removed once read");
+                }
+            }
+        }
+        assert!(
+            texts(&get_json(&c, &server, "/show").await).is_empty(),
+            "{n}: once"
+        );
+    }
+
+    pub async fn bad_cookies(combo: &Combo) {
+        let n = &combo.name;
+        let server = combo.default_server().await;
+        let good = signed_cookie(combo.framework, SECRET, "secret").await;
+        let mut flipped = good.clone().into_bytes();
+        flipped[5] = if flipped[5] == b'A' { b'B' } else { b'A' };
+        let bad = [
+            ("tampered", String::from_utf8(flipped).unwrap()),
+            ("truncated", good[..good.len() - 3].to_owned()),
+            ("shifted", good[1..].to_owned()),
+            ("padded", format!("{good}=")),
+            ("garbage", "garbage".to_owned()),
+            ("not base64", "%%%".to_owned()),
+            ("oversized", "A".repeat(herald_core_max_value_len() + 1)),
+            ("oversized good", format!("{good}{}", "A".repeat(5000))),
+        ];
+        for (what, value) in &bad {
+            let res = get_with_cookie(&server, "/show", &format!("messages={value}")).await;
+            assert_eq!(
+                res.status(),
+                200,
+                "{n}: never a 4xx/5xx for a {what} cookie"
+            );
+            let lines = set_cookies(&res, "messages");
+            match combo.storage {
+                Storage::Cookie => {
+                    assert!(
+                        lines.len() == 1 && lines[0].starts_with("messages=\"\";"),
+                        "{n}: a {what} cookie that was read is cleared: {lines:?}"
+                    );
+                }
+                Storage::Fallback | Storage::Session => {
+                    assert!(lines.is_empty(), "{n}: a {what} cookie is left: {lines:?}");
+                }
+            }
+            assert!(
+                texts(&res.json().await.unwrap()).is_empty(),
+                "{n}: a {what} cookie shows nothing"
+            );
+            // A request that does not touch the messages writes nothing.
+            let res = get_with_cookie(&server, "/plain", &format!("messages={value}")).await;
+            assert_eq!(res.status(), 200, "{n}: {what}");
+            assert!(set_cookies(&res, "messages").is_empty(), "{n}: {what}");
+        }
+        // The good cookie is read by cookie and fallback storage; session storage ignores
+        // the messages cookie, as Django's SessionStorage does.
+        let res = get_with_cookie(&server, "/show", &format!("messages={good}")).await;
+        let shown = texts(&res.json().await.unwrap());
+        match combo.storage {
+            Storage::Session => assert!(shown.is_empty(), "{n}: {shown:?}"),
+            _ => assert_eq!(shown, ["secret"], "{n}"),
+        }
+        // A garbage or forged session cookie is a session without messages.
+        if let Some(session) = combo.session_cookie() {
+            for value in ["garbage", "AAAAAAAAAAAAAAAAAAAAAA", &"A".repeat(3000)] {
+                let res = get_with_cookie(&server, "/show", &format!("{session}={value}")).await;
+                assert_eq!(res.status(), 200, "{n}: session cookie {value:.20}");
+                assert!(texts(&res.json().await.unwrap()).is_empty(), "{n}");
+            }
+        }
+    }
+
+    pub async fn key_rotation(combo: &Combo) {
+        let n = &combo.name;
+        let old = combo
+            .server(
+                herald_flash::Config::builder()
+                    .secret(OLD_SECRET)
+                    .build()
+                    .unwrap(),
+            )
+            .await;
+        let rotated = combo
+            .server(config().fallback_secret(OLD_SECRET).build().unwrap())
+            .await;
+        let new_only = combo.default_server().await;
+
+        if combo.storage == Storage::Session {
+            // Nothing herald writes is signed in session storage: the messages survive a
+            // rotation, whichever server reads them.
+            let (c, _) = client();
+            for reader in [&rotated, &new_only] {
+                let res = post_add(&c, &old, &[("text", "in the session")]).await;
+                assert!(set_cookies(&res, "messages").is_empty(), "{n}");
+                assert_eq!(
+                    texts(&get_json(&c, reader, "/show").await),
+                    ["in the session"],
+                    "{n}"
+                );
+                assert!(
+                    texts(&get_json(&c, reader, "/show").await).is_empty(),
+                    "{n}"
+                );
+            }
+            return;
+        }
+
+        // One message, cookie only: read, re-signed even by a request that does not touch
+        // the messages, and then readable without the old secret.
+        let raw = raw_client();
+        let res = raw
+            .post(old.url("/add"))
+            .form(&[("text", "rotated")])
+            .send()
+            .await
+            .unwrap();
+        let old_value = cookie_value(&set_cookies(&res, "messages")[0]).to_owned();
+        let cookie = |v: &str| format!("messages={v}");
+        let res = get_with_cookie(&new_only, "/count", &cookie(&old_value)).await;
+        assert_eq!(
+            res.json::<serde_json::Value>().await.unwrap(),
+            0,
+            "{n}: the old secret alone is not accepted"
+        );
+        let res = get_with_cookie(&rotated, "/plain", &cookie(&old_value)).await;
+        let lines = set_cookies(&res, "messages");
+        assert_eq!(lines.len(), 1, "{n}: re-signed with the current secret");
+        let new_value = cookie_value(&lines[0]).to_owned();
+        assert_ne!(new_value, old_value, "{n}");
+        let res = get_with_cookie(&rotated, "/count", &cookie(&new_value)).await;
+        assert!(
+            set_cookies(&res, "messages").is_empty(),
+            "{n}: a current cookie is left alone"
+        );
+        assert_eq!(res.json::<serde_json::Value>().await.unwrap(), 1, "{n}");
+        let res = get_with_cookie(&new_only, "/show", &cookie(&new_value)).await;
+        assert_eq!(texts(&res.json().await.unwrap()), ["rotated"], "{n}");
+
+        if combo.storage == Storage::Fallback {
+            // An overflow written with the old secret: the cookie part is verified with the
+            // fallback secret and the session part follows it, all once, in order.
+            let (c, _) = client();
+            let all = longs(7, 400);
+            post_add(&c, &old, &text_pairs(&all)).await;
+            assert_eq!(texts(&get_json(&c, &rotated, "/show").await), all, "{n}");
+            assert!(
+                texts(&get_json(&c, &new_only, "/show").await).is_empty(),
+                "{n}"
+            );
+            // Re-signed by a request that does not touch the messages, the split cookie
+            // leads a server without the old secret to the session part.
+            post_add(&c, &old, &text_pairs(&all)).await;
+            let res = c.get(rotated.url("/plain")).send().await.unwrap();
+            assert_eq!(set_cookies(&res, "messages").len(), 1, "{n}: re-signed");
+            assert_eq!(texts(&get_json(&c, &new_only, "/show").await), all, "{n}");
+            assert!(
+                texts(&get_json(&c, &rotated, "/show").await).is_empty(),
+                "{n}"
+            );
+        }
+    }
+
+    /// The failing backend (see the file's documentation).
+    pub async fn backend_failure(combo: &Combo) {
+        let n = &combo.name;
+        let server = combo.default_server().await;
+        let failing = combo.failing();
+        let fast = Duration::from_secs(1);
+        let timed = |start: Instant, what: &str| {
+            let took = start.elapsed();
+            assert!(took < fast, "{n}: {what} took {took:?}");
+        };
+        let all = longs(7, 400);
+        // A cookie whose reading needs the session: none in session storage (every read
+        // needs it); in fallback storage the cookie part of an overflow, whose marker says
+        // the rest is in the session.
+        let needs_session = match combo.storage {
+            Storage::Session => None,
+            Storage::Fallback => {
+                // What fits in the cookie never touches the session.
+                let (c, _) = client();
+                post_add(&c, &server, &[("text", "fits")]).await;
+                assert_eq!(
+                    texts(&get_json(&c, &server, "/show").await),
+                    ["fits"],
+                    "{n}"
+                );
+                assert_eq!(failing.calls(), 0, "{n}: the session was not needed");
+
+                // An overflow: the cookie takes the oldest, the session write fails, and
+                // exactly the rest is reported unstored.
+                let raw = raw_client();
+                let start = Instant::now();
+                let res = raw
+                    .post(server.url("/add"))
+                    .form(&text_pairs(&all))
+                    .send()
+                    .await
+                    .unwrap();
+                timed(start, "the overflow POST");
+                assert!(failing.calls() > 0, "{n}: the session write was tried");
+                assert_eq!(res.status(), 303, "{n}: the handler's answer stands");
+                let reported: Vec<String> = header(&res, "x-herald-unstored-texts")
+                    .expect("an Unstored report")
+                    .split('|')
+                    .map(str::to_owned)
+                    .collect();
+                assert!(
+                    header(&res, "x-herald-unstored-reason")
+                        .unwrap()
+                        .split('|')
+                        .all(|r| r.contains("session")),
+                    "{n}"
+                );
+                let lines = set_cookies(&res, "messages");
+                assert_eq!(lines.len(), 1, "{n}: the cookie part is stored");
+                let value = cookie_value(&lines[0]).to_owned();
+                // Read the cookie on a healthy server with the same secret: it holds the
+                // oldest, the report names all the others, nothing twice, nothing missing.
+                let healthy = spawn_with(
+                    combo.framework,
+                    config().build().unwrap(),
+                    Storage::Fallback,
+                    Some(Backend::Memory(MemorySessions::new())),
+                )
+                .await;
+                let res = get_with_cookie(&healthy, "/show", &format!("messages={value}")).await;
+                let in_cookie = texts(&res.json().await.unwrap());
+                assert!(!in_cookie.is_empty() && !reported.is_empty(), "{n}");
+                let mut delivered_or_reported = in_cookie.clone();
+                delivered_or_reported.extend(reported);
+                assert_eq!(delivered_or_reported, all, "{n}: {in_cookie:?}");
+                Some(value)
+            }
+            Storage::Cookie => unreachable!("cookie storage has no backend"),
+        };
+        // The request's Cookie header: the split cookie (fallback) or none (session).
+        let cookie = needs_session.map(|v| format!("messages={v}"));
+        let get = |path: &'static str| {
+            let mut req = raw_client().get(server.url(path));
+            if let Some(cookie) = &cookie {
+                req = req.header("cookie", cookie);
+            }
+            req.send()
+        };
+        let calls = failing.calls();
+
+        // Reading needs the session: a fast 503 with a generic body, and the cookie (with
+        // the part it holds) is left in place.
+        let start = Instant::now();
+        let res = get("/show").await.unwrap();
+        timed(start, "GET /show");
+        assert_eq!(res.status(), 503, "{n}");
+        assert!(
+            set_cookies(&res, "messages").is_empty(),
+            "{n}: the cookie is kept"
+        );
+        assert_eq!(res.text().await.unwrap(), "Service Unavailable", "{n}");
+        assert!(failing.calls() > calls, "{n}: the session read was tried");
+
+        // Adding needs it too in session storage: a 503 before the handler runs, so no
+        // message is accepted, and nothing is reported delivered.
+        if combo.storage == Storage::Session {
+            let start = Instant::now();
+            let res = raw_client()
+                .post(server.url("/add"))
+                .form(&text_pairs(&all))
+                .send()
+                .await
+                .unwrap();
+            timed(start, "POST /add");
+            assert_eq!(res.status(), 503, "{n}");
+            assert_eq!(
+                header(&res, "x-add-results"),
+                None,
+                "{n}: the handler did not run"
+            );
+            assert_eq!(header(&res, "x-herald-unstored"), None, "{n}");
+            assert!(set_cookies(&res, "messages").is_empty(), "{n}");
+            assert_eq!(res.text().await.unwrap(), "Service Unavailable", "{n}");
+        }
+
+        // A page that does not use the messages still works, and writes nothing.
+        let res = get("/plain").await.unwrap();
+        assert_eq!(res.status(), 200, "{n}");
+        assert!(set_cookies(&res, "messages").is_empty(), "{n}");
+    }
+}
+
+/// The longest cookie value herald reads (`herald_core::signer::MAX_VALUE_LEN`).
+fn herald_core_max_value_len() -> usize {
+    herald_flash::herald_core::signer::MAX_VALUE_LEN
+}
+
+/// One module per combination, one test per behaviour.
+macro_rules! combination {
+    ($module:ident: $framework:ident $storage:ident $kind:ident => $($behaviour:ident),+) => {
+        mod $module {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $behaviour() {
+                    let test = concat!(stringify!($module), "::", stringify!($behaviour));
+                    let combo = Combo::start(
+                        Framework::$framework,
+                        Storage::$storage,
+                        Kind::$kind,
+                        test,
+                    )
+                    .await;
+                    // `None` only for a deselected Redis combination (reported as not run).
+                    if let Some(combo) = combo {
+                        behaviour::$behaviour(&combo).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// The twelve working combinations, each with every behaviour.
+macro_rules! matrix {
+    ($($module:ident: $framework:ident $storage:ident $kind:ident;)+) => {
+        $(combination!($module: $framework $storage $kind =>
+            read_once, order, overflow, bad_cookies, key_rotation);)+
+    };
+}
+
+matrix! {
+    axum_cookie: Axum Cookie NoBackend;
+    axum_session_memory: Axum Session Memory;
+    axum_session_tower_memory: Axum Session TowerMemory;
+    axum_session_redis: Axum Session Redis;
+    axum_fallback_memory: Axum Fallback Memory;
+    axum_fallback_tower_memory: Axum Fallback TowerMemory;
+    axum_fallback_redis: Axum Fallback Redis;
+    actix_cookie: Actix Cookie NoBackend;
+    actix_session_memory: Actix Session Memory;
+    actix_session_actix_cookie: Actix Session ActixCookie;
+    actix_fallback_memory: Actix Fallback Memory;
+    actix_fallback_actix_cookie: Actix Fallback ActixCookie;
+}
+
+combination!(axum_session_failing: Axum Session Failing => backend_failure);
+combination!(axum_fallback_failing: Axum Fallback Failing => backend_failure);
+combination!(actix_session_failing: Actix Session Failing => backend_failure);
+combination!(actix_fallback_failing: Actix Fallback Failing => backend_failure);
