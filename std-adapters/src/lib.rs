@@ -13,6 +13,8 @@
 //!   both thin shims over one http-level layer, with the [`Messages`] extractor.
 //! * [`session`]: the [`SessionBackend`](session::SessionBackend) trait with an in-memory
 //!   store, tower-sessions and actix-session (and through them Redis).
+//! * `redis` (feature `tower-sessions-redis`): a Redis session store for tower-sessions
+//!   that fails fast while Redis is down and reconnects by itself.
 //! * [`OwnedMessage`]/[`MessageView`] serialize to JSON (`level`, `level_tag`, `tags`,
 //!   `message`, `extra_tags`).
 #![deny(missing_docs)]
@@ -27,6 +29,9 @@ pub mod tower;
 
 #[cfg(feature = "actix")]
 pub mod actix;
+
+#[cfg(feature = "tower-sessions-redis")]
+pub mod redis;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};
 pub use herald_core::{self, Level, Limits, Message, Storage, TagTable};
