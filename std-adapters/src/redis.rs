@@ -41,7 +41,10 @@
 //!   pool's connections is up, it errors at once instead of queueing behind the reconnect
 //!   loop (fred's router does not read new commands while it reconnects). herald turns the
 //!   error into a 503 (`MessagesError::Session`) in milliseconds; tower-sessions answers a
-//!   failed save of a new session with a 500.
+//!   failed save of a new session with a 500. Only in the moment between a connection's
+//!   loss and the first reconnection attempt (the first reconnect delay, 10 ms, plus up to
+//!   50 ms of fred's jitter) does fred still count it as up: a command sent then waits for
+//!   its timeout.
 //! * **Bounded.** A command on a connection that is up but does not answer (Redis stopped,
 //!   a network partition) errors after [`command_timeout`](RedisOptions::command_timeout),
 //!   fred's `default_command_timeout`; a timed-out command is dropped, never sent later.
@@ -52,7 +55,7 @@
 //! * **At most once.** fred's `max_command_attempts` is 1: a command in flight when the
 //!   connection drops fails, it is not replayed on the next connection.
 //! * **Recovers.** Each pooled connection reconnects in the background with
-//!   [`reconnect`](RedisOptions::reconnect) (default: 100 ms, doubling up to 1 s), without
+//!   [`reconnect`](RedisOptions::reconnect) (default: 10 ms, doubling up to 1 s), without
 //!   limit, so requests succeed again about a second at most after Redis is back. Losing
 //!   and regaining the connection is logged (`tracing`, WARN and INFO).
 //! * **Starts while Redis is down.** [`connect`] waits up to
@@ -66,6 +69,46 @@
 //!
 //! Nothing here makes Redis durable: with persistence off, a restarted Redis has lost the
 //! sessions it held, and with them any overflow messages not yet shown.
+//!
+//! # When the session write fails
+//!
+//! herald writes the overflow into the session after the handler has made its response.
+//! When that write fails (a visitor with a session POSTs during the outage:
+//! tower-sessions must load the session first), the handler's status goes out — a 303
+//! that claims success — and the messages the session could not take are reported in the
+//! response's [`Unstored`](crate::Unstored), each with
+//! [`UnstoredReason::Session`](crate::UnstoredReason::Session). If such a response must
+//! not claim success, turn it into a 503 between herald's layer and `SessionManagerLayer`
+//! (which then saves nothing):
+//!
+//! ```no_run
+//! use axum::http::StatusCode;
+//! use axum::response::{IntoResponse, Response};
+//! use herald_flash::{Unstored, UnstoredReason};
+//!
+//! /// A 503 instead of a response whose messages the session could not take.
+//! async fn refuse_unstored(res: Response) -> Response {
+//!     let lost = res.extensions().get::<Unstored>().is_some_and(|u| {
+//!         u.messages
+//!             .iter()
+//!             .any(|m| matches!(m.reason, UnstoredReason::Session(_)))
+//!     });
+//!     if lost {
+//!         (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response()
+//!     } else {
+//!         res
+//!     }
+//! }
+//! # use herald_flash::{Config, session::TowerSessions, tower::MessagesLayer};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! # let config = Config::builder().secret([7u8; 32]).build()?;
+//! # let store = herald_flash::redis::connect("redis://127.0.0.1:6379", &Default::default()).await?;
+//! let app: axum::Router = axum::Router::new()
+//!     .layer(MessagesLayer::fallback(config, TowerSessions))
+//!     .layer(axum::middleware::map_response(refuse_unstored))
+//!     .layer(tower_sessions::SessionManagerLayer::new(store));
+//! # let _ = app; Ok(()) }
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -147,7 +190,8 @@ pub struct RedisOptions {
     /// Default 500 ms: a request reads and writes its session at most once each, so it
     /// needs at most two commands. Must not be zero (fred would then wait forever).
     pub command_timeout: Duration,
-    /// The delays between reconnection attempts. Default: 100 ms, doubling up to 1 s.
+    /// The delays between reconnection attempts. Default: 10 ms, doubling up to 1 s (so
+    /// about one attempt a second per connection during a long outage).
     pub reconnect: Reconnect,
     /// The number of connections (commands are pipelined on each). Default 2.
     pub pool_size: usize,
@@ -162,7 +206,7 @@ impl Default for RedisOptions {
             connection_timeout: Duration::from_secs(1),
             command_timeout: Duration::from_millis(500),
             reconnect: Reconnect::Exponential {
-                min: Duration::from_millis(100),
+                min: Duration::from_millis(10),
                 max: Duration::from_secs(1),
             },
             pool_size: 2,
@@ -313,8 +357,7 @@ fn log_connection_events(pool: &Pool, server: &str) {
         let down = Arc::new(AtomicBool::new(false));
         let (on_error, on_back) = (down.clone(), down);
         let (s1, s2) = (server.to_owned(), server.to_owned());
-        // The listener tasks end with the client.
-        let _ = client.on_error(move |(error, _)| {
+        let errors = client.on_error(move |(error, _)| {
             if !on_error.swap(true, Ordering::Relaxed) {
                 tracing::warn!(redis = %s1, %error, "herald: lost the Redis connection; requests that need the session answer 503 until it is back, reconnecting in the background");
             } else {
@@ -322,11 +365,13 @@ fn log_connection_events(pool: &Pool, server: &str) {
             }
             std::future::ready(Ok(()))
         });
-        let _ = client.on_reconnect(move |_| {
+        let reconnects = client.on_reconnect(move |_| {
             if on_back.swap(false, Ordering::Relaxed) {
                 tracing::info!(redis = %s2, "herald: reconnected to Redis");
             }
             std::future::ready(Ok(()))
         });
+        // Detached: the listener tasks end with the client.
+        drop((errors, reconnects));
     }
 }
