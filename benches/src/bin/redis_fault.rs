@@ -12,7 +12,7 @@
 //! Bounded: at most 256 visitors × 200 cycles; each visitor starts one cycle every 250 ms
 //! (spread over the period), no cycle starts after 40 s, the last GETs end by 50 s, and
 //! the whole run is abandoned (exit 1) at 60 s. Redis is killed once a quarter of the
-//! cycles' time has passed (2.5 s with 40 cycles) and restarted `--outage-ms` later.
+//! cycles' time has passed (about 2.5 s with 40 cycles) and restarted `--outage-ms` later.
 //!
 //! Each cycle of a visitor: POST `/add` with a unique message on one instance (one cycle in
 //! four: 12 messages of 300 characters, which overflow the 2048-byte cookie into the
@@ -584,8 +584,10 @@ fn main() {
                 .map(|i| tokio::spawn(visitor(run.clone(), settings.clone(), i)))
                 .collect();
 
-            // The fault: kill Redis once a quarter of the cycles' time has passed.
-            let kill_at = settings.period * (settings.cycles as u32 / 4).max(1);
+            // The fault: kill Redis once a quarter of the cycles' time has passed, half a
+            // visitor slot after a cycle start (so that no POST starts with the kill).
+            let kill_at = settings.period * (settings.cycles as u32 / 4).max(1)
+                + settings.period / (2 * settings.clients as u32);
             tokio::time::sleep(kill_at.saturating_sub(run.now())).await;
             let killed = run.now();
             redis.kill();
