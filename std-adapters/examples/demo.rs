@@ -5,15 +5,16 @@
 //! ```text
 //! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14                       # http://127.0.0.1:3000
 //! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14 -- --storage cookie   # cookie | session | fallback
-//! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14 -- --redis redis://127.0.0.1:6379
+//! cargo run -p herald-flash --example demo --features axum,tower-sessions-redis -- --redis redis://127.0.0.1:6379
 //! cargo run -p herald-flash --example demo --features axum,tower-sessions-0-14 -- --addr 127.0.0.1:8080
 //! ```
 //!
 //! The secret comes from `HERALD_SECRET` (at least 32 bytes); without it a random one is
 //! made at start-up, so cookies do not survive a restart. Sessions are kept in memory
 //! (tower-sessions' `MemoryStore`) unless `--redis URL` is given, which stores them in Redis
-//! through `tower-sessions-redis-store` — run two demos on two ports against one Redis to
-//! see a message added on one shown by the other.
+//! through `herald_flash::redis::connect` (feature `tower-sessions-redis`; a
+//! `tower-sessions-redis-store` pool that fails fast and reconnects) — run two demos on two
+//! ports against one Redis to see a message added on one shown by the other.
 //!
 //! [`app`] builds the whole application, so `tests/demo.rs` serves exactly this demo.
 
@@ -25,6 +26,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Json, Redirect, Response};
 use axum::routing::{get, post};
 use herald_flash::session::tower_sessions_0_14::TowerSessions;
+use herald_flash::session::tower_sessions_0_14::tower_sessions;
 use herald_flash::tower::MessagesLayer;
 use herald_flash::{Config, Level, Message, Messages, Storage};
 use minijinja::{Environment, context};
@@ -223,26 +225,30 @@ pub async fn app(secret: Vec<u8>, storage: Storage, redis: Option<&str>) -> Resu
         (None, _) => routes
             .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
             .layer(
-                tower_sessions_0_14::SessionManagerLayer::new(
-                    tower_sessions_0_14::MemoryStore::default(),
-                )
-                .with_secure(false),
+                tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
+                    .with_secure(false),
             ),
         (Some(url), _) => {
-            use tower_sessions_redis_store::RedisStore;
-            use tower_sessions_redis_store::fred::prelude::{
-                ClientLike, Config as RedisConfig, Pool,
-            };
-            let pool = Pool::new(RedisConfig::from_url(url)?, None, None, None, 2)?;
-            pool.init().await?;
+            let store = redis_store(url).await?;
             routes
                 .layer(MessagesLayer::with_storage(config, storage, TowerSessions))
-                .layer(
-                    tower_sessions_0_14::SessionManagerLayer::new(RedisStore::new(pool))
-                        .with_secure(false),
-                )
+                .layer(tower_sessions::SessionManagerLayer::new(store).with_secure(false))
         }
     })
+}
+
+/// The Redis session store of `--redis URL`: herald's documented connection
+/// ([`herald_flash::redis::connect`]), which answers 503 at once while Redis is down,
+/// reconnects in the background, and starts even when Redis is not up yet.
+#[cfg(feature = "tower-sessions-redis")]
+async fn redis_store(url: &str) -> Result<herald_flash::redis::Store, Error> {
+    use herald_flash::redis::{self, RedisOptions};
+    Ok(redis::connect(url, &RedisOptions::default()).await?)
+}
+
+#[cfg(not(feature = "tower-sessions-redis"))]
+async fn redis_store(_url: &str) -> Result<tower_sessions::MemoryStore, Error> {
+    Err("--redis needs herald-flash's feature tower-sessions-redis: cargo run -p herald-flash --features tower-sessions-redis --example demo -- --redis URL".into())
 }
 
 #[tokio::main]

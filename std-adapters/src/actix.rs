@@ -180,6 +180,11 @@ where
                 append_set_cookie(res.headers_mut(), line.into_bytes());
             }
             if let Some(u) = unstored {
+                if u.lost_to_the_session_backend() {
+                    // As in the tower layer: not the handler's answer, a 503.
+                    res.response_mut().head_mut().status = StatusCode::SERVICE_UNAVAILABLE;
+                    res.headers_mut().remove(actix_web::http::header::LOCATION);
+                }
                 res.response_mut().extensions_mut().insert(u);
             }
             Ok(res)

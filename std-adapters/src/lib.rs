@@ -14,6 +14,7 @@
 //! | [`tower`] | [`MessagesLayer`](tower::MessagesLayer) for axum and any tower server |
 //! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
+//! | `redis` | a Redis session store for tower-sessions that fails fast while Redis is down and reconnects by itself (feature `tower-sessions-redis`) |
 //! | [`view`] | [`OwnedMessage`] and [`MessageView`], which serialize with the names Django's templates use |
 //! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
 //! | `django` | Django's wire format, byte for byte (feature `django`) |
@@ -47,6 +48,9 @@ pub mod view;
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
+
+#[cfg(feature = "tower-sessions-redis")]
+pub mod redis;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};
 pub use herald_core::{self, Level, Limits, Message, Storage, TagTable};

@@ -322,6 +322,12 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
         append_set_cookie(res.headers_mut(), line.into_bytes());
     }
     if let Some(u) = unstored {
+        if u.lost_to_the_session_backend() {
+            // The handler's answer (often a 303 "saved") would claim messages were kept
+            // that the failing backend lost: the client gets a 503 instead.
+            *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            res.headers_mut().remove(http::header::LOCATION);
+        }
         res.extensions_mut().insert(u);
     }
     res

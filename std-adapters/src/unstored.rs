@@ -62,6 +62,17 @@ pub struct Unstored {
 }
 
 impl Unstored {
+    /// Whether some of the messages were lost because the session backend failed while
+    /// they were written (not because a cookie was full or a limit reached). The layer
+    /// then answers **503** instead of the handler's response (its status is replaced and
+    /// any `Location` removed), so that no client is told "saved" for messages that were
+    /// not kept; the report stays in the response extensions.
+    pub fn lost_to_the_session_backend(&self) -> bool {
+        self.messages
+            .iter()
+            .any(|m| matches!(m.reason, UnstoredReason::Session(SessionError::Backend(_))))
+    }
+
     /// The texts, oldest first.
     pub fn texts(&self) -> impl Iterator<Item = &str> {
         self.messages.iter().map(|u| u.message.message.as_str())

@@ -1,4 +1,4 @@
-//! The demo app (`examples/demo.rs`), served exactly as `cargo run -p herald --example demo`
+//! The demo app (`examples/demo.rs`), served exactly as `cargo run -p herald-flash --example demo`
 //! builds it, over real HTTP on 127.0.0.1 with a client and cookie jar: the form page, POST
 //! → 303 → GET showing the message once with its tags as CSS classes, each `--storage`
 //! flag, `/api/messages`, and `--redis` across two instances over a real `redis-server`
@@ -237,7 +237,9 @@ async fn overflowing_the_cookie() {
 }
 
 /// `--redis URL`: two demo instances sharing one Redis; a message added through one is
-/// shown once through the other.
+/// shown once through the other. (The demo compiles its Redis code with the
+/// `tower-sessions-redis` feature; `scripts/test` runs with every feature.)
+#[cfg(feature = "tower-sessions-redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_flag_shares_sessions_between_two_demos() {
     let Some(redis) = RedisServer::start_or_skip("redis_flag_shares_sessions_between_two_demos")

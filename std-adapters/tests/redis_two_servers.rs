@@ -1,8 +1,10 @@
 //! Redis across two servers: a real `redis-server` (started here on a free loopback port)
-//! shared by two axum instances through tower-sessions 0.14 and its Redis store
-//! (tower-sessions-redis-store 0.16, fred). A message added through A is shown once through
-//! B; fallback overflow goes through Redis; killing Redis gives the typed error path, and
-//! restarting it recovers.
+//! shared by two axum instances through tower-sessions 0.14 and the crate's Redis store
+//! (`herald_flash::redis::connect`, default options: tower-sessions-redis-store 0.16 over
+//! fred). A message added through A is shown once through B; fallback overflow goes
+//! through Redis; killing Redis gives the typed error path at once, and restarting it
+//! recovers.
+#![cfg(feature = "tower-sessions-redis")]
 
 mod common;
 
@@ -10,28 +12,12 @@ use std::time::{Duration, Instant};
 
 use common::redis::RedisServer;
 use common::*;
-use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::{
-    Builder, ClientLike, Config as RedisConfig, Pool, ReconnectPolicy,
-};
-
-async fn pool(url: &str) -> Pool {
-    let mut builder = Builder::from_config(RedisConfig::from_url(url).expect("redis url"));
-    builder
-        .with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(1);
-            c.internal_command_timeout = Duration::from_secs(1);
-            c.max_command_attempts = 1;
-        })
-        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(1))
-        .set_policy(ReconnectPolicy::new_constant(0, 100));
-    let pool = builder.build_pool(1).expect("pool");
-    pool.init().await.expect("connect to redis");
-    pool
-}
+use herald_flash::redis::{self, RedisOptions};
 
 async fn instance(url: &str) -> Server {
-    let store = RedisStore::new(pool(url).await);
+    let store = redis::connect(url, &RedisOptions::default())
+        .await
+        .expect("connect to redis");
     serve_axum(with_tower_sessions(config().build().unwrap(), store)).await
 }
 
@@ -64,15 +50,23 @@ async fn redis_shared_by_two_servers() {
     assert!(texts(&get_json(&c, &a, "/show").await).is_empty());
     assert!(texts(&get_json(&c, &b, "/show").await).is_empty());
 
+    // A visitor whose overflow was shown keeps its (now empty) session.
+    let (d, _) = client();
+    post_add(&d, &a, &pairs).await;
+    assert_eq!(texts(&get_json(&d, &b, "/show").await), all);
+
     // Store an overflow, then kill Redis before it is read.
     post_add(&c, &a, &pairs).await;
     redis.kill();
 
     // Reading needs the session: the typed error (503 from MessagesError::Session), no panic,
-    // nothing reported delivered, and the cookie is left in place.
+    // nothing reported delivered, and the cookie is left in place — at once, not after a
+    // hang (the store fails fast while no connection is up).
     for server in [&a, &b] {
+        let started = Instant::now();
         let res = c.get(server.url("/show")).send().await.unwrap();
         assert_eq!(res.status(), 503);
+        assert!(started.elapsed() < Duration::from_millis(1500));
         assert!(
             set_cookies(&res, "messages").is_empty(),
             "the cookie is not touched"
@@ -98,9 +92,24 @@ async fn redis_shared_by_two_servers() {
     assert_eq!(res.status(), 500, "a failed session save is not a success");
     assert!(set_cookies(&res, "messages").is_empty());
 
+    // A visitor with a session: the overflow the session could not take is reported
+    // unstored with the session's error, and the handler's 303 ("saved") becomes a 503,
+    // so the client is never told the messages were kept.
+    let res = d.post(a.url("/add")).form(&pairs).send().await.unwrap();
+    assert_eq!(res.status(), 503, "messages lost to the backend: not a 303");
+    assert!(res.headers().get("location").is_none());
+    let unstored: usize = res.headers()["x-herald-unstored"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(unstored > 0 && unstored < all.len(), "{unstored}");
+    let reasons = res.headers()["x-herald-unstored-reason"].to_str().unwrap();
+    assert!(reasons.contains("the session write failed"), "{reasons}");
+
     // Restart Redis (empty: persistence is off): the service recovers.
     redis.restart();
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(5);
     let shown = loop {
         let res = c.get(b.url("/show")).send().await.unwrap();
         if res.status() == 200 {
@@ -117,7 +126,7 @@ async fn redis_shared_by_two_servers() {
     assert!(!shown.is_empty() && shown.len() < all.len(), "{shown:?}");
     assert_eq!(shown, all[..shown.len()]);
     // A full round trip works again, overflow included, on both servers.
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let res = c.post(a.url("/add")).form(&pairs).send().await.unwrap();
         if res.status() == 303 {
