@@ -181,9 +181,22 @@ where
             }
             if let Some(u) = unstored {
                 if u.lost_to_the_session_backend() {
-                    // As in the tower layer: not the handler's answer, a 503.
+                    // As in the tower layer: not the handler's answer but a 503, and none
+                    // of this write (the messages cookie is taken back too).
                     res.response_mut().head_mut().status = StatusCode::SERVICE_UNAVAILABLE;
-                    res.headers_mut().remove(actix_web::http::header::LOCATION);
+                    let name = lock(&handle).config.inner.cookie_name.clone();
+                    let prefix = format!("{name}=");
+                    let headers = res.headers_mut();
+                    headers.remove(actix_web::http::header::LOCATION);
+                    let kept: Vec<HeaderValue> = headers
+                        .get_all(SET_COOKIE)
+                        .filter(|v| !v.as_bytes().starts_with(prefix.as_bytes()))
+                        .cloned()
+                        .collect();
+                    headers.remove(SET_COOKIE);
+                    for v in kept {
+                        headers.append(SET_COOKIE, v);
+                    }
                 }
                 res.response_mut().extensions_mut().insert(u);
             }

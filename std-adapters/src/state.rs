@@ -55,6 +55,10 @@ pub(crate) struct RequestState {
     pub(crate) session_error: Option<SessionError>,
     /// Messages added past the request's limits, reported with the response.
     pub(crate) refused: Vec<UnstoredMessage>,
+    /// The messages the cookie written by this response holds, if it writes one: when the
+    /// session part of the same write fails, the cookie is taken back too (see
+    /// [`write_session`]).
+    pub(crate) cookie_part: Option<Range<usize>>,
 }
 
 /// What the session must do at response time.
@@ -113,6 +117,7 @@ impl RequestState {
             inbox,
             session_error: None,
             refused: Vec::new(),
+            cookie_part: None,
         }
     }
 
@@ -216,7 +221,10 @@ impl RequestState {
                         .ok()
                 });
                 match line {
-                    Some(line) => set_cookie(line),
+                    Some(line) => {
+                        set_cookie(line);
+                        self.cookie_part = Some(messages);
+                    }
                     // Unreachable with a valid configuration (the plan fits the value in
                     // `max_cookie_size` <= MAX_VALUE_LEN); report rather than drop.
                     None => self.report(&mut unstored, messages, &UnstoredReason::CookieFull),
@@ -349,8 +357,16 @@ pub(crate) async fn write_session<S: SessionBackend>(
         Err(e) => {
             match lost {
                 Some(range) => {
+                    // All or nothing: the response will not carry this write's cookie
+                    // either (the adapter removes it and answers 503), so its messages
+                    // are reported with the session's, and the browser keeps the cookie
+                    // it had.
                     let reason = UnstoredReason::Session(e);
-                    lock(handle).report(&mut unstored, range, &reason);
+                    let state = lock(handle);
+                    if let Some(cookie) = state.cookie_part.clone() {
+                        state.report(&mut unstored, cookie, &reason);
+                    }
+                    state.report(&mut unstored, range, &reason);
                 }
                 None => {
                     tracing::error!(error = %e, "herald: could not remove the read messages from the session; they may be shown again");

@@ -324,9 +324,23 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
     if let Some(u) = unstored {
         if u.lost_to_the_session_backend() {
             // The handler's answer (often a 303 "saved") would claim messages were kept
-            // that the failing backend lost: the client gets a 503 instead.
+            // that the failing backend lost: the client gets a 503 instead, and none of
+            // this write (the messages cookie is taken back too; it keeps the one it had).
             *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-            res.headers_mut().remove(http::header::LOCATION);
+            let headers = res.headers_mut();
+            headers.remove(http::header::LOCATION);
+            let name = lock(&handle).config.inner.cookie_name.clone();
+            let prefix = format!("{name}=");
+            let kept: Vec<HeaderValue> = headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter(|v| !v.as_bytes().starts_with(prefix.as_bytes()))
+                .cloned()
+                .collect();
+            headers.remove(SET_COOKIE);
+            for v in kept {
+                headers.append(SET_COOKIE, v);
+            }
         }
         res.extensions_mut().insert(u);
     }

@@ -65,8 +65,10 @@ impl Unstored {
     /// Whether some of the messages were lost because the session backend failed while
     /// they were written (not because a cookie was full or a limit reached). The layer
     /// then answers **503** instead of the handler's response (its status is replaced and
-    /// any `Location` removed), so that no client is told "saved" for messages that were
-    /// not kept; the report stays in the response extensions.
+    /// any `Location` removed) and takes back the messages cookie of the same write (the
+    /// browser keeps the cookie it had), so that no client is told "saved" for messages
+    /// that were not kept and nothing of the failed write is half applied; every message
+    /// of the write is in the report, which stays in the response extensions.
     pub fn lost_to_the_session_backend(&self) -> bool {
         self.messages
             .iter()

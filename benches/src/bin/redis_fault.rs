@@ -294,6 +294,9 @@ fn classify(status: u16, body: &str, expected: u16) -> Outcome {
     match status {
         s if s == expected => Outcome::Ok,
         503 if body == "Service Unavailable" => Outcome::Unavailable,
+        // A POST whose messages the failing backend could not store: herald turns the
+        // handler's 303 into a 503 (the body is the handler's, empty for a redirect).
+        503 if expected == 303 => Outcome::Unavailable,
         500 if body.is_empty() => Outcome::SaveFailed,
         s => Outcome::Other(format!("status {s}, body {:?}", truncate(body))),
     }
