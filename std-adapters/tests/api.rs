@@ -11,7 +11,7 @@ mod logs;
 use std::time::Duration;
 
 use common::*;
-use herald_flash::session::MemorySessions;
+use herald_flash::session::{MemorySession, MemorySessions, SessionError};
 use herald_flash::{Config, Level, Limits, Messages};
 use logs::{error_lines, logs};
 use serde_json::{Value, json};
@@ -181,6 +181,31 @@ mod actix_app {
             cfg.service(web::scope("").configure(routes));
         })
     }
+
+    /// A session source whose layer is missing for every request (what a source reports
+    /// when the session middleware it needs is not installed).
+    #[derive(Clone)]
+    pub struct NoSessionLayer;
+
+    impl herald_flash::session::ActixSessionSource for NoSessionLayer {
+        type Session = MemorySession;
+        fn session(&self, _: &actix_web::HttpRequest) -> Result<MemorySession, SessionError> {
+            Err(SessionError::Missing(
+                "the request has no session: add the session middleware outside herald's",
+            ))
+        }
+    }
+
+    /// Fallback storage whose session middleware is missing.
+    pub fn without_session_layer(config: Config) -> Server {
+        serve_actix(move |cfg| {
+            cfg.service(
+                web::scope("")
+                    .wrap(MessagesMiddleware::fallback(config.clone(), NoSessionLayer))
+                    .configure(routes),
+            );
+        })
+    }
 }
 
 async fn fallback(fw: Framework, config: Config) -> Server {
@@ -348,14 +373,58 @@ async fn a_missing_layer_is_a_500_with_an_error_line_naming_the_fix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_session_layer_is_a_500_with_an_error_line_naming_it() {
     let _ = logs();
-    let server = axum_app::without_session_layer(config().build().unwrap()).await;
-    let c = quick_client();
-    // Even a request that would fit in the cookie fails: the misconfiguration is loud at
-    // the first request that uses messages, not when a message first overflows.
-    let res = c.post(server.url("/first")).send().await.unwrap();
-    assert_eq!(res.status(), 500);
-    assert_eq!(res.text().await.unwrap(), "Internal Server Error");
-    let lines = error_lines("SessionManagerLayer");
-    assert_eq!(lines.len(), 1, "one ERROR line: {lines:?}");
-    assert!(lines[0].contains("install the session layer outside herald's"));
+    for fw in FRAMEWORKS {
+        let (server, names_it) = match fw {
+            Framework::Axum => (
+                axum_app::without_session_layer(config().build().unwrap()).await,
+                "SessionManagerLayer",
+            ),
+            Framework::Actix => (
+                actix_app::without_session_layer(config().build().unwrap()),
+                "add the session middleware outside herald's",
+            ),
+        };
+        let c = quick_client();
+        // Even a request that would fit in the cookie fails: the misconfiguration is loud
+        // at the first request that uses messages, not when a message first overflows.
+        let res = c.post(server.url("/first")).send().await.unwrap();
+        assert_eq!(res.status(), 500, "{fw:?}");
+        assert_eq!(res.text().await.unwrap(), "Internal Server Error", "{fw:?}");
+        let lines = error_lines(names_it);
+        assert_eq!(lines.len(), 1, "{fw:?}: one ERROR line: {lines:?}");
+        assert!(
+            lines[0].contains("install the session layer outside herald's"),
+            "{fw:?}"
+        );
+    }
+}
+
+/// A byte that is not UTF-8 in another cookie of the header never hides the messages
+/// cookie, on either framework.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_utf8_byte_in_another_cookie_does_not_hide_the_messages() {
+    for fw in FRAMEWORKS {
+        let server = fallback(fw, config().build().unwrap()).await;
+        let raw = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let res = raw.post(server.url("/first")).send().await.unwrap();
+        let line = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+        let value = line.split(';').next().unwrap().to_owned();
+        let mut header = b"other=\xff\xfe; ".to_vec();
+        header.extend_from_slice(value.as_bytes());
+        let res = raw
+            .get(server.url("/show"))
+            .header(
+                "cookie",
+                reqwest::header::HeaderValue::from_bytes(&header).unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{fw:?}");
+        assert_eq!(texts(&res.json().await.unwrap()), ["first"], "{fw:?}");
+    }
 }

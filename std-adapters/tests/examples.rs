@@ -18,6 +18,9 @@
 #[path = "../examples/axum_cookie.rs"]
 #[allow(dead_code)]
 mod axum_cookie;
+#[path = "../examples/axum_redis.rs"]
+#[allow(dead_code)]
+mod axum_redis;
 #[path = "../examples/axum_tower_sessions.rs"]
 #[allow(dead_code)]
 mod axum_tower_sessions;
@@ -316,6 +319,27 @@ async fn actix_redis() {
             .listen(l)
             .map(|s| s.run())
     });
+    post_redirect_get(&server, Some("id")).await;
+    assert_eq!(redis.dbsize(), 0, "short messages never touch the session");
+    overflow(&server, "id").await;
+    assert_eq!(
+        redis.dbsize(),
+        1,
+        "the session (with the overflow) is in Redis"
+    );
+}
+
+/// axum over Redis through `herald_flash::redis::connect`: the round trip, and the
+/// overflow through a real `redis-server`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_redis() {
+    let Some(redis) = redis_server::RedisServer::start_or_skip("axum_redis") else {
+        return;
+    };
+    let app = axum_redis::app(SECRET, &redis.url())
+        .await
+        .expect("the example connects to Redis");
+    let server = serve_axum(app).await;
     post_redirect_get(&server, Some("id")).await;
     assert_eq!(redis.dbsize(), 0, "short messages never touch the session");
     overflow(&server, "id").await;

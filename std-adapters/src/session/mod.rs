@@ -53,6 +53,66 @@ impl SessionError {
 ///
 /// `get` returns exactly the bytes `set` stored; a backend that stores text may return
 /// undecodable text unchanged, because the core rejects bytes it did not write.
+///
+/// A backend comes with a source ([`TowerSessionSource`] for the tower layer,
+/// `ActixSessionSource` for actix-web) that finds a request's session; a source whose
+/// session layer is missing answers [`SessionError::Missing`], which makes the request a
+/// 500 with one ERROR line. A complete backend over a shared map, keyed by a header the
+/// application sets (a real one would read its own session cookie or auth state):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+///
+/// use herald_flash::session::{SessionBackend, SessionError, TowerSessionSource};
+/// use herald_flash::{Config, tower::MessagesLayer};
+///
+/// type Entries = Arc<Mutex<HashMap<(String, String), Vec<u8>>>>;
+///
+/// /// One request's view: the entries of the user named by the `x-user` header.
+/// struct UserEntries {
+///     user: String,
+///     entries: Entries,
+/// }
+///
+/// impl SessionBackend for UserEntries {
+///     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SessionError> {
+///         let entries = self.entries.lock().unwrap();
+///         Ok(entries.get(&(self.user.clone(), key.to_owned())).cloned())
+///     }
+///     async fn set(&self, key: &str, value: Vec<u8>) -> Result<(), SessionError> {
+///         let mut entries = self.entries.lock().unwrap();
+///         entries.insert((self.user.clone(), key.to_owned()), value);
+///         Ok(())
+///     }
+///     async fn remove(&self, key: &str) -> Result<(), SessionError> {
+///         self.entries.lock().unwrap().remove(&(self.user.clone(), key.to_owned()));
+///         Ok(())
+///     }
+/// }
+///
+/// #[derive(Clone, Default)]
+/// struct ByUser(Entries);
+///
+/// impl TowerSessionSource for ByUser {
+///     type Session = UserEntries;
+///     fn session(
+///         &self,
+///         headers: &http::HeaderMap,
+///         _: &http::Extensions,
+///     ) -> Result<UserEntries, SessionError> {
+///         let user = headers
+///             .get("x-user")
+///             .and_then(|v| v.to_str().ok())
+///             .ok_or(SessionError::Missing("no x-user header: is the auth layer installed?"))?;
+///         Ok(UserEntries { user: user.to_owned(), entries: self.0.clone() })
+///     }
+/// }
+///
+/// let config = Config::builder().secret([7u8; 32]).build().unwrap();
+/// let layer = MessagesLayer::session(config, ByUser::default());
+/// # let _ = layer;
+/// ```
 pub trait SessionBackend {
     /// The bytes stored under `key`, if any.
     ///
