@@ -14,6 +14,7 @@
 //! | [`tower`] | [`MessagesLayer`](tower::MessagesLayer) for axum and any tower server |
 //! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
+//! | [`context`] | [`Context`], the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
 //! | [`view`] | [`OwnedMessage`] and [`MessageView`], which serialize with the names Django's templates use |
 //! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
 //! | `django` | Django's wire format, byte for byte (feature `django`) |
@@ -36,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod context;
 mod cookies;
 pub mod messages;
 pub mod session;
