@@ -66,6 +66,10 @@ pub mod django;
 #[cfg(feature = "django")]
 mod django_storage;
 
+#[cfg(feature = "success")]
+#[cfg_attr(docsrs, doc(cfg(feature = "success")))]
+pub mod success;
+
 /// Fuzz targets: each a `pub fn(&[u8])` that panics only on a violated invariant, shared
 /// by the cargo-fuzz project in `fuzz/` and the seed replay test (feature `fuzzing`).
 #[cfg(feature = "fuzzing")]
