@@ -15,6 +15,7 @@
 //! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
 //! | [`context`] | [`Context`], the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
+//! | `htmx` | `HtmxLayer` (tower) and `HtmxMiddleware` (actix-web): an htmx request's messages in `HX-Trigger` (feature `htmx`) |
 //! | [`view`] | [`OwnedMessage`] and [`MessageView`], which serialize with the names Django's templates use |
 //! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
 //! | `django` | Django's wire format, byte for byte (feature `django`) |
@@ -65,6 +66,10 @@ pub mod django;
 /// the glue between the core's plan and the Django codec.
 #[cfg(feature = "django")]
 mod django_storage;
+
+#[cfg(feature = "htmx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "htmx")))]
+pub mod htmx;
 
 #[cfg(feature = "success")]
 #[cfg_attr(docsrs, doc(cfg(feature = "success")))]
