@@ -16,6 +16,8 @@
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
 //! | [`context`] | [`Context`], the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
 //! | `htmx` | `HtmxLayer` (tower) and `HtmxMiddleware` (actix-web): an htmx request's messages in `HX-Trigger` (feature `htmx`) |
+//! | `success` | a success message formatted from a form's fields, Django's `SuccessMessageMixin` (feature `success`) |
+//! | `testing` | helpers for your own tests: messages into a request, out of a response (feature `testing`) |
 //! | [`view`] | [`OwnedMessage`] and [`MessageView`], which serialize with the names Django's templates use |
 //! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
 //! | `django` | Django's wire format, byte for byte (feature `django`) |
@@ -70,6 +72,10 @@ mod django_storage;
 #[cfg(feature = "htmx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "htmx")))]
 pub mod htmx;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 
 #[cfg(feature = "success")]
 #[cfg_attr(docsrs, doc(cfg(feature = "success")))]
