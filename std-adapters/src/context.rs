@@ -29,8 +29,8 @@
 //! [`MessageView`](crate::MessageView).
 //!
 //! ## Engines
-//! * **minijinja** (feature `minijinja`): [`Context::minijinja`] gives the value to render
-//!   with, and [`minijinja_formatter`] (install it with `Environment::set_formatter`) makes
+//! * **minijinja** (feature `minijinja`): `Context::minijinja` gives the value to render
+//!   with, and `minijinja_formatter` (install it with `Environment::set_formatter`) makes
 //!   a message display as safe HTML exactly when `is_safe`. Django's templates work as
 //!   they are.
 //! * **askama** (feature `askama`): a [`ContextMessage`] is `HtmlSafe` and displays its
@@ -38,7 +38,7 @@
 //!   [`Context::DEFAULT_MESSAGE_LEVELS`] in the template struct under those names. Askama's
 //!   `if` needs a `bool`, so `{% if messages %}` is written `{% if !messages.is_empty() %}`
 //!   and `{% if message.tags %}` is `{% if !message.tags.is_empty() %}`.
-//! * **tera** (feature `tera`): [`Context::tera`] gives a `tera::Context`. Tera cannot
+//! * **tera** (feature `tera`): `Context::tera` gives a `tera::Context`. Tera cannot
 //!   mark a value as safe nor display an object, so each message also carries `html`
 //!   (the same HTML a message displays as), and `{{ message }}` is written
 //!   `{{ message.html | safe }}`.

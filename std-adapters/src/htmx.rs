@@ -50,23 +50,30 @@
 //! Taking the context marks the messages used, exactly as this layer does; use one of the
 //! two per response (the layer finds nothing left to send after the fragment read them).
 //!
-//! ```
-//! use axum::{Router, routing::post};
-//! use herald_flash::{Config, Messages, htmx::HtmxLayer, tower::MessagesLayer};
-//!
-//! async fn save(messages: Messages) -> &'static str {
-//!     messages.success("Saved.");
-//!     "<span>saved</span>" // htmx swaps this in; the message goes in HX-Trigger
-//! }
-//!
-//! # fn main() -> Result<(), herald_flash::ConfigError> {
-//! let config = Config::builder().secret("at least 32 bytes of secret key!!").build()?;
-//! let app: Router = Router::new()
-//!     .route("/save", post(save))
-//!     .layer(HtmxLayer::new()) // inside
-//!     .layer(MessagesLayer::cookie(config)); // outside
-//! # Ok(()) }
-//! ```
+#![cfg_attr(
+    feature = "axum",
+    doc = r##"
+With axum (feature `axum`):
+
+```
+use axum::{Router, routing::post};
+use herald_flash::{Config, Messages, htmx::HtmxLayer, tower::MessagesLayer};
+
+async fn save(messages: Messages) -> &'static str {
+    messages.success("Saved.");
+    "<span>saved</span>" // htmx swaps this in; the message goes in HX-Trigger
+}
+
+# fn main() -> Result<(), herald_flash::ConfigError> {
+let config = Config::builder().secret("at least 32 bytes of secret key!!").build()?;
+let app: Router = Router::new()
+    .route("/save", post(save))
+    .layer(HtmxLayer::new()) // inside
+    .layer(MessagesLayer::cookie(config)); // outside
+# Ok(()) }
+```
+"##
+)]
 
 use std::future::Future;
 use std::pin::Pin;

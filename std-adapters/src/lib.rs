@@ -14,7 +14,7 @@
 //! | [`tower`] | [`MessagesLayer`](tower::MessagesLayer) for axum and any tower server |
 //! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
-//! | [`context`] | [`Context`], the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
+//! | [`context`] | [`Context`](context::Context), the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
 //! | `htmx` | `HtmxLayer` (tower) and `HtmxMiddleware` (actix-web): an htmx request's messages in `HX-Trigger` (feature `htmx`) |
 //! | `success` | a success message formatted from a form's fields, Django's `SuccessMessageMixin` (feature `success`) |
 //! | `testing` | helpers for your own tests: messages into a request, out of a response (feature `testing`) |
