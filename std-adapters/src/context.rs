@@ -29,6 +29,9 @@
 //! [`MessageView`](crate::MessageView).
 //!
 //! ## Engines
+//! The bindings are for minijinja 2, askama 0.14 and tera 1 (use the same major in your
+//! application: askama's `HtmlSafe` of another major is another trait).
+//!
 //! * **minijinja** (feature `minijinja`): `Context::minijinja` gives the value to render
 //!   with, and `minijinja_formatter` (install it with `Environment::set_formatter`) makes
 //!   a message display as safe HTML exactly when `is_safe`. Django's templates work as

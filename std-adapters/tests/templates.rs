@@ -75,8 +75,13 @@ fn config() -> Config {
         .unwrap()
 }
 
-/// The context a handler takes after adding `given` in the same request.
-async fn context_of(given: &[(i32, &'static str, Option<&'static str>, bool)]) -> Context {
+type Given = (i32, &'static str, Option<&'static str>, bool);
+
+/// What `read` returns in a handler that first added `given` (in the same request).
+async fn in_request<T: Clone + Send + Sync + 'static>(
+    given: &[Given],
+    read: fn(&Messages) -> T,
+) -> T {
     let given = given.to_vec();
     let svc =
         MessagesLayer::cookie(config()).layer(service_fn(move |req: http::Request<String>| {
@@ -90,9 +95,8 @@ async fn context_of(given: &[(i32, &'static str, Option<&'static str>, bool)]) -
                     }
                     messages.add_message(m);
                 }
-                let context = messages.context();
                 let mut res = http::Response::new(String::new());
-                res.extensions_mut().insert(context);
+                res.extensions_mut().insert(read(&messages));
                 Ok::<_, Infallible>(res)
             }
         }));
@@ -100,7 +104,17 @@ async fn context_of(given: &[(i32, &'static str, Option<&'static str>, bool)]) -
         .oneshot(http::Request::new(String::new()))
         .await
         .unwrap();
-    res.extensions().get::<Context>().unwrap().clone()
+    res.extensions().get::<T>().unwrap().clone()
+}
+
+/// The context a handler takes after adding `given` in the same request.
+async fn context_of(given: &[Given]) -> Context {
+    in_request(given, Messages::context).await
+}
+
+/// The JSON an API handler returns for the same messages (`Json(messages.read())`).
+async fn snapshot_json(given: &[Given]) -> Value {
+    in_request(given, |m| serde_json::to_value(m.read()).unwrap()).await
 }
 
 fn minijinja_render(source: &str, context: &Context) -> String {
@@ -302,6 +316,8 @@ async fn json_has_one_vocabulary() {
             .collect()
     };
     assert_eq!(serde_json::to_value(&api).unwrap(), json["messages"]);
+    // And as a JSON API handler returns them.
+    assert_eq!(snapshot_json(&messages()).await, json["messages"]);
     // Tera's messages add only `html`.
     let tera = context.tera().into_json();
     let mut tera_keys = keys(&tera["messages"][0]);
