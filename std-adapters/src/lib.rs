@@ -15,6 +15,10 @@
 //! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
 //! | `redis` | a Redis session store for tower-sessions that fails fast while Redis is down and reconnects by itself (feature `tower-sessions-redis`) |
+//! | [`context`] | [`Context`](context::Context), the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
+//! | `htmx` | `HtmxLayer` (tower) and `HtmxMiddleware` (actix-web): an htmx request's messages in `HX-Trigger` (feature `htmx`) |
+//! | `success` | a success message formatted from a form's fields, Django's `SuccessMessageMixin` (feature `success`) |
+//! | `testing` | helpers for your own tests: messages into a request, out of a response (feature `testing`) |
 //! | [`view`] | [`OwnedMessage`] and [`MessageView`], which serialize with the names Django's templates use |
 //! | [`unstored`] | [`Unstored`]: what no storage took, in the response extensions |
 //! | `django` | Django's wire format, byte for byte (feature `django`) |
@@ -37,6 +41,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod context;
 mod cookies;
 pub mod messages;
 pub mod session;
@@ -67,6 +72,18 @@ pub mod django;
 /// the glue between the core's plan and the Django codec.
 #[cfg(feature = "django")]
 mod django_storage;
+
+#[cfg(feature = "htmx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "htmx")))]
+pub mod htmx;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+#[cfg(feature = "success")]
+#[cfg_attr(docsrs, doc(cfg(feature = "success")))]
+pub mod success;
 
 /// Fuzz targets: each a `pub fn(&[u8])` that panics only on a violated invariant, shared
 /// by the cargo-fuzz project in `fuzz/` and the seed replay test (feature `fuzzing`).

@@ -364,6 +364,22 @@ impl Messages {
             true
         })
     }
+
+    /// The template context (Django's messages context processor): `messages` and
+    /// `DEFAULT_MESSAGE_LEVELS`, see [`crate::context`]. Taking it reads the messages and
+    /// marks them used, like [`read`](Self::read).
+    ///
+    /// ```
+    /// # fn handler(messages: herald_flash::Messages) {
+    /// let context = messages.context();
+    /// for m in &context.messages {
+    ///     println!("<li class=\"{}\">{m}</li>", m.tags); // `m` displays as escaped HTML
+    /// }
+    /// # }
+    /// ```
+    pub fn context(&self) -> crate::context::Context {
+        crate::context::Context::new(&self.read())
+    }
 }
 
 impl IntoIterator for &Messages {
