@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
 cargo build --release -q -p herald-benches --bin core_rows
-bin=target/release/core_rows
+bin="${CARGO_TARGET_DIR:-target}/release/core_rows"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 count() { # row iterations -> total instructions

@@ -2,7 +2,7 @@
 
 Rows (ns per operation, the minimum over the repeats, as timeit recommends):
 
-* encode/N, N = 1, 10, 50: CookieStorage._encode of N messages (JSON, zlib attempt,
+* encode/N, N = 1, 10, 50, 200: CookieStorage._encode of N messages (JSON, zlib attempt,
   HMAC-SHA256 signature) -- herald's encode+sign;
 * decode/N: CookieStorage._decode of the same value -- herald's verify+decode;
 * truncate_keep_newest/200, truncate_keep_oldest/200: CookieStorage._store of 200
@@ -86,7 +86,7 @@ def main():
     notes = {}
 
     st = storage()
-    for n in (1, 10, 50):
+    for n in (1, 10, 50, 200):
         msgs = messages(n)
         data = st._encode(msgs)
         decoded = st._decode(data)

@@ -4,9 +4,16 @@
 # round trip) and writes target/django-bench.json (or $CARGO_TARGET_DIR/django-bench.json)
 # for `cargo run -p herald-benches --bin report`.
 # Makes benches/.venv-django with Django 5.2 (Python 3.11) or 6.x (Python >= 3.12).
+# Set DJANGO_PYTHON to a Python that already has Django installed to use it instead
+# (e.g. DJANGO_PYTHON=/path/to/.venv-django/bin/python); nothing is installed then.
 # Usage: bash benches/django_bench.sh [extra args for django_bench.py, e.g. --quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+out="${CARGO_TARGET_DIR:-target}/django-bench.json"
+mkdir -p "$(dirname "$out")"
+if [ -n "${DJANGO_PYTHON:-}" ]; then
+  exec "$DJANGO_PYTHON" benches/django_bench.py --out "$out" "$@"
+fi
 py=python3
 # A candidate counts only if it runs (a pyenv shim may exist for a version not selected).
 for cand in python3.13 python3.12; do "$cand" -c '' >/dev/null 2>&1 && { py=$cand; break; }; done
@@ -20,6 +27,4 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import django' 2>/dev
   "$py" -m venv "$venv"
   "$venv/bin/pip" install -q "$req"
 fi
-out="${CARGO_TARGET_DIR:-target}/django-bench.json"
-mkdir -p "$(dirname "$out")"
 "$venv/bin/python" benches/django_bench.py --out "$out" "$@"

@@ -1,4 +1,4 @@
-//! herald-core against the physical limit: encode+sign and verify+decode for 1, 10 and 50
+//! herald-core against the physical limit: encode+sign and verify+decode for 1, 10, 50 and 200
 //! messages of ~60 characters, and truncation of 200 messages into 2048 bytes (both
 //! policies), each beside HMAC-SHA256 + base64url over exactly the same number of bytes.
 //! `cargo run -p herald-benches --bin report` prints the ratios.
@@ -29,14 +29,14 @@ fn encode_decode(c: &mut Criterion) {
     let signer = signer();
     let limit = Limit::new();
     let mut g = c.benchmark_group("core");
-    for n in [1usize, 10, 50] {
+    for n in [1usize, 10, 50, 200] {
         let l = list(n);
         let header = Header {
             issued_at: NOW,
             continued: false,
         };
         let raw_len = codec::body_len(&header, l.view());
-        let mut out = vec![0u8; 8192];
+        let mut out = vec![0u8; 32768];
         let value = codec::seal_body(&header, l.view(), &signer, &mut out)
             .unwrap()
             .to_owned();
@@ -48,12 +48,12 @@ fn encode_decode(c: &mut Criterion) {
             })
         });
         let mut buf = vec![7u8; raw_len + 32];
-        let mut lout = vec![0u8; 8192];
+        let mut lout = vec![0u8; 32768];
         g.bench_function(format!("limit_encode/{n}"), |b| {
             b.iter(|| black_box(limit.sign(black_box(&mut buf), raw_len, &mut lout)))
         });
 
-        let mut scratch = vec![0u8; 8192];
+        let mut scratch = vec![0u8; 32768];
         let mut into = BigList::new();
         g.bench_function(format!("herald_decode/{n}"), |b| {
             b.iter(|| {

@@ -133,10 +133,12 @@ struct SealFlavor<'w, 'o>(&'w mut SealWriter<'o>);
 
 impl postcard::ser_flavors::Flavor for SealFlavor<'_, '_> {
     type Output = ();
+    #[inline]
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.write(&[byte]);
+        self.0.write_byte(byte);
         Ok(())
     }
+    #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
         self.0.write(data);
         Ok(())

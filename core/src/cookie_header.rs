@@ -457,6 +457,7 @@ impl fmt::Display for WriteError {
 impl core::error::Error for WriteError {}
 
 /// A validated header, ready to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Plan<'a> {
     name: &'a str,
     value: &'a str,
@@ -626,6 +627,96 @@ fn emit<'b>(buf: &'b mut [u8], plan: &Plan<'_>) -> Result<&'b str, WriteError> {
         // conversion cannot fail; `unwrap_or_default` only keeps this panic-free.
         Some(written) => Ok(core::str::from_utf8(written).unwrap_or_default()),
         None => Err(WriteError::BufferTooSmall { needed: len }),
+    }
+}
+
+/// A `Set-Cookie` header validated and measured once, then written as often as wanted:
+/// [`len`](Self::len) is the exact length [`write`](Self::write) writes, with no second
+/// validation. [`set_cookie_len`] + [`write_set_cookie`] (and the deletion pair) check
+/// every field twice; this checks them once.
+///
+/// ```
+/// use herald_core::cookie_header::{CookieAttributes, PreparedSetCookie};
+///
+/// let line = PreparedSetCookie::set("messages", "abc", CookieAttributes::default()).unwrap();
+/// assert_eq!(line.len(), 44);
+/// let mut buf = [0u8; 44];
+/// assert_eq!(line.write(&mut buf), Ok("messages=abc; HttpOnly; Path=/; SameSite=Lax"));
+/// assert_eq!(line.value_range(), 9..12);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PreparedSetCookie<'a> {
+    plan: Plan<'a>,
+    len: usize,
+}
+
+impl<'a> PreparedSetCookie<'a> {
+    /// The header [`write_set_cookie`] writes for these arguments, validated.
+    ///
+    /// # Errors
+    /// The validation error [`write_set_cookie`] would return.
+    pub fn set(
+        name: &'a str,
+        value: &'a str,
+        attrs: CookieAttributes<'a>,
+    ) -> Result<Self, WriteError> {
+        Ok(Self::from_plan(set_plan(name, value, attrs)?))
+    }
+
+    /// The header [`write_delete_cookie`] writes for these arguments, validated.
+    ///
+    /// # Errors
+    /// The validation error [`write_delete_cookie`] would return.
+    pub fn delete(name: &'a str, attrs: CookieAttributes<'a>) -> Result<Self, WriteError> {
+        Ok(Self::from_plan(delete_plan(name, attrs)?))
+    }
+
+    fn from_plan(plan: Plan<'a>) -> Self {
+        let len = measure(&plan);
+        Self { plan, len }
+    }
+
+    /// The exact length of the header.
+    pub const fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always `false`: a header holds at least `name=`.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Where the value's bytes are in the written header: right after `name=` (empty for
+    /// an empty value, which is written as `""`).
+    pub const fn value_range(&self) -> core::ops::Range<usize> {
+        let start = self.plan.name.len() + 1;
+        start..start + self.plan.value.len()
+    }
+
+    /// Writes the header into `buf` and returns the written part.
+    ///
+    /// # Errors
+    /// [`WriteError::BufferTooSmall`] when `buf` is shorter than [`len`](Self::len).
+    pub fn write<'b>(&self, buf: &'b mut [u8]) -> Result<&'b str, WriteError> {
+        let Some(buf) = buf.get_mut(..self.len) else {
+            return Err(WriteError::BufferTooSmall { needed: self.len });
+        };
+        emit(buf, &self.plan)
+    }
+
+    /// [`write`](Self::write) without reading the written bytes back as text (they are
+    /// ASCII): fills `buf[..len]` with the header.
+    ///
+    /// # Errors
+    /// [`WriteError::BufferTooSmall`] when `buf` is shorter than [`len`](Self::len).
+    pub fn fill(&self, buf: &mut [u8]) -> Result<(), WriteError> {
+        let Some(buf) = buf.get_mut(..self.len) else {
+            return Err(WriteError::BufferTooSmall { needed: self.len });
+        };
+        let mut sink = Sink { buf, len: 0 };
+        render(&self.plan, &mut sink);
+        debug_assert_eq!(sink.len, self.len);
+        Ok(())
     }
 }
 

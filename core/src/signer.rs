@@ -406,15 +406,37 @@ impl<'o> SealWriter<'o> {
     }
 
     /// Appends body bytes. A too-small output is reported by [`SealWriter::finish`].
-    pub fn write(&mut self, mut data: &[u8]) {
-        self.raw_len += data.len();
-        // Fast path: most writes are a few bytes of framing and fit in the block.
-        let free = BLOCK - self.buf_len;
-        if data.len() < free {
-            self.buf[self.buf_len..self.buf_len + data.len()].copy_from_slice(data);
-            self.buf_len += data.len();
-            return;
+    #[inline]
+    pub fn write(&mut self, data: &[u8]) {
+        // Fast path: most writes are a few bytes of framing or one text, and fit in the
+        // block without filling it.
+        let end = self.buf_len + data.len();
+        if end < BLOCK {
+            self.raw_len += data.len();
+            self.buf[self.buf_len..end].copy_from_slice(data);
+            self.buf_len = end;
+        } else {
+            self.write_blocks(data);
         }
+    }
+
+    /// Appends one body byte (the serializer's varints and tags): [`write`](Self::write)
+    /// without the slice copy.
+    #[inline]
+    pub fn write_byte(&mut self, byte: u8) {
+        if self.buf_len + 1 < BLOCK {
+            self.raw_len += 1;
+            self.buf[self.buf_len] = byte;
+            self.buf_len += 1;
+        } else {
+            self.write_blocks(&[byte]);
+        }
+    }
+
+    /// The slow path of [`write`](Self::write): fills, MACs and encodes whole blocks.
+    #[inline(never)]
+    fn write_blocks(&mut self, mut data: &[u8]) {
+        self.raw_len += data.len();
         while !data.is_empty() {
             let take = (BLOCK - self.buf_len).min(data.len());
             self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);

@@ -1,7 +1,9 @@
 //! Reading a cookie from raw `Cookie` header bytes (with the core's parser) and writing
 //! `Set-Cookie` values (with the core's allocation-free writer, in Django's layout).
 
-use herald_core::cookie_header::{self, CookieAttributes, ParseError, WriteError};
+use herald_core::cookie_header::{
+    self, CookieAttributes, ParseError, PreparedSetCookie, WriteError,
+};
 use herald_core::signer::MAX_VALUE_LEN;
 
 use crate::config::Inner;
@@ -84,7 +86,12 @@ pub(crate) fn attributes(config: &Inner) -> CookieAttributes<'_> {
 
 /// `value_len` cookie-safe characters that need no quotes: the placeholder the line is
 /// written with before the value is sealed into its place.
-static PLACEHOLDER: [u8; MAX_VALUE_LEN] = [b'A'; MAX_VALUE_LEN];
+static PLACEHOLDER_BYTES: [u8; MAX_VALUE_LEN] = [b'A'; MAX_VALUE_LEN];
+/// [`PLACEHOLDER_BYTES`] as text, checked once at compile time.
+static PLACEHOLDER: &str = match std::str::from_utf8(&PLACEHOLDER_BYTES) {
+    Ok(s) => s,
+    Err(_) => panic!("ASCII"),
+};
 
 /// `name=value` with the configured attributes (R-4.10: no Expires, no Max-Age), where the
 /// value of `value_len` base64url characters is written by `seal` straight into its place
@@ -103,17 +110,14 @@ pub(crate) fn sealed_line(
         |e: WriteError| tracing::error!(error = ?e, "herald: cannot write the Set-Cookie line");
     let attrs = attributes(config);
     let name = &config.cookie_name;
-    let placeholder = std::str::from_utf8(PLACEHOLDER.get(..value_len)?).ok()?;
-    let len = cookie_header::set_cookie_len(name, placeholder, attrs)
+    let placeholder = PLACEHOLDER.get(..value_len)?;
+    // Validated and measured once; written from the same plan.
+    let plan = PreparedSetCookie::set(name, placeholder, attrs)
         .map_err(logged)
         .ok()?;
-    let mut line = vec![0u8; len];
-    cookie_header::write_set_cookie(&mut line, name, placeholder, attrs)
-        .map_err(logged)
-        .ok()?;
-    // The line starts with `name=` and the unquoted value.
-    let at = name.len() + 1;
-    let slot = line.get_mut(at..at + value_len)?;
+    let mut line = vec![0u8; plan.len()];
+    plan.fill(&mut line).map_err(logged).ok()?;
+    let slot = line.get_mut(plan.value_range())?;
     debug_assert!(slot.iter().all(|&b| b == b'A'));
     (seal(slot)? == value_len).then_some(line)
 }
@@ -134,10 +138,9 @@ pub(crate) fn set_line(config: &Inner, value: &str) -> Option<Vec<u8>> {
 /// # Errors
 /// The writer's [`WriteError`] (an invalid configured name or attribute).
 pub(crate) fn delete_line(config: &Inner) -> Result<Vec<u8>, WriteError> {
-    let attrs = attributes(config);
-    let mut buf = vec![0u8; cookie_header::delete_cookie_len(&config.cookie_name, attrs)?];
-    let written = cookie_header::write_delete_cookie(&mut buf, &config.cookie_name, attrs)?.len();
-    buf.truncate(written);
+    let plan = PreparedSetCookie::delete(&config.cookie_name, attributes(config))?;
+    let mut buf = vec![0u8; plan.len()];
+    plan.fill(&mut buf)?;
     Ok(buf)
 }
 

@@ -158,11 +158,11 @@ impl RequestState {
     ) {
         // A missing session was reported when the request began.
         let Ok(session) = session else { return };
-        let config = self.config.clone();
-        match session.get(&config.inner.session_key).await {
+        let inner = &*self.config.inner;
+        match session.get(&inner.session_key).await {
             Ok(bytes) => {
                 #[cfg(feature = "django")]
-                let loaded = if config.inner.django.is_some() {
+                let loaded = if inner.django.is_some() {
                     crate::django_storage::load_session(&mut self.inbox, bytes.as_deref())
                 } else {
                     self.inbox.load_session(bytes.as_deref())

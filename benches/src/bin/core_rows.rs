@@ -34,6 +34,10 @@ const ROWS: &[&str] = &[
     "limit_encode/50",
     "herald_decode/50",
     "limit_decode/50",
+    "herald_encode/200",
+    "limit_encode/200",
+    "herald_decode/200",
+    "limit_decode/200",
     "herald_truncate_keep_newest/200",
     "limit_truncate_keep_newest/200",
     "herald_truncate_keep_oldest/200",
@@ -77,18 +81,18 @@ fn main() {
         continued,
     };
     let raw_len = codec::body_len(&header, l.slice(range.clone()));
-    let mut out = vec![0u8; 8192];
+    let mut out = vec![0u8; 32768];
     let value = codec::seal_body(&header, l.slice(range.clone()), &signer, &mut out)
         .unwrap()
         .to_owned();
     let mut buf = vec![7u8; raw_len + 32];
-    let mut lout = vec![0u8; 8192];
+    let mut lout = vec![0u8; 32768];
     let lvalue = {
         let k = limit.sign(&mut buf, raw_len, &mut lout);
         lout[..k].to_vec()
     };
     assert_eq!(lvalue.len(), value.len());
-    let mut scratch = vec![0u8; 8192];
+    let mut scratch = vec![0u8; 32768];
     let mut into = BigList::new();
     for _ in 0..iters {
         match kind {

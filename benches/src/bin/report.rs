@@ -23,7 +23,7 @@ use serde_json::Value;
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-const REPRODUCE: &str = "cargo bench -p herald-benches && bash benches/django_bench.sh && cargo run -p herald-benches --bin report";
+const REPRODUCE: &str = "cargo bench -p herald-benches -- --warm-up-time 1 --measurement-time 3 && bash benches/django_bench.sh && cargo run --release -p herald-benches --bin report";
 
 /// Criterion results: full id (`group/function/param`) → median in ns.
 struct Criterion {
@@ -113,6 +113,23 @@ fn fmt_date(t: SystemTime) -> String {
     )
 }
 
+/// The CPU model and whether it has the SHA extensions, from `/proc/cpuinfo` (the first
+/// processor's `model name` and `flags`); `None` where that file cannot be read.
+fn cpu() -> (String, Option<bool>) {
+    let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") else {
+        return ("unknown (no /proc/cpuinfo)".to_owned(), None);
+    };
+    let field = |key: &str| {
+        info.lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let model = field("model name").unwrap_or_else(|| "unknown".to_owned());
+    let sha = field("flags").map(|f| f.split_whitespace().any(|w| w == "sha_ni"));
+    (model, sha)
+}
+
 struct Table {
     lines: Vec<String>,
 }
@@ -179,6 +196,16 @@ fn main() {
             .unwrap_or_else(|| "; Django not run".to_owned())
     );
 
+    let (model, sha_ni) = cpu();
+    println!(
+        "CPU: {model}; SHA extensions (`sha_ni` in /proc/cpuinfo): {}.\n",
+        match sha_ni {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "unknown",
+        }
+    );
+
     let mut table = Table {
         lines: vec![
             "| | row | time | compared with | ratio |".to_owned(),
@@ -194,6 +221,8 @@ fn main() {
         "decode/10",
         "encode/50",
         "decode/50",
+        "encode/200",
+        "decode/200",
         "truncate_keep_newest/200",
         "truncate_keep_oldest/200",
     ];
@@ -267,13 +296,15 @@ fn main() {
             .and_then(|d| d["notes"][k].as_str().map(|s| format!(" ({s})")))
             .unwrap_or_default()
     };
-    let django_rows: [(&str, &str); 10] = [
+    let django_rows: [(&str, &str); 12] = [
         ("encode/1", "core/herald_encode/1"),
         ("decode/1", "core/herald_decode/1"),
         ("encode/10", "core/herald_encode/10"),
         ("decode/10", "core/herald_decode/10"),
         ("encode/50", "core/herald_encode/50"),
         ("decode/50", "core/herald_decode/50"),
+        ("encode/200", "core/herald_encode/200"),
+        ("decode/200", "core/herald_decode/200"),
         (
             "truncate_keep_newest/200",
             "core/herald_truncate_keep_newest/200",
