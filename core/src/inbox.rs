@@ -16,7 +16,9 @@
 //!    [`Inbox::load_session_foreign`], under the same rules.
 //! 3. The handler calls [`Inbox::add`], [`Inbox::iter`], [`Inbox::keep`], ….
 //! 4. [`Inbox::plan`] (or [`Inbox::plan_with`] for another codec) says what to write:
-//!    a [`Plan`] with the cookie action, the session action and the unstored messages.
+//!    a [`Plan`] with the cookie action, the session action, the unstored messages and
+//!    the issued-at the values carry ([`Plan::issued_at`]: the age of the oldest stored
+//!    message, so that `max_age` counts from a message's first write, RULES ).
 //!    [`Inbox::seal_cookie`] and [`Inbox::encode_session`] produce the bytes.
 //!
 //! The adapters only move bytes between HTTP and these calls; every decision is here.
@@ -206,6 +208,15 @@ pub struct Plan {
     /// Messages that no storage takes (cookie storage drops the oldest that do not fit).
     /// Never silently dropped: the adapter reports them.
     pub unstored: Range<usize>,
+    /// The issued-at time of every value this plan writes in herald's format:
+    /// the age of the oldest message it stores. When the messages the update stores include
+    /// some that were loaded from the cookie or the session, it is the earliest issued-at
+    /// of those sources (never later than `now`); otherwise `now`. A fallback-key cookie
+    /// re-signed unchanged keeps its own issued-at. Truncation was computed for this value,
+    /// so pass it to [`Inbox::seal_cookie`], [`Inbox::session_len`] and
+    /// [`Inbox::encode_session`]. [`Inbox::plan_with`], for codecs that stamp their own
+    /// time (Django's), knows no `now` and sets it to 0.
+    pub issued_at: u64,
 }
 
 /// The state of one source (cookie or session) after loading.
@@ -252,6 +263,11 @@ pub struct Inbox<L = MessageList> {
     session: Source,
     /// How many of the loaded messages came from the cookie (they come first).
     cookie_count: usize,
+    /// The cookie's issued-at (`u64::MAX` when unknown: a foreign value, or none).
+    cookie_issued_at: u64,
+    /// The session's messages (after the cookie's) and the entry's issued-at.
+    session_range: Range<usize>,
+    session_issued_at: u64,
 }
 
 /// Where loaded messages come from.
@@ -311,6 +327,9 @@ impl<L: MessageStore> Inbox<L> {
             cookie: Source::NotLoaded,
             session: Source::NotLoaded,
             cookie_count: 0,
+            cookie_issued_at: u64::MAX,
+            session_range: 0..0,
+            session_issued_at: u64::MAX,
         }
     }
 
@@ -404,6 +423,7 @@ impl<L: MessageStore> Inbox<L> {
                 return Err(e);
             }
         };
+        self.cookie_issued_at = opened.issued_at;
         Ok(self.cookie_loaded(before, header.continued, opened.key))
     }
 
@@ -426,6 +446,7 @@ impl<L: MessageStore> Inbox<L> {
     fn session_loaded(&mut self, before: usize, continued: bool, key: KeyUsed) -> Loaded {
         let count = self.list.len() - before;
         self.loaded = self.list.len();
+        self.session_range = before..self.list.len();
         self.session = Source::Valid {
             has_messages: count > 0,
             continued,
@@ -514,7 +535,10 @@ impl<L: MessageStore> Inbox<L> {
         };
         let before = self.list.len();
         match self.load_into(body) {
-            Ok(header) => Ok(self.session_loaded(before, header.continued, KeyUsed::Current)),
+            Ok(header) => {
+                self.session_issued_at = header.issued_at;
+                Ok(self.session_loaded(before, header.continued, KeyUsed::Current))
+            }
             Err(e) => {
                 self.session = Source::Invalid;
                 let capacity = matches!(e, LoadError::Decode(DecodeError::Capacity(_)));
@@ -733,7 +757,9 @@ impl<L: MessageStore> Inbox<L> {
 
     /// The complete response plan in herald's own format: [`Inbox::update`], then the
     /// storage rules of RULES §4 – §6, with truncation to `max_value_len` characters of
-    /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at `now`.
+    /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at the
+    /// plan's [`Plan::issued_at`] (R-3.5: the earliest issued-at of the request's sources
+    /// whose messages it stores, else `now`).
     ///
     /// Every cookie value the plan asks for is at most `max_value_len` characters long.
     /// A bound below [`truncate::MIN_VALUE_LEN`] (60) is raised to it: when nothing fits,
@@ -741,14 +767,19 @@ impl<L: MessageStore> Inbox<L> {
     pub fn plan(&mut self, max_value_len: usize, now: u64) -> Plan {
         let max_value_len = max_value_len.max(truncate::MIN_VALUE_LEN);
         let resign = self.needs_resign();
-        let mut plan = self
-            .plan_with(|view, policy| truncate::fit(view, policy, now, max_value_len).kept.len());
+        let mut plan = self.plan_at(now, |view, policy, issued_at| {
+            truncate::fit(view, policy, issued_at, max_value_len)
+                .kept
+                .len()
+        });
         // Key rotation: a cookie that verified with a fallback key is re-signed with the
         // current key even when nothing else changed — when the re-signed value fits the
-        // bound. It may not: the bound may have shrunk since the cookie was written, or
-        // the issued-at varint may have grown a byte. Then the cookie is left as it is
-        // (it still verifies with the fallback key, and the next write signs with the
-        // current one): nothing is dropped and no value over the bound is ever asked for.
+        // bound. It keeps its issued-at (R-3.5: re-signing never extends a cookie's life;
+        // one issued in the future, clock skew, is stamped `now`, never a longer varint),
+        // so the value is at most as long as before; it may still not fit when the bound
+        // has shrunk since the cookie was written. Then the cookie is left as it is (it
+        // still verifies with the fallback key, and the next write signs with the current
+        // one): nothing is dropped and no value over the bound is ever asked for.
         if resign && plan.cookie == CookieAction::Keep && self.storage != Storage::Session {
             let loaded = self.cookie_messages();
             let continued = matches!(
@@ -758,8 +789,9 @@ impl<L: MessageStore> Inbox<L> {
                     ..
                 }
             );
+            let issued_at = self.cookie_issued_at.min(now);
             let header = Header {
-                issued_at: now,
+                issued_at,
                 continued,
             };
             if truncate::signed_len(&header, self.list.view().slice(loaded.clone()))
@@ -769,6 +801,7 @@ impl<L: MessageStore> Inbox<L> {
                     messages: loaded,
                     continued,
                 };
+                plan.issued_at = issued_at;
             }
         }
         plan
@@ -779,11 +812,41 @@ impl<L: MessageStore> Inbox<L> {
         0..self.cookie_count
     }
 
+    /// The issued-at of a value storing `stored`: the earliest issued-at of the
+    /// sources (cookie, session) that have a message in `stored`, never later than `now`;
+    /// messages added in this request count as issued `now`, and so do messages of a
+    /// source whose issued-at is unknown (loaded by another codec).
+    fn issued_at_for(&self, stored: &Range<usize>, now: u64) -> u64 {
+        let overlaps =
+            |r: Range<usize>| r.start < r.end && stored.start < r.end && r.start < stored.end;
+        let mut issued_at = now;
+        if overlaps(self.cookie_messages()) {
+            issued_at = issued_at.min(self.cookie_issued_at);
+        }
+        if overlaps(self.session_range.clone()) {
+            issued_at = issued_at.min(self.session_issued_at);
+        }
+        issued_at
+    }
+
     /// The response plan for any codec: `fit(view, policy)` returns how many messages of
     /// `view` fit in the cookie under `policy` (for [`Policy::KeepNewest`] the newest
     /// ones, for [`Policy::KeepOldest`] the oldest). herald's own format uses
-    /// [`truncate::fit`]; the Django codec uses Django's bisection.
+    /// [`truncate::fit`]; the Django codec uses Django's bisection. For codecs that stamp
+    /// their own time: the returned [`Plan::issued_at`] is 0 (see [`Inbox::plan_at`]).
     pub fn plan_with(&mut self, fit: impl FnOnce(ListView<'_>, Policy) -> usize) -> Plan {
+        self.plan_at(0, |view, policy, _| fit(view, policy))
+    }
+
+    /// The response plan for any codec, at `now`: as [`Inbox::plan_with`], with
+    /// `fit(view, policy, issued_at)` told the issued-at the values will carry,
+    /// which is also the returned [`Plan::issued_at`]. Does not re-sign a fallback-key
+    /// cookie (only [`Inbox::plan`] does).
+    pub fn plan_at(
+        &mut self,
+        now: u64,
+        fit: impl FnOnce(ListView<'_>, Policy, u64) -> usize,
+    ) -> Plan {
         let update = self.update();
         let cookie_used = matches!(
             self.cookie,
@@ -803,6 +866,7 @@ impl<L: MessageStore> Inbox<L> {
             cookie: CookieAction::Keep,
             session: SessionAction::Keep,
             unstored: 0..0,
+            issued_at: now,
         };
         match (self.storage, update) {
             (_, Update::Unchanged) => keep,
@@ -825,14 +889,21 @@ impl<L: MessageStore> Inbox<L> {
                 } else {
                     SessionAction::Keep
                 },
-                unstored: 0..0,
+                ..keep
             },
             (Storage::Session, Update::Store(r)) => Plan {
+                issued_at: self.issued_at_for(&r, now),
                 session: SessionAction::Set { messages: r },
                 ..keep
             },
             (Storage::Cookie, Update::Store(r)) => {
-                let kept = fit(self.list.view().slice(r.clone()), Policy::KeepNewest).min(r.len());
+                let issued_at = self.issued_at_for(&r, now);
+                let kept = fit(
+                    self.list.view().slice(r.clone()),
+                    Policy::KeepNewest,
+                    issued_at,
+                )
+                .min(r.len());
                 let cut = r.end - kept;
                 Plan {
                     cookie: CookieAction::Set {
@@ -841,10 +912,17 @@ impl<L: MessageStore> Inbox<L> {
                     },
                     session: SessionAction::Keep,
                     unstored: r.start..cut,
+                    issued_at,
                 }
             }
             (Storage::Fallback, Update::Store(r)) => {
-                let kept = fit(self.list.view().slice(r.clone()), Policy::KeepOldest).min(r.len());
+                let issued_at = self.issued_at_for(&r, now);
+                let kept = fit(
+                    self.list.view().slice(r.clone()),
+                    Policy::KeepOldest,
+                    issued_at,
+                )
+                .min(r.len());
                 let cut = r.start + kept;
                 let session = if cut < r.end {
                     SessionAction::Set {
@@ -862,13 +940,15 @@ impl<L: MessageStore> Inbox<L> {
                     },
                     session,
                     unstored: r.end..r.end,
+                    issued_at,
                 }
             }
         }
     }
 
     /// Writes the signed cookie value for `messages` (with the not-finished marker if
-    /// `continued`) into `out`, issued at `now`: one encode and one HMAC, in one pass.
+    /// `continued`) into `out`, stamped `issued_at` (the plan's [`Plan::issued_at`], for
+    /// which its truncation was computed): one encode and one HMAC, in one pass.
     ///
     /// # Errors
     /// [`SealError::BufferTooSmall`] when `out` is shorter than the value, whose exact
@@ -878,40 +958,41 @@ impl<L: MessageStore> Inbox<L> {
         messages: Range<usize>,
         continued: bool,
         signer: &Signer<F>,
-        now: u64,
+        issued_at: u64,
         out: &'o mut [u8],
     ) -> Result<&'o str, SealError> {
         let header = Header {
-            issued_at: now,
+            issued_at,
             continued,
         };
         codec::seal_body(&header, self.list.view().slice(messages), signer, out)
     }
 
-    /// The exact length of the session entry [`Inbox::encode_session`] writes.
-    pub fn session_len(&self, messages: Range<usize>, now: u64) -> usize {
+    /// The exact length of the session entry [`Inbox::encode_session`] writes, stamped
+    /// `issued_at` (the plan's [`Plan::issued_at`]).
+    pub fn session_len(&self, messages: Range<usize>, issued_at: u64) -> usize {
         codec::body_len(
             &Header {
-                issued_at: now,
+                issued_at,
                 continued: false,
             },
             self.list.view().slice(messages),
         )
     }
 
-    /// Writes the session entry (an unsigned body) for `messages` into `out` and returns
-    /// its length.
+    /// Writes the session entry (an unsigned body) for `messages`, stamped `issued_at` (the
+    /// plan's [`Plan::issued_at`]), into `out` and returns its length.
     ///
     /// # Errors
     /// [`EncodeError::BufferTooSmall`] when `out` is shorter than [`Inbox::session_len`].
     pub fn encode_session(
         &self,
         messages: Range<usize>,
-        now: u64,
+        issued_at: u64,
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
         let header = Header {
-            issued_at: now,
+            issued_at,
             continued: false,
         };
         codec::encode_body(&header, self.list.view().slice(messages), out)

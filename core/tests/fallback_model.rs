@@ -270,6 +270,8 @@ enum MCookie {
 struct MJar {
     cookie: MCookie,
     session: Option<Vec<M>>,
+    /// The session entry's issued-at (meaningful when `session` is set).
+    session_issued_at: u64,
 }
 
 /// What a load should report.
@@ -343,6 +345,8 @@ struct MPlan {
     cookie: PCookie,
     session: PSession,
     unstored: Vec<M>,
+    /// the issued-at of the values written.
+    issued_at: u64,
 }
 
 /// Django's `FallbackStorage` for one request.
@@ -362,8 +366,12 @@ struct Model {
     cookie_used: bool,
     session_used: bool,
     /// herald's key rotation: a cookie that verified with a fallback key is rewritten, with
-    /// the same messages and marker, by a response that would otherwise leave it alone.
-    resign: Option<(Vec<M>, bool)>,
+    /// the same messages, marker and issued-at, by a response that would otherwise leave it
+    /// alone.
+    resign: Option<(Vec<M>, bool, u64)>,
+    /// the ids of the messages loaded from each source (cookie, session) with the
+    /// source's issued-at.
+    sources: Vec<(BTreeSet<usize>, u64)>,
     cap_msgs: usize,
     cap_bytes: usize,
 }
@@ -381,6 +389,7 @@ impl Model {
             cookie_used: false,
             session_used: false,
             resign: None,
+            sources: Vec::new(),
             cap_msgs,
             cap_bytes,
         }
@@ -392,9 +401,14 @@ impl Model {
         match judge_cookie(&jar.cookie, keys, now, max_age) {
             Ok(None) => ExpLoad::Absent,
             Ok(Some((msgs, continued, key))) => {
+                let MCookie::Valid { issued_at, .. } = jar.cookie else {
+                    unreachable!("a verdict with messages is a valid cookie")
+                };
                 if key != KeyUsed::Current {
-                    self.resign = Some((msgs.clone(), continued));
+                    self.resign = Some((msgs.clone(), continued, issued_at));
                 }
+                self.sources
+                    .push((msgs.iter().map(M::id).collect(), issued_at));
                 let count = msgs.len();
                 self.cookie_used = count > 0;
                 self.consult_session = continued;
@@ -415,6 +429,8 @@ impl Model {
         match &jar.session {
             None => ExpLoad::Absent,
             Some(msgs) => {
+                self.sources
+                    .push((msgs.iter().map(M::id).collect(), jar.session_issued_at));
                 self.session_used = !msgs.is_empty();
                 self.loaded.extend(msgs.iter().cloned());
                 ExpLoad::Messages {
@@ -489,12 +505,24 @@ impl Model {
         }
     }
 
+    /// a value storing `list` is issued when its oldest message was first written:
+    /// the earliest issued-at of the sources that have a message in `list`, never later
+    /// than `now`; new messages count as issued `now`.
+    fn issued_at(&self, list: &[M], now: u64) -> u64 {
+        self.sources
+            .iter()
+            .filter(|(ids, _)| list.iter().any(|m| ids.contains(&m.id())))
+            .map(|(_, t)| *t)
+            .fold(now, u64::min)
+    }
+
     /// then.
     fn plan(&self, max: usize, now: u64) -> MPlan {
         let mut plan = MPlan {
             cookie: PCookie::Keep,
             session: PSession::Keep,
             unstored: Vec::new(),
+            issued_at: now,
         };
         match self.update() {
             MUpdate::Unchanged => {}
@@ -508,7 +536,8 @@ impl Model {
                 }
             }
             MUpdate::Store(list) => {
-                let k = model_keep_oldest(&list, now, max);
+                plan.issued_at = self.issued_at(&list, now);
+                let k = model_keep_oldest(&list, plan.issued_at, max);
                 plan.cookie = PCookie::Set(list[..k].to_vec(), k < list.len());
                 if k < list.len() {
                     plan.session = PSession::Set(list[k..].to_vec());
@@ -517,10 +546,13 @@ impl Model {
                 }
             }
         }
+        // Time only moves forward here and the bound is fixed, so the re-signed value
+        // (same messages, marker and issued-at: the same length) always fits.
         if plan.cookie == PCookie::Keep
-            && let Some((msgs, continued)) = &self.resign
+            && let Some((msgs, continued, issued_at)) = &self.resign
         {
             plan.cookie = PCookie::Set(msgs.clone(), *continued);
+            plan.issued_at = (*issued_at).min(now);
         }
         plan
     }
@@ -622,6 +654,7 @@ fn observe_plan<L: MessageStore>(inbox: &Inbox<L>, plan: &Plan) -> Result<MPlan,
             SessionAction::Set { messages } => PSession::Set(range_msgs(inbox, messages)?),
         },
         unstored: range_msgs(inbox, &plan.unstored)?,
+        issued_at: plan.issued_at,
     })
 }
 
@@ -719,6 +752,10 @@ struct Scenario {
     default_level: i32,
     max_len: usize,
     max_age: Option<u64>,
+    /// The first request's time: [`T0`], or just below 2^35, where the issued-at varint
+    /// grows from 5 to 6 bytes during the sequence (R-3.5: a kept cookie keeps the shorter
+    /// one).
+    start: u64,
     requests: Vec<Request>,
 }
 
@@ -820,13 +857,17 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
             1..7,
         ),
+        prop_oneof![3 => Just(T0), 1 => (1u64 << 35) - 400..(1u64 << 35)],
     )
-        .prop_map(|(default_level, max_len, max_age, requests)| Scenario {
-            default_level,
-            max_len,
-            max_age,
-            requests,
-        })
+        .prop_map(
+            |(default_level, max_len, max_age, requests, start)| Scenario {
+                default_level,
+                max_len,
+                max_age,
+                start,
+                requests,
+            },
+        )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -837,6 +878,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 #[derive(Default, Debug)]
 struct Ledger {
     accepted: BTreeSet<usize>,
+    /// When each accepted message was added.
+    added_at: std::collections::BTreeMap<usize, u64>,
     consumed: Vec<usize>,
     consumed_set: BTreeSet<usize>,
     discarded: BTreeSet<usize>,
@@ -890,7 +933,7 @@ impl<'s> Driver<'s> {
             s,
             signer: keys.signer(),
             keys,
-            now: T0,
+            now: s.start,
             next_id: 0,
             jar: RealJar {
                 cookie: None,
@@ -899,6 +942,7 @@ impl<'s> Driver<'s> {
             mjar: MJar {
                 cookie: MCookie::Absent,
                 session: None,
+                session_issued_at: 0,
             },
             ledger: Ledger::default(),
             disturbed: false,
@@ -920,6 +964,20 @@ impl<'s> Driver<'s> {
             .get(SESSION_KEY)
             .map(|b| decode(b).map(|d| d.1));
         prop_assert_eq!(entry, self.mjar.session.clone().map(Some), "session entry");
+        // independently of the model: `max_age` is the age of the oldest message.
+        // No message (in the cookie or behind its marker in the session) is delivered more
+        // than `max_age` after it was added, however often it was rewritten or re-signed.
+        if let Some(age) = self.s.max_age {
+            for m in &real {
+                let added = self.ledger.added_at[&m.id()];
+                prop_assert!(
+                    self.now <= added + age,
+                    "message {} added at {added} still pending at {} (max_age {age})",
+                    m.id(),
+                    self.now
+                );
+            }
+        }
         Ok(real)
     }
 
@@ -1048,6 +1106,7 @@ impl<'s> Driver<'s> {
                     }
                     if expected == Ok(Added::Queued) {
                         self.ledger.accepted.insert(m.id());
+                        self.ledger.added_at.insert(m.id(), now);
                     }
                 }
                 Op::Iter(take) => {
@@ -1142,16 +1201,30 @@ impl<'s> Driver<'s> {
                 continued,
             } => {
                 let mut out = [0u8; signer::MAX_VALUE_LEN];
+                let issued_at = expected.issued_at;
                 let value = inbox
-                    .seal_cookie(messages.clone(), *continued, &signer, now, &mut out)
+                    .seal_cookie(
+                        messages.clone(),
+                        *continued,
+                        &signer,
+                        plan.issued_at,
+                        &mut out,
+                    )
                     .expect("a planned cookie fits in MAX_VALUE_LEN");
                 let msgs = range_msgs(&inbox, messages)?;
                 let header = Header {
-                    issued_at: now,
+                    issued_at,
                     continued: *continued,
                 };
                 prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
-                prop_assert_eq!(value.len(), model_signed_len(now, &msgs));
+                prop_assert_eq!(value.len(), model_signed_len(issued_at, &msgs));
+                let mut scratch = [0u8; signer::MAX_RAW_LEN];
+                let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
+                prop_assert_eq!(
+                    opened.map(|o| o.issued_at),
+                    Ok(issued_at),
+                    "sealed issued-at"
+                );
                 prop_assert_eq!(
                     value.len(),
                     truncate::signed_len(&header, inbox.messages(messages.clone()))
@@ -1161,7 +1234,7 @@ impl<'s> Driver<'s> {
                     msgs,
                     continued: *continued,
                     generation: self.keys.cur,
-                    issued_at: now,
+                    issued_at,
                 };
             }
         }
@@ -1172,16 +1245,23 @@ impl<'s> Driver<'s> {
                 self.mjar.session = None;
             }
             SessionAction::Set { messages } => {
-                let len = inbox.session_len(messages.clone(), now);
+                let issued_at = expected.issued_at;
+                let len = inbox.session_len(messages.clone(), plan.issued_at);
                 let mut out = vec![0u8; len];
                 let n = inbox
-                    .encode_session(messages.clone(), now, &mut out)
+                    .encode_session(messages.clone(), plan.issued_at, &mut out)
                     .unwrap();
                 let msgs = range_msgs(&inbox, messages)?;
                 prop_assert_eq!(n, len);
-                prop_assert_eq!(n, model_body_len(now, &msgs));
+                prop_assert_eq!(n, model_body_len(issued_at, &msgs));
+                prop_assert_eq!(
+                    codec::peek_issued_at(&out),
+                    Ok(issued_at),
+                    "session issued-at"
+                );
                 self.jar.session.insert(SESSION_KEY.to_owned(), out);
                 self.mjar.session = Some(msgs);
+                self.mjar.session_issued_at = issued_at;
             }
         }
         if plan.cookie == CookieAction::Keep {

@@ -294,6 +294,8 @@ enum MCookie {
 struct MJar {
     cookie: MCookie,
     session: Option<Vec<M>>,
+    /// The session entry's issued-at (meaningful when `session` is set).
+    session_issued_at: u64,
 }
 
 /// What a load should report.
@@ -367,6 +369,8 @@ struct MPlan {
     cookie: PCookie,
     session: PSession,
     unstored: Vec<M>,
+    /// the issued-at of the values written.
+    issued_at: u64,
 }
 
 /// Django's `BaseStorage` for one request, with `CookieStorage` / `SessionStorage` rules.
@@ -385,8 +389,13 @@ struct Model {
     /// happens on the first len / contains / iteration.
     lazy_invalid: bool,
     /// herald's key rotation: a cookie that verified with a fallback key is rewritten, with
-    /// the same messages and marker, by a response that would otherwise leave it alone.
-    resign: Option<(Vec<M>, bool)>,
+    /// the same messages, marker and issued-at, by a response that would otherwise leave it
+    /// alone.
+    resign: Option<(Vec<M>, bool, u64)>,
+    /// the ids of the messages loaded from the request's source (cookie or
+    /// session), and that source's issued-at.
+    source_ids: BTreeSet<usize>,
+    source_issued_at: u64,
     cap_msgs: usize,
     cap_bytes: usize,
 }
@@ -403,6 +412,8 @@ impl Model {
             added_new: false,
             lazy_invalid: false,
             resign: None,
+            source_ids: BTreeSet::new(),
+            source_issued_at: u64::MAX,
             cap_msgs,
             cap_bytes,
         }
@@ -412,9 +423,14 @@ impl Model {
         match judge_cookie(&jar.cookie, keys, now, max_age) {
             Ok(None) => ExpLoad::Absent,
             Ok(Some((msgs, continued, key))) => {
+                let MCookie::Valid { issued_at, .. } = jar.cookie else {
+                    unreachable!("a verdict with messages is a valid cookie")
+                };
                 if key != KeyUsed::Current {
-                    self.resign = Some((msgs.clone(), continued));
+                    self.resign = Some((msgs.clone(), continued, issued_at));
                 }
+                self.source_ids = msgs.iter().map(M::id).collect();
+                self.source_issued_at = issued_at;
                 let count = msgs.len();
                 // cookie storage ignores the marker.
                 self.loaded = msgs;
@@ -436,6 +452,8 @@ impl Model {
             None => ExpLoad::Absent,
             Some(msgs) => {
                 self.loaded = msgs.clone();
+                self.source_ids = msgs.iter().map(M::id).collect();
+                self.source_issued_at = jar.session_issued_at;
                 ExpLoad::Messages {
                     count: msgs.len(),
                     continued: false,
@@ -519,17 +537,32 @@ impl Model {
         }
     }
 
+    /// a value storing `list` is issued when its oldest message was first
+    /// written: at the source's issued-at if it holds a message loaded from the source
+    /// (never later than `now`), else `now`.
+    fn issued_at(&self, list: &[M], now: u64) -> u64 {
+        if list.iter().any(|m| self.source_ids.contains(&m.id())) {
+            self.source_issued_at.min(now)
+        } else {
+            now
+        }
+    }
+
     /// then – R-4.8 (cookie) or R-5.2 (session).
     fn plan(&self, max: usize, now: u64) -> MPlan {
         let keep = MPlan {
             cookie: PCookie::Keep,
             session: PSession::Keep,
             unstored: Vec::new(),
+            issued_at: now,
         };
         match (self.storage, self.update()) {
             (Storage::Cookie, MUpdate::Unchanged) => match &self.resign {
-                Some((msgs, continued)) => MPlan {
+                // Time only moves forward here and the bound is fixed, so the re-signed
+                // value (same messages, marker and issued-at: the same length) always fits.
+                Some((msgs, continued, issued_at)) => MPlan {
                     cookie: PCookie::Set(msgs.clone(), *continued),
+                    issued_at: (*issued_at).min(now),
                     ..keep
                 },
                 None => keep,
@@ -539,11 +572,13 @@ impl Model {
                 ..keep
             },
             (Storage::Cookie, MUpdate::Store(list)) => {
-                let cut = model_cut_newest(&list, now, max);
+                let issued_at = self.issued_at(&list, now);
+                let cut = model_cut_newest(&list, issued_at, max);
                 MPlan {
                     cookie: PCookie::Set(list[cut..].to_vec(), cut > 0),
                     session: PSession::Keep,
                     unstored: list[..cut].to_vec(),
+                    issued_at,
                 }
             }
             (Storage::Session, MUpdate::Unchanged) => keep,
@@ -552,6 +587,7 @@ impl Model {
                 ..keep
             },
             (Storage::Session, MUpdate::Store(list)) => MPlan {
+                issued_at: self.issued_at(&list, now),
                 session: PSession::Set(list),
                 ..keep
             },
@@ -663,6 +699,7 @@ fn observe_plan<L: MessageStore>(inbox: &Inbox<L>, plan: &Plan) -> Result<MPlan,
             SessionAction::Set { messages } => PSession::Set(range_msgs(inbox, messages)?),
         },
         unstored: range_msgs(inbox, &plan.unstored)?,
+        issued_at: plan.issued_at,
     })
 }
 
@@ -760,6 +797,10 @@ struct Scenario {
     default_level: i32,
     max_len: usize,
     max_age: Option<u64>,
+    /// The first request's time: [`T0`], or just below 2^35, where the issued-at varint
+    /// grows from 5 to 6 bytes during the sequence (R-3.5: a kept cookie keeps the shorter
+    /// one).
+    start: u64,
     requests: Vec<Request>,
 }
 
@@ -862,13 +903,15 @@ fn scenario(storages: Vec<Storage>) -> impl Strategy<Value = Scenario> {
             (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
             1..7,
         ),
+        prop_oneof![3 => Just(T0), 1 => (1u64 << 35) - 400..(1u64 << 35)],
     )
         .prop_map(
-            |(storage, default_level, max_len, max_age, requests)| Scenario {
+            |(storage, default_level, max_len, max_age, requests, start)| Scenario {
                 storage,
                 default_level,
                 max_len,
                 max_age,
+                start,
                 requests,
             },
         )
@@ -882,6 +925,8 @@ fn scenario(storages: Vec<Storage>) -> impl Strategy<Value = Scenario> {
 #[derive(Default, Debug)]
 struct Ledger {
     accepted: BTreeSet<usize>,
+    /// When each accepted message was added.
+    added_at: std::collections::BTreeMap<usize, u64>,
     consumed: Vec<usize>,
     consumed_set: BTreeSet<usize>,
     unstored: BTreeSet<usize>,
@@ -937,12 +982,13 @@ impl<'s> Driver<'s> {
             s,
             signer: keys.signer(),
             keys,
-            now: T0,
+            now: s.start,
             next_id: 0,
             jar: RealJar::default(),
             mjar: MJar {
                 cookie: MCookie::Absent,
                 session: None,
+                session_issued_at: 0,
             },
             ledger: Ledger::default(),
         }
@@ -964,6 +1010,20 @@ impl<'s> Driver<'s> {
             self.s.max_age,
         );
         prop_assert_eq!(&real, &model, "stored values");
+        // independently of the model: `max_age` is the age of the oldest message.
+        // No message is delivered more than `max_age` after it was added, however often
+        // its cookie was rewritten or re-signed since. (The session is not age-checked.)
+        if let (Some(age), Storage::Cookie) = (self.s.max_age, self.s.storage) {
+            for m in &real {
+                let added = self.ledger.added_at[&m.id()];
+                prop_assert!(
+                    self.now <= added + age,
+                    "message {} added at {added} still pending at {} (max_age {age})",
+                    m.id(),
+                    self.now
+                );
+            }
+        }
         Ok(real)
     }
 
@@ -1087,6 +1147,7 @@ impl<'s> Driver<'s> {
                     }
                     if expected == Ok(Added::Queued) {
                         self.ledger.accepted.insert(m.id());
+                        self.ledger.added_at.insert(m.id(), now);
                     }
                 }
                 Op::Iter(take) => {
@@ -1178,30 +1239,44 @@ impl<'s> Driver<'s> {
                 continued,
             } => {
                 let mut out = [0u8; signer::MAX_VALUE_LEN];
+                let issued_at = expected.issued_at;
                 let value = inbox
-                    .seal_cookie(messages.clone(), *continued, &signer, now, &mut out)
+                    .seal_cookie(
+                        messages.clone(),
+                        *continued,
+                        &signer,
+                        plan.issued_at,
+                        &mut out,
+                    )
                     .expect("a planned cookie fits in MAX_VALUE_LEN");
                 let msgs = range_msgs(&inbox, messages)?;
                 let header = Header {
-                    issued_at: now,
+                    issued_at,
                     continued: *continued,
                 };
                 prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
-                prop_assert_eq!(value.len(), model_signed_len(now, &msgs));
+                prop_assert_eq!(value.len(), model_signed_len(issued_at, &msgs));
+                let mut scratch = [0u8; signer::MAX_RAW_LEN];
+                let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
+                prop_assert_eq!(
+                    opened.map(|o| o.issued_at),
+                    Ok(issued_at),
+                    "sealed issued-at"
+                );
                 prop_assert_eq!(
                     value.len(),
                     truncate::signed_len(&header, inbox.messages(messages.clone()))
                 );
                 prop_assert_eq!(
                     codec::body_len(&header, inbox.messages(messages.clone())),
-                    model_body_len(now, &msgs)
+                    model_body_len(issued_at, &msgs)
                 );
                 self.jar.cookie = Some(value.as_bytes().to_vec());
                 self.mjar.cookie = MCookie::Valid {
                     msgs,
                     continued: *continued,
                     generation: self.keys.cur,
-                    issued_at: now,
+                    issued_at,
                 };
             }
         }
@@ -1212,16 +1287,23 @@ impl<'s> Driver<'s> {
                 self.mjar.session = None;
             }
             SessionAction::Set { messages } => {
-                let len = inbox.session_len(messages.clone(), now);
+                let issued_at = expected.issued_at;
+                let len = inbox.session_len(messages.clone(), plan.issued_at);
                 let mut out = vec![0u8; len];
                 let n = inbox
-                    .encode_session(messages.clone(), now, &mut out)
+                    .encode_session(messages.clone(), plan.issued_at, &mut out)
                     .unwrap();
                 let msgs = range_msgs(&inbox, messages)?;
                 prop_assert_eq!(n, len);
-                prop_assert_eq!(n, model_body_len(now, &msgs));
+                prop_assert_eq!(n, model_body_len(issued_at, &msgs));
+                prop_assert_eq!(
+                    codec::peek_issued_at(&out),
+                    Ok(issued_at),
+                    "session issued-at"
+                );
                 self.jar.session = Some(out);
                 self.mjar.session = Some(msgs);
+                self.mjar.session_issued_at = issued_at;
             }
         }
         if s.storage == Storage::Cookie && plan.cookie == CookieAction::Keep {
