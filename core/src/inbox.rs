@@ -219,6 +219,85 @@ pub struct Plan {
     pub issued_at: u64,
 }
 
+/// How many messages an inbox can mark (R-11: [`Inbox::add_now`], [`Inbox::read_where`])
+/// without the `alloc` feature (with it, any number: the marks beyond spill to the heap,
+/// which a fixed [`MessageList`] of the default 32 messages never needs).
+pub const INLINE_MARKS: usize = 128;
+
+/// A set of message indices: inline bits for the first [`INLINE_MARKS`], then (with
+/// `alloc`) a spill vector.
+#[derive(Clone, Debug, Default)]
+struct Marks {
+    inline: [u64; INLINE_MARKS / 64],
+    #[cfg(feature = "alloc")]
+    spill: alloc::vec::Vec<u64>,
+}
+
+impl Marks {
+    const fn new() -> Self {
+        Marks {
+            inline: [0; INLINE_MARKS / 64],
+            #[cfg(feature = "alloc")]
+            spill: alloc::vec::Vec::new(),
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        match self.inline.get(word) {
+            Some(w) => w & bit != 0,
+            #[cfg(feature = "alloc")]
+            None => self
+                .spill
+                .get(word - self.inline.len())
+                .is_some_and(|w| w & bit != 0),
+            #[cfg(not(feature = "alloc"))]
+            None => false,
+        }
+    }
+
+    /// Marks `i`; `false` when it cannot (index past [`INLINE_MARKS`] without `alloc`).
+    fn set(&mut self, i: usize) -> bool {
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if let Some(w) = self.inline.get_mut(word) {
+            *w |= bit;
+            return true;
+        }
+        #[cfg(feature = "alloc")]
+        {
+            let at = word - self.inline.len();
+            if self.spill.len() <= at {
+                self.spill.resize(at + 1, 0);
+            }
+            self.spill[at] |= bit;
+            true
+        }
+        #[cfg(not(feature = "alloc"))]
+        false
+    }
+
+    fn clear(&mut self) {
+        self.inline = [0; INLINE_MARKS / 64];
+        #[cfg(feature = "alloc")]
+        self.spill.clear();
+    }
+
+    fn union(&mut self, other: &Marks) {
+        for (w, o) in self.inline.iter_mut().zip(&other.inline) {
+            *w |= o;
+        }
+        #[cfg(feature = "alloc")]
+        {
+            if self.spill.len() < other.spill.len() {
+                self.spill.resize(other.spill.len(), 0);
+            }
+            for (w, o) in self.spill.iter_mut().zip(&other.spill) {
+                *w |= o;
+            }
+        }
+    }
+}
+
 /// The state of one source (cookie or session) after loading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
@@ -268,6 +347,16 @@ pub struct Inbox<L = MessageList> {
     /// The session's messages (after the cookie's) and the entry's issued-at.
     session_range: Range<usize>,
     session_issued_at: u64,
+    /// herald extensions (RULES §11). Messages for this request only (`add_now`,
+    /// `discard_read`): shown by reads, never stored.
+    request_only: Marks,
+    /// `list[..discarded]` was discarded (`discard`, R-11.2): shown by reads, never stored.
+    discarded: usize,
+    /// Messages read by a filtered read (`read_where`, R-11.3) and not by a full one.
+    read: Marks,
+    /// The update removed marked messages from the middle of the list: the list now holds
+    /// exactly what is stored.
+    compacted: bool,
 }
 
 /// Where loaded messages come from.
@@ -330,6 +419,10 @@ impl<L: MessageStore> Inbox<L> {
             cookie_issued_at: u64::MAX,
             session_range: 0..0,
             session_issued_at: u64::MAX,
+            request_only: Marks::new(),
+            discarded: 0,
+            read: Marks::new(),
+            compacted: false,
         }
     }
 
@@ -682,6 +775,105 @@ impl<L: MessageStore> Inbox<L> {
         Ok(Added::Queued)
     }
 
+    /// Queues `text` for this request only (R-11.1, Rails' `flash.now`): a read in this
+    /// request shows it, in order with the others; no storage ever takes it, it is never
+    /// reported unstored, and it does not count as added (`added_new` is unchanged, so a
+    /// request that only adds such messages leaves the stored values alone). Ignored like
+    /// [`Inbox::add`] when empty or below the level.
+    ///
+    /// # Errors
+    /// [`AddError`], handing the message back, when it does not fit (also when, without
+    /// the `alloc` feature, it would be the inbox's message number [`INLINE_MARKS`] + 1).
+    pub fn add_now<'m>(
+        &mut self,
+        level: Level,
+        text: &'m str,
+        extra_tags: &'m str,
+    ) -> Result<Added, AddError<'m>> {
+        self.add_message_now(Message::new(level, text).with_extra_tags(extra_tags))
+    }
+
+    /// [`Inbox::add_now`] for a complete [`Message`].
+    ///
+    /// # Errors
+    /// As [`Inbox::add_now`].
+    pub fn add_message_now<'m>(&mut self, message: Message<'m>) -> Result<Added, AddError<'m>> {
+        if message.message.is_empty() {
+            return Ok(Added::IgnoredEmpty);
+        }
+        if message.level < self.level() {
+            return Ok(Added::IgnoredBelowLevel);
+        }
+        let at = self.list.len();
+        self.list
+            .push(message)
+            .map_err(|reason| AddError { message, reason })?;
+        if !self.request_only.set(at) {
+            self.list.truncate(at);
+            return Err(AddError {
+                message,
+                reason: CapacityError::TooManyMessages,
+            });
+        }
+        Ok(Added::Queued)
+    }
+
+    /// Discards every message the inbox holds now (R-11.2, Rails' `flash.discard`): loaded
+    /// or added, read or not. They stay readable in this request, but no storage takes
+    /// them, so the stored values are cleared (or hold only what is added afterwards).
+    /// Messages added after the call are stored as usual. [`Inbox::keep`] does not undo
+    /// it. Touches the messages.
+    pub fn discard(&mut self) {
+        self.touch();
+        self.discarded = self.list.len();
+    }
+
+    /// Discards the messages read so far: those of a full iteration and of
+    /// filtered reads become messages of this request only, so a later [`Inbox::keep`]
+    /// does not bring them back. Unread messages are not affected.
+    pub fn discard_read(&mut self) {
+        self.touch();
+        if self.used {
+            self.discarded = self.discarded.max(self.loaded);
+        }
+        self.request_only.union(&self.read);
+    }
+
+    /// Reads only the messages that `filter` accepts (R-11.3, Flask's `category_filter`):
+    /// yields them in order and marks them read; the others stay unread and are stored
+    /// for a later request, in order. Does not set [`Inbox::used`] (only a full
+    /// [`Inbox::iter`] does); [`Inbox::keep`] undoes it. Reading again yields the same
+    /// messages again, as [`Inbox::iter`] does. Without the `alloc` feature, messages past
+    /// the first [`INLINE_MARKS`] cannot be marked: they are neither yielded nor read.
+    pub fn read_where<'a, F: Fn(&Message<'_>) -> bool + 'a>(
+        &'a mut self,
+        filter: F,
+    ) -> impl Iterator<Item = Message<'a>> + 'a {
+        self.touch();
+        for (i, m) in self.list.view().iter().enumerate() {
+            if filter(&m) && !self.read.set(i) {
+                break;
+            }
+        }
+        let read = &self.read;
+        self.list
+            .view()
+            .iter()
+            .enumerate()
+            .filter(move |(i, m)| read.get(*i) && filter(m))
+            .map(|(_, m)| m)
+    }
+
+    /// Whether message `index` is for this request only (added with [`Inbox::add_now`],
+    /// or discarded): it is never stored.
+    pub fn is_request_only(&self, index: usize) -> bool {
+        index < self.discarded || self.request_only.get(index)
+    }
+
+    fn dropped(&self, i: usize) -> bool {
+        self.is_request_only(i) || self.read.get(i)
+    }
+
     /// Iterates all messages, loaded then queued: marks the inbox used and moves
     /// the queue into the loaded list. Iterating again yields the same messages. Stopping
     /// early still counts as reading them all, as in Django.
@@ -711,9 +903,12 @@ impl<L: MessageStore> Inbox<L> {
     }
 
     /// Undoes the read: the messages iterated so far are kept for the next request, as
-    /// with Django's `storage.used = False`.
+    /// with Django's `storage.used = False`; so are those of filtered reads
+    /// ([`Inbox::read_where`], R-11.3). Discarded and request-only messages stay so
+    ///
     pub fn keep(&mut self) {
         self.used = false;
+        self.read.clear();
     }
 
     /// Whether the messages were iterated (Django's `used`).
@@ -738,21 +933,69 @@ impl<L: MessageStore> Inbox<L> {
         self.list.view().slice(range)
     }
 
-    /// What must be stored: nothing, a clear, or an ordered list.
+    /// What must be stored (R-2.6, with the extensions of ): nothing, a clear, or
+    /// an ordered list. Messages for this request only, discarded ones and those of
+    /// filtered reads are left out; when that leaves a gap, the inbox's list is compacted
+    /// to exactly the stored messages (in order) and the range indexes the compacted list.
     pub fn update(&mut self) -> Update {
-        let queue = self.loaded..self.list.len();
-        if self.used {
-            if queue.is_empty() {
+        let len = self.list.len();
+        if self.compacted {
+            return if len == 0 {
                 Update::Clear
             } else {
-                Update::Store(queue)
-            }
+                Update::Store(0..len)
+            };
+        }
+        let range = if self.used {
+            self.loaded..len
         } else if self.added_new {
             self.touch();
-            Update::Store(0..self.list.len())
+            0..len
+        } else if (0..self.sources_end()).any(|i| self.dropped(i)) {
+            // A filtered read or a discard took a loaded message: the sources change.
+            0..len
         } else {
-            Update::Unchanged
+            return Update::Unchanged;
+        };
+        let kept = range.clone().filter(|&i| !self.dropped(i)).count();
+        if kept == 0 {
+            Update::Clear
+        } else if kept == range.len() {
+            Update::Store(range)
+        } else {
+            self.compact(range);
+            Update::Store(0..kept)
         }
+    }
+
+    /// The end of the loaded sources' messages (they come first).
+    fn sources_end(&self) -> usize {
+        self.cookie_count.max(self.session_range.end)
+    }
+
+    /// Keeps only the messages of `range` that are not dropped, in order, and
+    /// remaps the sources' ranges onto the compacted list.
+    fn compact(&mut self, range: Range<usize>) {
+        let old = self.list.clone();
+        let (cookie, session) = (self.cookie_messages(), self.session_range.clone());
+        let (mut in_cookie, mut in_session) = (0, 0);
+        self.list.truncate(0);
+        for (i, m) in old.view().iter().enumerate() {
+            if !range.contains(&i) || self.dropped(i) {
+                continue;
+            }
+            in_cookie += usize::from(cookie.contains(&i));
+            in_session += usize::from(session.contains(&i));
+            // Cannot fail: a subset of what the store held, pushed into the emptied store.
+            let _ = self.list.push(m);
+        }
+        self.cookie_count = in_cookie;
+        self.session_range = in_cookie..in_cookie + in_session;
+        self.loaded = 0;
+        self.discarded = 0;
+        self.request_only.clear();
+        self.read.clear();
+        self.compacted = true;
     }
 
     /// The complete response plan in herald's own format: [`Inbox::update`], then the

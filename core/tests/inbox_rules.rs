@@ -1013,3 +1013,215 @@ fn r_3_5_future_cookie_is_rewritten_at_now() {
     assert_eq!(plan.issued_at, NOW);
     assert_eq!(cookie_issued_at(&jar, &s), NOW);
 }
+
+// ---------------------------------------------------------------------------------------
+// §11: herald extensions.
+// ---------------------------------------------------------------------------------------
+
+/// What the next request would read from `jar`, without consuming it.
+fn stored_texts(storage: Storage, jar: &Jar) -> Vec<String> {
+    let mut inbox = request(storage, jar);
+    texts(&mut inbox)
+}
+
+const ALL_STORAGES: [Storage; 3] = [Storage::Cookie, Storage::Session, Storage::Fallback];
+
+/// a `now` message is shown in order by this request's read and never stored,
+/// never reported unstored, and does not count as added.
+#[test]
+fn r_11_1_now_is_shown_in_its_request_only() {
+    for storage in ALL_STORAGES {
+        let mut jar = with_messages(storage, &["old"]);
+        let mut inbox = request(storage, &jar);
+        inbox.add(Level::INFO, "stored", "").unwrap();
+        assert_eq!(inbox.add_now(Level::ERROR, "now", ""), Ok(Added::Queued));
+        assert_eq!(
+            inbox.add_now(Level::DEBUG, "hidden", ""),
+            Ok(Added::IgnoredBelowLevel)
+        );
+        assert_eq!(inbox.add_now(Level::INFO, "", ""), Ok(Added::IgnoredEmpty));
+        inbox.add(Level::INFO, "after", "").unwrap();
+        assert_eq!(texts(&mut inbox), ["old", "stored", "now", "after"]);
+        inbox.keep();
+        let plan = respond(&mut inbox, &mut jar);
+        assert!(plan.unstored.is_empty());
+        assert_eq!(
+            stored_texts(storage, &jar),
+            ["old", "stored", "after"],
+            "{storage:?}"
+        );
+    }
+    // Only `now` messages, nothing read: the stored values are left alone.
+    let jar = with_messages(Storage::Cookie, &["old"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    inbox.add_now(Level::INFO, "now", "").unwrap();
+    assert!(!inbox.added_new());
+    assert_eq!(inbox.update(), Update::Unchanged);
+    // Read: the cookie is cleared, the `now` message is not stored.
+    let mut jar = with_messages(Storage::Cookie, &["old"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    inbox.add_now(Level::INFO, "now", "").unwrap();
+    assert_eq!(texts(&mut inbox), ["old", "now"]);
+    assert_eq!(respond(&mut inbox, &mut jar).cookie, CookieAction::Delete);
+}
+
+/// without `alloc`: a fixed inbox marks at most `INLINE_MARKS` messages.
+#[test]
+fn r_11_1_now_past_the_marks_is_refused() {
+    let mut inbox: Inbox<MessageList<4096, 200>> = Inbox::new(Storage::Session, Level::INFO);
+    for _ in 0..herald_core::inbox::INLINE_MARKS {
+        inbox.add(Level::INFO, "x", "").unwrap();
+    }
+    let got = inbox.add_now(Level::INFO, "one too many", "");
+    if cfg!(feature = "alloc") {
+        assert_eq!(got, Ok(Added::Queued));
+    } else {
+        let err = got.unwrap_err();
+        assert_eq!(err.reason, herald_core::CapacityError::TooManyMessages);
+        assert_eq!(err.message.message, "one too many");
+        assert_eq!(
+            inbox.len(),
+            herald_core::inbox::INLINE_MARKS,
+            "nothing half-added"
+        );
+    }
+}
+
+/// `discard` drops everything held now (still readable in this request); what is
+/// added afterwards is stored; `keep` does not undo it.
+#[test]
+fn r_11_2_discard_drops_everything_held() {
+    for storage in ALL_STORAGES {
+        let mut jar = with_messages(storage, &["old"]);
+        let mut inbox = request(storage, &jar);
+        inbox.add(Level::INFO, "queued", "").unwrap();
+        inbox.discard();
+        inbox.add(Level::INFO, "later", "").unwrap();
+        inbox.keep();
+        assert_eq!(texts(&mut inbox), ["old", "queued", "later"]);
+        inbox.keep();
+        let plan = respond(&mut inbox, &mut jar);
+        assert!(plan.unstored.is_empty());
+        assert_eq!(stored_texts(storage, &jar), ["later"], "{storage:?}");
+        // Discard with nothing after it: the storage is cleared.
+        let mut jar = with_messages(storage, &["a", "b"]);
+        let mut inbox = request(storage, &jar);
+        inbox.discard();
+        assert_eq!(inbox.update(), Update::Clear);
+        respond(&mut inbox, &mut jar);
+        assert!(stored_texts(storage, &jar).is_empty(), "{storage:?}");
+    }
+}
+
+/// `discard_read` makes the reads final: a later `keep` brings back only the
+/// unread messages.
+#[test]
+fn r_11_2_discard_read_survives_keep() {
+    let mut jar = with_messages(Storage::Cookie, &["info", "error"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    let errors: Vec<_> = inbox
+        .read_where(|m| m.message == "error")
+        .map(|m| m.message.to_owned())
+        .collect();
+    assert_eq!(errors, ["error"]);
+    inbox.discard_read();
+    inbox.keep();
+    respond(&mut inbox, &mut jar);
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["info"]);
+    // After a full iteration, everything read is discarded.
+    let mut jar = with_messages(Storage::Cookie, &["a", "b"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(texts(&mut inbox).len(), 2);
+    inbox.discard_read();
+    inbox.keep();
+    inbox.add(Level::INFO, "new", "").unwrap();
+    respond(&mut inbox, &mut jar);
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["new"]);
+}
+
+/// a filtered read reads only what matches; the rest stays stored, in order; a
+/// later request reads it; nothing is shown twice.
+#[test]
+fn r_11_3_filtered_read_leaves_the_rest_in_order() {
+    for storage in ALL_STORAGES {
+        let mut jar = Jar::default();
+        let mut inbox = request(storage, &jar);
+        for (level, text) in [
+            (Level::INFO, "i1"),
+            (Level::ERROR, "e1"),
+            (Level::WARNING, "w1"),
+            (Level::ERROR, "e2"),
+        ] {
+            inbox.add(level, text, "").unwrap();
+        }
+        respond(&mut inbox, &mut jar);
+        let mut inbox = request(storage, &jar);
+        inbox.add(Level::INFO, "i2", "").unwrap();
+        let errors: Vec<_> = inbox
+            .read_where(|m| m.level == Level::ERROR)
+            .map(|m| m.message.to_owned())
+            .collect();
+        assert_eq!(errors, ["e1", "e2"]);
+        assert!(!inbox.used(), "a filtered read does not set used");
+        // Reading the same filter again yields the same messages.
+        assert_eq!(inbox.read_where(|m| m.level == Level::ERROR).count(), 2);
+        let plan = respond(&mut inbox, &mut jar);
+        assert!(plan.unstored.is_empty());
+        assert_eq!(
+            stored_texts(storage, &jar),
+            ["i1", "w1", "i2"],
+            "{storage:?}"
+        );
+        // The next request reads the rest; then nothing is left.
+        let mut inbox = request(storage, &jar);
+        assert_eq!(texts(&mut inbox), ["i1", "w1", "i2"]);
+        respond(&mut inbox, &mut jar);
+        assert!(stored_texts(storage, &jar).is_empty());
+    }
+}
+
+/// `keep` undoes a filtered read; a filtered read matching nothing changes
+/// nothing; a filtered read of everything clears.
+#[test]
+fn r_11_3_filtered_read_with_keep_and_edges() {
+    let jar = with_messages(Storage::Cookie, &["a", "b"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|m| m.message == "a").count(), 1);
+    inbox.keep();
+    assert_eq!(inbox.update(), Update::Unchanged);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|_| false).count(), 0);
+    assert_eq!(inbox.update(), Update::Unchanged);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|_| true).count(), 2);
+    assert_eq!(inbox.update(), Update::Clear);
+    // A full iteration after a filtered read reads everything, as Django's.
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|m| m.message == "b").count(), 1);
+    assert_eq!(texts(&mut inbox), ["a", "b"]);
+    assert_eq!(inbox.update(), Update::Clear);
+}
+
+/// with: a compacted store keeps the loaded cookie's issued-at when a loaded
+/// message remains, and truncation sees only the stored messages.
+#[test]
+fn r_11_4_compaction_keeps_sources_and_issued_at() {
+    let s = signer();
+    let mut jar = Jar::default();
+    request_at(Storage::Cookie, &mut jar, &s, NOW, |i| {
+        i.add(Level::ERROR, "e", "").unwrap();
+        i.add(Level::INFO, "i", "").unwrap();
+    });
+    let plan = request_at(Storage::Cookie, &mut jar, &s, NOW + 20, |i| {
+        assert_eq!(i.read_where(|m| m.level == Level::ERROR).count(), 1);
+        i.add_now(Level::INFO, "now", "").unwrap();
+        i.add(Level::INFO, "new", "").unwrap();
+    });
+    let CookieAction::Set { messages, .. } = &plan.cookie else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(messages, &(0..2));
+    assert_eq!(plan.issued_at, NOW, "the kept loaded message's issued-at");
+    assert_eq!(cookie_issued_at(&jar, &s), NOW);
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["i", "new"]);
+}
