@@ -16,7 +16,9 @@
 //!    [`Inbox::load_session_foreign`], under the same rules.
 //! 3. The handler calls [`Inbox::add`], [`Inbox::iter`], [`Inbox::keep`], ….
 //! 4. [`Inbox::plan`] (or [`Inbox::plan_with`] for another codec) says what to write:
-//!    a [`Plan`] with the cookie action, the session action and the unstored messages.
+//!    a [`Plan`] with the cookie action, the session action, the unstored messages and
+//!    the issued-at the values carry ([`Plan::issued_at`]: the age of the oldest stored
+//!    message, so that `max_age` counts from a message's first write, RULES ).
 //!    [`Inbox::seal_cookie`] and [`Inbox::encode_session`] produce the bytes.
 //!
 //! The adapters only move bytes between HTTP and these calls; every decision is here.
@@ -206,6 +208,94 @@ pub struct Plan {
     /// Messages that no storage takes (cookie storage drops the oldest that do not fit).
     /// Never silently dropped: the adapter reports them.
     pub unstored: Range<usize>,
+    /// The issued-at time of every value this plan writes in herald's format:
+    /// the age of the oldest message it stores. When the messages the update stores include
+    /// some that were loaded from the cookie or the session, it is the earliest issued-at
+    /// of those sources (never later than `now`); otherwise `now`. A fallback-key cookie
+    /// re-signed unchanged keeps its own issued-at. Truncation was computed for this value,
+    /// so pass it to [`Inbox::seal_cookie`], [`Inbox::session_len`] and
+    /// [`Inbox::encode_session`]. [`Inbox::plan_with`], for codecs that stamp their own
+    /// time (Django's), knows no `now` and sets it to 0.
+    pub issued_at: u64,
+}
+
+/// How many messages an inbox can mark (R-11: [`Inbox::add_now`], [`Inbox::read_where`])
+/// without the `alloc` feature (with it, any number: the marks beyond spill to the heap,
+/// which a fixed [`MessageList`] of the default 32 messages never needs).
+pub const INLINE_MARKS: usize = 128;
+
+/// A set of message indices: inline bits for the first [`INLINE_MARKS`], then (with
+/// `alloc`) a spill vector.
+#[derive(Clone, Debug, Default)]
+struct Marks {
+    inline: [u64; INLINE_MARKS / 64],
+    #[cfg(feature = "alloc")]
+    spill: alloc::vec::Vec<u64>,
+}
+
+impl Marks {
+    const fn new() -> Self {
+        Marks {
+            inline: [0; INLINE_MARKS / 64],
+            #[cfg(feature = "alloc")]
+            spill: alloc::vec::Vec::new(),
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        match self.inline.get(word) {
+            Some(w) => w & bit != 0,
+            #[cfg(feature = "alloc")]
+            None => self
+                .spill
+                .get(word - self.inline.len())
+                .is_some_and(|w| w & bit != 0),
+            #[cfg(not(feature = "alloc"))]
+            None => false,
+        }
+    }
+
+    /// Marks `i`; `false` when it cannot (index past [`INLINE_MARKS`] without `alloc`).
+    fn set(&mut self, i: usize) -> bool {
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if let Some(w) = self.inline.get_mut(word) {
+            *w |= bit;
+            return true;
+        }
+        #[cfg(feature = "alloc")]
+        {
+            let at = word - self.inline.len();
+            if self.spill.len() <= at {
+                self.spill.resize(at + 1, 0);
+            }
+            self.spill[at] |= bit;
+            true
+        }
+        #[cfg(not(feature = "alloc"))]
+        false
+    }
+
+    fn clear(&mut self) {
+        self.inline = [0; INLINE_MARKS / 64];
+        #[cfg(feature = "alloc")]
+        self.spill.clear();
+    }
+
+    fn union(&mut self, other: &Marks) {
+        for (w, o) in self.inline.iter_mut().zip(&other.inline) {
+            *w |= o;
+        }
+        #[cfg(feature = "alloc")]
+        {
+            if self.spill.len() < other.spill.len() {
+                self.spill.resize(other.spill.len(), 0);
+            }
+            for (w, o) in self.spill.iter_mut().zip(&other.spill) {
+                *w |= o;
+            }
+        }
+    }
 }
 
 /// The state of one source (cookie or session) after loading.
@@ -252,6 +342,21 @@ pub struct Inbox<L = MessageList> {
     session: Source,
     /// How many of the loaded messages came from the cookie (they come first).
     cookie_count: usize,
+    /// The cookie's issued-at (`u64::MAX` when unknown: a foreign value, or none).
+    cookie_issued_at: u64,
+    /// The session's messages (after the cookie's) and the entry's issued-at.
+    session_range: Range<usize>,
+    session_issued_at: u64,
+    /// herald extensions (RULES §11). Messages for this request only (`add_now`,
+    /// `discard_read`): shown by reads, never stored.
+    request_only: Marks,
+    /// `list[..discarded]` was discarded (`discard`, R-11.2): shown by reads, never stored.
+    discarded: usize,
+    /// Messages read by a filtered read (`read_where`, R-11.3) and not by a full one.
+    read: Marks,
+    /// The update removed marked messages from the middle of the list: the list now holds
+    /// exactly what is stored.
+    compacted: bool,
 }
 
 /// Where loaded messages come from.
@@ -311,6 +416,13 @@ impl<L: MessageStore> Inbox<L> {
             cookie: Source::NotLoaded,
             session: Source::NotLoaded,
             cookie_count: 0,
+            cookie_issued_at: u64::MAX,
+            session_range: 0..0,
+            session_issued_at: u64::MAX,
+            request_only: Marks::new(),
+            discarded: 0,
+            read: Marks::new(),
+            compacted: false,
         }
     }
 
@@ -404,6 +516,7 @@ impl<L: MessageStore> Inbox<L> {
                 return Err(e);
             }
         };
+        self.cookie_issued_at = opened.issued_at;
         Ok(self.cookie_loaded(before, header.continued, opened.key))
     }
 
@@ -426,6 +539,7 @@ impl<L: MessageStore> Inbox<L> {
     fn session_loaded(&mut self, before: usize, continued: bool, key: KeyUsed) -> Loaded {
         let count = self.list.len() - before;
         self.loaded = self.list.len();
+        self.session_range = before..self.list.len();
         self.session = Source::Valid {
             has_messages: count > 0,
             continued,
@@ -514,7 +628,10 @@ impl<L: MessageStore> Inbox<L> {
         };
         let before = self.list.len();
         match self.load_into(body) {
-            Ok(header) => Ok(self.session_loaded(before, header.continued, KeyUsed::Current)),
+            Ok(header) => {
+                self.session_issued_at = header.issued_at;
+                Ok(self.session_loaded(before, header.continued, KeyUsed::Current))
+            }
             Err(e) => {
                 self.session = Source::Invalid;
                 let capacity = matches!(e, LoadError::Decode(DecodeError::Capacity(_)));
@@ -658,6 +775,105 @@ impl<L: MessageStore> Inbox<L> {
         Ok(Added::Queued)
     }
 
+    /// Queues `text` for this request only (R-11.1, Rails' `flash.now`): a read in this
+    /// request shows it, in order with the others; no storage ever takes it, it is never
+    /// reported unstored, and it does not count as added (`added_new` is unchanged, so a
+    /// request that only adds such messages leaves the stored values alone). Ignored like
+    /// [`Inbox::add`] when empty or below the level.
+    ///
+    /// # Errors
+    /// [`AddError`], handing the message back, when it does not fit (also when, without
+    /// the `alloc` feature, it would be the inbox's message number [`INLINE_MARKS`] + 1).
+    pub fn add_now<'m>(
+        &mut self,
+        level: Level,
+        text: &'m str,
+        extra_tags: &'m str,
+    ) -> Result<Added, AddError<'m>> {
+        self.add_message_now(Message::new(level, text).with_extra_tags(extra_tags))
+    }
+
+    /// [`Inbox::add_now`] for a complete [`Message`].
+    ///
+    /// # Errors
+    /// As [`Inbox::add_now`].
+    pub fn add_message_now<'m>(&mut self, message: Message<'m>) -> Result<Added, AddError<'m>> {
+        if message.message.is_empty() {
+            return Ok(Added::IgnoredEmpty);
+        }
+        if message.level < self.level() {
+            return Ok(Added::IgnoredBelowLevel);
+        }
+        let at = self.list.len();
+        self.list
+            .push(message)
+            .map_err(|reason| AddError { message, reason })?;
+        if !self.request_only.set(at) {
+            self.list.truncate(at);
+            return Err(AddError {
+                message,
+                reason: CapacityError::TooManyMessages,
+            });
+        }
+        Ok(Added::Queued)
+    }
+
+    /// Discards every message the inbox holds now (R-11.2, Rails' `flash.discard`): loaded
+    /// or added, read or not. They stay readable in this request, but no storage takes
+    /// them, so the stored values are cleared (or hold only what is added afterwards).
+    /// Messages added after the call are stored as usual. [`Inbox::keep`] does not undo
+    /// it. Touches the messages.
+    pub fn discard(&mut self) {
+        self.touch();
+        self.discarded = self.list.len();
+    }
+
+    /// Discards the messages read so far: those of a full iteration and of
+    /// filtered reads become messages of this request only, so a later [`Inbox::keep`]
+    /// does not bring them back. Unread messages are not affected.
+    pub fn discard_read(&mut self) {
+        self.touch();
+        if self.used {
+            self.discarded = self.discarded.max(self.loaded);
+        }
+        self.request_only.union(&self.read);
+    }
+
+    /// Reads only the messages that `filter` accepts (R-11.3, Flask's `category_filter`):
+    /// yields them in order and marks them read; the others stay unread and are stored
+    /// for a later request, in order. Does not set [`Inbox::used`] (only a full
+    /// [`Inbox::iter`] does); [`Inbox::keep`] undoes it. Reading again yields the same
+    /// messages again, as [`Inbox::iter`] does. Without the `alloc` feature, messages past
+    /// the first [`INLINE_MARKS`] cannot be marked: they are neither yielded nor read.
+    pub fn read_where<'a, F: Fn(&Message<'_>) -> bool + 'a>(
+        &'a mut self,
+        filter: F,
+    ) -> impl Iterator<Item = Message<'a>> + 'a {
+        self.touch();
+        for (i, m) in self.list.view().iter().enumerate() {
+            if filter(&m) && !self.read.set(i) {
+                break;
+            }
+        }
+        let read = &self.read;
+        self.list
+            .view()
+            .iter()
+            .enumerate()
+            .filter(move |(i, m)| read.get(*i) && filter(m))
+            .map(|(_, m)| m)
+    }
+
+    /// Whether message `index` is for this request only (added with [`Inbox::add_now`],
+    /// or discarded): it is never stored.
+    pub fn is_request_only(&self, index: usize) -> bool {
+        index < self.discarded || self.request_only.get(index)
+    }
+
+    fn dropped(&self, i: usize) -> bool {
+        self.is_request_only(i) || self.read.get(i)
+    }
+
     /// Iterates all messages, loaded then queued: marks the inbox used and moves
     /// the queue into the loaded list. Iterating again yields the same messages. Stopping
     /// early still counts as reading them all, as in Django.
@@ -687,9 +903,12 @@ impl<L: MessageStore> Inbox<L> {
     }
 
     /// Undoes the read: the messages iterated so far are kept for the next request, as
-    /// with Django's `storage.used = False`.
+    /// with Django's `storage.used = False`; so are those of filtered reads
+    /// ([`Inbox::read_where`], R-11.3). Discarded and request-only messages stay so
+    ///
     pub fn keep(&mut self) {
         self.used = false;
+        self.read.clear();
     }
 
     /// Whether the messages were iterated (Django's `used`).
@@ -714,26 +933,76 @@ impl<L: MessageStore> Inbox<L> {
         self.list.view().slice(range)
     }
 
-    /// What must be stored: nothing, a clear, or an ordered list.
+    /// What must be stored (R-2.6, with the extensions of ): nothing, a clear, or
+    /// an ordered list. Messages for this request only, discarded ones and those of
+    /// filtered reads are left out; when that leaves a gap, the inbox's list is compacted
+    /// to exactly the stored messages (in order) and the range indexes the compacted list.
     pub fn update(&mut self) -> Update {
-        let queue = self.loaded..self.list.len();
-        if self.used {
-            if queue.is_empty() {
+        let len = self.list.len();
+        if self.compacted {
+            return if len == 0 {
                 Update::Clear
             } else {
-                Update::Store(queue)
-            }
+                Update::Store(0..len)
+            };
+        }
+        let range = if self.used {
+            self.loaded..len
         } else if self.added_new {
             self.touch();
-            Update::Store(0..self.list.len())
+            0..len
+        } else if (0..self.sources_end()).any(|i| self.dropped(i)) {
+            // A filtered read or a discard took a loaded message: the sources change.
+            0..len
         } else {
-            Update::Unchanged
+            return Update::Unchanged;
+        };
+        let kept = range.clone().filter(|&i| !self.dropped(i)).count();
+        if kept == 0 {
+            Update::Clear
+        } else if kept == range.len() {
+            Update::Store(range)
+        } else {
+            self.compact(range);
+            Update::Store(0..kept)
         }
+    }
+
+    /// The end of the loaded sources' messages (they come first).
+    fn sources_end(&self) -> usize {
+        self.cookie_count.max(self.session_range.end)
+    }
+
+    /// Keeps only the messages of `range` that are not dropped, in order, and
+    /// remaps the sources' ranges onto the compacted list.
+    fn compact(&mut self, range: Range<usize>) {
+        let old = self.list.clone();
+        let (cookie, session) = (self.cookie_messages(), self.session_range.clone());
+        let (mut in_cookie, mut in_session) = (0, 0);
+        self.list.truncate(0);
+        for (i, m) in old.view().iter().enumerate() {
+            if !range.contains(&i) || self.dropped(i) {
+                continue;
+            }
+            in_cookie += usize::from(cookie.contains(&i));
+            in_session += usize::from(session.contains(&i));
+            // Cannot fail: a subset of what the store held, pushed into the emptied store.
+            let _ = self.list.push(m);
+        }
+        self.cookie_count = in_cookie;
+        self.session_range = in_cookie..in_cookie + in_session;
+        self.loaded = 0;
+        self.discarded = 0;
+        self.request_only.clear();
+        self.read.clear();
+        self.compacted = true;
     }
 
     /// The complete response plan in herald's own format: [`Inbox::update`], then the
     /// storage rules of RULES §4 – §6, with truncation to `max_value_len` characters of
-    /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at `now`.
+    /// cookie value computed in one pass ([`truncate::fit`]) for a value issued at the
+    /// plan's [`Plan::issued_at`] (R-3.5: the earliest issued-at of the request's sources
+    /// whose messages it stores, else `now`).
     ///
     /// Every cookie value the plan asks for is at most `max_value_len` characters long.
     /// A bound below [`truncate::MIN_VALUE_LEN`] (60) is raised to it: when nothing fits,
@@ -741,14 +1010,19 @@ impl<L: MessageStore> Inbox<L> {
     pub fn plan(&mut self, max_value_len: usize, now: u64) -> Plan {
         let max_value_len = max_value_len.max(truncate::MIN_VALUE_LEN);
         let resign = self.needs_resign();
-        let mut plan = self
-            .plan_with(|view, policy| truncate::fit(view, policy, now, max_value_len).kept.len());
+        let mut plan = self.plan_at(now, |view, policy, issued_at| {
+            truncate::fit(view, policy, issued_at, max_value_len)
+                .kept
+                .len()
+        });
         // Key rotation: a cookie that verified with a fallback key is re-signed with the
         // current key even when nothing else changed — when the re-signed value fits the
-        // bound. It may not: the bound may have shrunk since the cookie was written, or
-        // the issued-at varint may have grown a byte. Then the cookie is left as it is
-        // (it still verifies with the fallback key, and the next write signs with the
-        // current one): nothing is dropped and no value over the bound is ever asked for.
+        // bound. It keeps its issued-at (R-3.5: re-signing never extends a cookie's life;
+        // one issued in the future, clock skew, is stamped `now`, never a longer varint),
+        // so the value is at most as long as before; it may still not fit when the bound
+        // has shrunk since the cookie was written. Then the cookie is left as it is (it
+        // still verifies with the fallback key, and the next write signs with the current
+        // one): nothing is dropped and no value over the bound is ever asked for.
         if resign && plan.cookie == CookieAction::Keep && self.storage != Storage::Session {
             let loaded = self.cookie_messages();
             let continued = matches!(
@@ -758,8 +1032,9 @@ impl<L: MessageStore> Inbox<L> {
                     ..
                 }
             );
+            let issued_at = self.cookie_issued_at.min(now);
             let header = Header {
-                issued_at: now,
+                issued_at,
                 continued,
             };
             if truncate::signed_len(&header, self.list.view().slice(loaded.clone()))
@@ -769,6 +1044,7 @@ impl<L: MessageStore> Inbox<L> {
                     messages: loaded,
                     continued,
                 };
+                plan.issued_at = issued_at;
             }
         }
         plan
@@ -779,11 +1055,41 @@ impl<L: MessageStore> Inbox<L> {
         0..self.cookie_count
     }
 
+    /// The issued-at of a value storing `stored`: the earliest issued-at of the
+    /// sources (cookie, session) that have a message in `stored`, never later than `now`;
+    /// messages added in this request count as issued `now`, and so do messages of a
+    /// source whose issued-at is unknown (loaded by another codec).
+    fn issued_at_for(&self, stored: &Range<usize>, now: u64) -> u64 {
+        let overlaps =
+            |r: Range<usize>| r.start < r.end && stored.start < r.end && r.start < stored.end;
+        let mut issued_at = now;
+        if overlaps(self.cookie_messages()) {
+            issued_at = issued_at.min(self.cookie_issued_at);
+        }
+        if overlaps(self.session_range.clone()) {
+            issued_at = issued_at.min(self.session_issued_at);
+        }
+        issued_at
+    }
+
     /// The response plan for any codec: `fit(view, policy)` returns how many messages of
     /// `view` fit in the cookie under `policy` (for [`Policy::KeepNewest`] the newest
     /// ones, for [`Policy::KeepOldest`] the oldest). herald's own format uses
-    /// [`truncate::fit`]; the Django codec uses Django's bisection.
+    /// [`truncate::fit`]; the Django codec uses Django's bisection. For codecs that stamp
+    /// their own time: the returned [`Plan::issued_at`] is 0 (see [`Inbox::plan_at`]).
     pub fn plan_with(&mut self, fit: impl FnOnce(ListView<'_>, Policy) -> usize) -> Plan {
+        self.plan_at(0, |view, policy, _| fit(view, policy))
+    }
+
+    /// The response plan for any codec, at `now`: as [`Inbox::plan_with`], with
+    /// `fit(view, policy, issued_at)` told the issued-at the values will carry,
+    /// which is also the returned [`Plan::issued_at`]. Does not re-sign a fallback-key
+    /// cookie (only [`Inbox::plan`] does).
+    pub fn plan_at(
+        &mut self,
+        now: u64,
+        fit: impl FnOnce(ListView<'_>, Policy, u64) -> usize,
+    ) -> Plan {
         let update = self.update();
         let cookie_used = matches!(
             self.cookie,
@@ -803,6 +1109,7 @@ impl<L: MessageStore> Inbox<L> {
             cookie: CookieAction::Keep,
             session: SessionAction::Keep,
             unstored: 0..0,
+            issued_at: now,
         };
         match (self.storage, update) {
             (_, Update::Unchanged) => keep,
@@ -825,14 +1132,21 @@ impl<L: MessageStore> Inbox<L> {
                 } else {
                     SessionAction::Keep
                 },
-                unstored: 0..0,
+                ..keep
             },
             (Storage::Session, Update::Store(r)) => Plan {
+                issued_at: self.issued_at_for(&r, now),
                 session: SessionAction::Set { messages: r },
                 ..keep
             },
             (Storage::Cookie, Update::Store(r)) => {
-                let kept = fit(self.list.view().slice(r.clone()), Policy::KeepNewest).min(r.len());
+                let issued_at = self.issued_at_for(&r, now);
+                let kept = fit(
+                    self.list.view().slice(r.clone()),
+                    Policy::KeepNewest,
+                    issued_at,
+                )
+                .min(r.len());
                 let cut = r.end - kept;
                 Plan {
                     cookie: CookieAction::Set {
@@ -841,10 +1155,17 @@ impl<L: MessageStore> Inbox<L> {
                     },
                     session: SessionAction::Keep,
                     unstored: r.start..cut,
+                    issued_at,
                 }
             }
             (Storage::Fallback, Update::Store(r)) => {
-                let kept = fit(self.list.view().slice(r.clone()), Policy::KeepOldest).min(r.len());
+                let issued_at = self.issued_at_for(&r, now);
+                let kept = fit(
+                    self.list.view().slice(r.clone()),
+                    Policy::KeepOldest,
+                    issued_at,
+                )
+                .min(r.len());
                 let cut = r.start + kept;
                 let session = if cut < r.end {
                     SessionAction::Set {
@@ -862,13 +1183,15 @@ impl<L: MessageStore> Inbox<L> {
                     },
                     session,
                     unstored: r.end..r.end,
+                    issued_at,
                 }
             }
         }
     }
 
     /// Writes the signed cookie value for `messages` (with the not-finished marker if
-    /// `continued`) into `out`, issued at `now`: one encode and one HMAC, in one pass.
+    /// `continued`) into `out`, stamped `issued_at` (the plan's [`Plan::issued_at`], for
+    /// which its truncation was computed): one encode and one HMAC, in one pass.
     ///
     /// # Errors
     /// [`SealError::BufferTooSmall`] when `out` is shorter than the value, whose exact
@@ -878,40 +1201,41 @@ impl<L: MessageStore> Inbox<L> {
         messages: Range<usize>,
         continued: bool,
         signer: &Signer<F>,
-        now: u64,
+        issued_at: u64,
         out: &'o mut [u8],
     ) -> Result<&'o str, SealError> {
         let header = Header {
-            issued_at: now,
+            issued_at,
             continued,
         };
         codec::seal_body(&header, self.list.view().slice(messages), signer, out)
     }
 
-    /// The exact length of the session entry [`Inbox::encode_session`] writes.
-    pub fn session_len(&self, messages: Range<usize>, now: u64) -> usize {
+    /// The exact length of the session entry [`Inbox::encode_session`] writes, stamped
+    /// `issued_at` (the plan's [`Plan::issued_at`]).
+    pub fn session_len(&self, messages: Range<usize>, issued_at: u64) -> usize {
         codec::body_len(
             &Header {
-                issued_at: now,
+                issued_at,
                 continued: false,
             },
             self.list.view().slice(messages),
         )
     }
 
-    /// Writes the session entry (an unsigned body) for `messages` into `out` and returns
-    /// its length.
+    /// Writes the session entry (an unsigned body) for `messages`, stamped `issued_at` (the
+    /// plan's [`Plan::issued_at`]), into `out` and returns its length.
     ///
     /// # Errors
     /// [`EncodeError::BufferTooSmall`] when `out` is shorter than [`Inbox::session_len`].
     pub fn encode_session(
         &self,
         messages: Range<usize>,
-        now: u64,
+        issued_at: u64,
         out: &mut [u8],
     ) -> Result<usize, EncodeError> {
         let header = Header {
-            issued_at: now,
+            issued_at,
             continued: false,
         };
         codec::encode_body(&header, self.list.view().slice(messages), out)

@@ -146,6 +146,83 @@ fn every_core_operation_allocates_nothing() {
 /// The growable store (feature `alloc`): a request with a few messages allocates nothing
 /// (they live inline), and one with many allocates once per buffer when it moves to the
 /// heap, then only when a buffer doubles; loading a cookie reserves its room at once.
+/// The herald extensions (RULES §11) on the fixed store: `now`, filtered reads, discards
+/// and the compaction of the update allocate nothing either (the marks are inline).
+#[test]
+fn the_extensions_allocate_nothing_on_the_fixed_store() {
+    let signer: Signer = Signer::new(
+        b"the allocation test secret, 32 bytes",
+        "herald.messages",
+        "messages",
+        &[],
+    )
+    .unwrap();
+    let texts: Vec<String> = (0..20).map(|i| format!("Message number {i} — ✓")).collect();
+    let mut out = [0u8; 2048];
+    let mut fixed: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    for (i, t) in texts.iter().enumerate() {
+        let level = if i % 3 == 0 {
+            Level::ERROR
+        } else {
+            Level::INFO
+        };
+        fixed.add(level, t, "").unwrap();
+    }
+    let plan = fixed.plan(2048, NOW);
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = plan.cookie
+    else {
+        panic!("expected a cookie")
+    };
+    let value = fixed
+        .seal_cookie(messages, continued, &signer, plan.issued_at, &mut out)
+        .unwrap()
+        .to_owned();
+    let (kept, n) = count_allocs(|| {
+        let mut inbox: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+        inbox
+            .load_cookie(Some(value.as_bytes()), &signer, NOW, None)
+            .unwrap();
+        inbox
+            .add_now(Level::WARNING, "for this request", "")
+            .unwrap();
+        let errors = inbox.read_where(|m| m.level == Level::ERROR).count();
+        inbox.add(Level::INFO, "new", "").unwrap();
+        inbox.discard_read();
+        let plan = inbox.plan(2048, NOW);
+        let CookieAction::Set {
+            messages,
+            continued,
+        } = plan.cookie
+        else {
+            panic!("expected a cookie")
+        };
+        let mut out = [0u8; 2048];
+        inbox
+            .seal_cookie(
+                messages.clone(),
+                continued,
+                &signer,
+                plan.issued_at,
+                &mut out,
+            )
+            .unwrap();
+        let mut discarding: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        discarding.add(Level::INFO, "x", "").unwrap();
+        discarding.discard();
+        assert_eq!(discarding.plan(2048, NOW).cookie, CookieAction::Delete);
+        (errors, messages.len())
+    });
+    assert_eq!(
+        kept,
+        (7, 14),
+        "7 errors read; 13 others and the new one kept"
+    );
+    assert_eq!(n, 0, "the extensions allocated {n} times");
+}
+
 #[cfg(feature = "alloc")]
 #[test]
 fn the_growable_store_allocates_only_for_what_it_holds() {

@@ -270,6 +270,8 @@ enum MCookie {
 struct MJar {
     cookie: MCookie,
     session: Option<Vec<M>>,
+    /// The session entry's issued-at (meaningful when `session` is set).
+    session_issued_at: u64,
 }
 
 /// What a load should report.
@@ -343,6 +345,8 @@ struct MPlan {
     cookie: PCookie,
     session: PSession,
     unstored: Vec<M>,
+    /// the issued-at of the values written.
+    issued_at: u64,
 }
 
 /// Django's `FallbackStorage` for one request.
@@ -362,8 +366,16 @@ struct Model {
     cookie_used: bool,
     session_used: bool,
     /// herald's key rotation: a cookie that verified with a fallback key is rewritten, with
-    /// the same messages and marker, by a response that would otherwise leave it alone.
-    resign: Option<(Vec<M>, bool)>,
+    /// the same messages, marker and issued-at, by a response that would otherwise leave it
+    /// alone.
+    resign: Option<(Vec<M>, bool, u64)>,
+    /// the ids of the messages loaded from each source (cookie, session) with the
+    /// source's issued-at.
+    sources: Vec<(BTreeSet<usize>, u64)>,
+    /// ids for this request only (`now`, discarded): never stored.
+    request_only: BTreeSet<usize>,
+    /// ids read by a filtered read (cleared by `keep`).
+    read: BTreeSet<usize>,
     cap_msgs: usize,
     cap_bytes: usize,
 }
@@ -381,6 +393,9 @@ impl Model {
             cookie_used: false,
             session_used: false,
             resign: None,
+            sources: Vec::new(),
+            request_only: BTreeSet::new(),
+            read: BTreeSet::new(),
             cap_msgs,
             cap_bytes,
         }
@@ -392,9 +407,14 @@ impl Model {
         match judge_cookie(&jar.cookie, keys, now, max_age) {
             Ok(None) => ExpLoad::Absent,
             Ok(Some((msgs, continued, key))) => {
+                let MCookie::Valid { issued_at, .. } = jar.cookie else {
+                    unreachable!("a verdict with messages is a valid cookie")
+                };
                 if key != KeyUsed::Current {
-                    self.resign = Some((msgs.clone(), continued));
+                    self.resign = Some((msgs.clone(), continued, issued_at));
                 }
+                self.sources
+                    .push((msgs.iter().map(M::id).collect(), issued_at));
                 let count = msgs.len();
                 self.cookie_used = count > 0;
                 self.consult_session = continued;
@@ -415,6 +435,8 @@ impl Model {
         match &jar.session {
             None => ExpLoad::Absent,
             Some(msgs) => {
+                self.sources
+                    .push((msgs.iter().map(M::id).collect(), jar.session_issued_at));
                 self.session_used = !msgs.is_empty();
                 self.loaded.extend(msgs.iter().cloned());
                 ExpLoad::Messages {
@@ -474,19 +496,85 @@ impl Model {
             .any(|m| m.level == level && m.message == text)
     }
 
-    ///
+    /// whether the message `id` is left out of what is stored.
+    fn dropped_id(&self, id: usize) -> bool {
+        self.request_only.contains(&id) || self.read.contains(&id)
+    }
+
+    /// with: the candidates as Django chooses them (or the whole list when a
+    /// filtered read or a discard took a loaded message), less the dropped ones.
     fn update(&self) -> MUpdate {
-        if self.used {
-            if self.queued.is_empty() {
-                MUpdate::Clear
-            } else {
-                MUpdate::Store(self.queued.clone())
-            }
-        } else if self.added_new {
-            MUpdate::Store(self.all())
+        let candidates = if self.used {
+            self.queued.clone()
+        } else if self.added_new
+            || self
+                .sources
+                .iter()
+                .flat_map(|(ids, _)| ids)
+                .any(|id| self.dropped_id(*id))
+        {
+            self.all()
         } else {
-            MUpdate::Unchanged
+            return MUpdate::Unchanged;
+        };
+        let kept: Vec<M> = candidates
+            .into_iter()
+            .filter(|m| !self.dropped_id(m.id()))
+            .collect();
+        if kept.is_empty() {
+            MUpdate::Clear
+        } else {
+            MUpdate::Store(kept)
         }
+    }
+
+    /// as `add`, for this request only (does not set `added_new`).
+    fn add_now(&mut self, m: &M) -> Result<Added, CapacityError> {
+        let added_new = self.added_new;
+        let got = self.add(m);
+        if got == Ok(Added::Queued) {
+            self.added_new = added_new;
+            self.request_only.insert(m.id());
+        }
+        got
+    }
+
+    ///
+    fn discard(&mut self) {
+        let all: Vec<usize> = self.all().iter().map(M::id).collect();
+        self.request_only.extend(all);
+    }
+
+    ///
+    fn discard_read(&mut self) {
+        if self.used {
+            let loaded: Vec<usize> = self.loaded.iter().map(M::id).collect();
+            self.request_only.extend(loaded);
+        }
+        let read: Vec<usize> = self.read.iter().copied().collect();
+        self.request_only.extend(read);
+    }
+
+    ///
+    fn read_where(&mut self, filter: Filter) -> Vec<M> {
+        let shown: Vec<M> = self
+            .all()
+            .into_iter()
+            .filter(|m| filter.accepts(m.level, &m.message))
+            .collect();
+        self.read.extend(shown.iter().map(M::id));
+        shown
+    }
+
+    /// a value storing `list` is issued when its oldest message was first written:
+    /// the earliest issued-at of the sources that have a message in `list`, never later
+    /// than `now`; new messages count as issued `now`.
+    fn issued_at(&self, list: &[M], now: u64) -> u64 {
+        self.sources
+            .iter()
+            .filter(|(ids, _)| list.iter().any(|m| ids.contains(&m.id())))
+            .map(|(_, t)| *t)
+            .fold(now, u64::min)
     }
 
     /// then.
@@ -495,6 +583,7 @@ impl Model {
             cookie: PCookie::Keep,
             session: PSession::Keep,
             unstored: Vec::new(),
+            issued_at: now,
         };
         match self.update() {
             MUpdate::Unchanged => {}
@@ -508,7 +597,8 @@ impl Model {
                 }
             }
             MUpdate::Store(list) => {
-                let k = model_keep_oldest(&list, now, max);
+                plan.issued_at = self.issued_at(&list, now);
+                let k = model_keep_oldest(&list, plan.issued_at, max);
                 plan.cookie = PCookie::Set(list[..k].to_vec(), k < list.len());
                 if k < list.len() {
                     plan.session = PSession::Set(list[k..].to_vec());
@@ -517,10 +607,13 @@ impl Model {
                 }
             }
         }
+        // Time only moves forward here and the bound is fixed, so the re-signed value
+        // (same messages, marker and issued-at: the same length) always fits.
         if plan.cookie == PCookie::Keep
-            && let Some((msgs, continued)) = &self.resign
+            && let Some((msgs, continued, issued_at)) = &self.resign
         {
             plan.cookie = PCookie::Set(msgs.clone(), *continued);
+            plan.issued_at = (*issued_at).min(now);
         }
         plan
     }
@@ -622,6 +715,7 @@ fn observe_plan<L: MessageStore>(inbox: &Inbox<L>, plan: &Plan) -> Result<MPlan,
             SessionAction::Set { messages } => PSession::Set(range_msgs(inbox, messages)?),
         },
         unstored: range_msgs(inbox, &plan.unstored)?,
+        issued_at: plan.issued_at,
     })
 }
 
@@ -670,6 +764,57 @@ enum Op {
     },
     Keep,
     SetLevel(Option<i32>),
+    /// a message for this request only (the harness prefixes a unique id).
+    Now {
+        level: i32,
+        text: String,
+    },
+    /// everything held now is discarded.
+    Discard,
+    /// what was read so far is discarded.
+    DiscardRead,
+    /// a filtered read.
+    ReadWhere(Filter),
+}
+
+/// Which messages a filtered read takes.
+#[derive(Clone, Copy, Debug)]
+enum Filter {
+    LevelAtLeast(i32),
+    LevelIs(i32),
+    /// Messages whose id has this parity (an arbitrary subset, interleaved).
+    Parity(bool),
+    Everything,
+    Nothing,
+}
+
+impl Filter {
+    fn accepts(self, level: i32, text: &str) -> bool {
+        match self {
+            Filter::LevelAtLeast(l) => level >= l,
+            Filter::LevelIs(l) => level == l,
+            Filter::Parity(odd) => (id_of(text) % 2 == 1) == odd,
+            Filter::Everything => true,
+            Filter::Nothing => false,
+        }
+    }
+}
+
+/// The herald extensions' operations (RULES §11).
+fn ext_op() -> impl Strategy<Value = Op> {
+    let filter = prop_oneof![
+        3 => prop::sample::select(vec![10, 20, 25, 30, 40]).prop_map(Filter::LevelAtLeast),
+        3 => prop::sample::select(vec![10, 20, 25, 30, 40]).prop_map(Filter::LevelIs),
+        3 => any::<bool>().prop_map(Filter::Parity),
+        1 => Just(Filter::Everything),
+        1 => Just(Filter::Nothing),
+    ];
+    prop_oneof![
+        4 => (level(), text_body()).prop_map(|(level, text)| Op::Now { level, text }),
+        1 => Just(Op::Discard),
+        1 => Just(Op::DiscardRead),
+        5 => filter.prop_map(Op::ReadWhere),
+    ]
 }
 
 #[derive(Clone, Debug)]
@@ -719,6 +864,10 @@ struct Scenario {
     default_level: i32,
     max_len: usize,
     max_age: Option<u64>,
+    /// The first request's time: [`T0`], or just below 2^35, where the issued-at varint
+    /// grows from 5 to 6 bytes during the sequence (R-3.5: a kept cookie keeps the shorter
+    /// one).
+    start: u64,
     requests: Vec<Request>,
 }
 
@@ -777,6 +926,7 @@ fn op() -> impl Strategy<Value = Op> {
             }
         ),
         2 => Just(Op::Keep),
+        4 => ext_op(),
         2 => prop_oneof![
             1 => Just(None),
             3 => prop_oneof![
@@ -820,13 +970,17 @@ fn scenario() -> impl Strategy<Value = Scenario> {
             (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
             1..7,
         ),
+        prop_oneof![3 => Just(T0), 1 => (1u64 << 35) - 400..(1u64 << 35)],
     )
-        .prop_map(|(default_level, max_len, max_age, requests)| Scenario {
-            default_level,
-            max_len,
-            max_age,
-            requests,
-        })
+        .prop_map(
+            |(default_level, max_len, max_age, requests, start)| Scenario {
+                default_level,
+                max_len,
+                max_age,
+                start,
+                requests,
+            },
+        )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -837,8 +991,14 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 #[derive(Default, Debug)]
 struct Ledger {
     accepted: BTreeSet<usize>,
+    /// When each accepted message was added.
+    added_at: std::collections::BTreeMap<usize, u64>,
     consumed: Vec<usize>,
     consumed_set: BTreeSet<usize>,
+    /// the ids of `now` messages (never accepted for storage).
+    now_ids: BTreeSet<usize>,
+    /// accepted messages the application discarded.
+    dropped_by_app: BTreeSet<usize>,
     discarded: BTreeSet<usize>,
 }
 
@@ -852,7 +1012,21 @@ impl Ledger {
             pending_set.len(),
             "duplicate pending message"
         );
-        let parts = [&self.consumed_set, &self.discarded, &pending_set];
+        prop_assert!(
+            pending_set.is_disjoint(&self.now_ids),
+            "a now message was stored (R-11.1)"
+        );
+        prop_assert!(
+            pending.windows(2).all(|w| w[0] < w[1]),
+            "stored out of order: {:?}",
+            pending
+        );
+        let parts = [
+            &self.consumed_set,
+            &self.discarded,
+            &self.dropped_by_app,
+            &pending_set,
+        ];
         let total: usize = parts.iter().map(|p| p.len()).sum();
         let union: BTreeSet<usize> = parts.iter().flat_map(|p| p.iter().copied()).collect();
         prop_assert_eq!(total, union.len(), "a message is in two places: {:?}", self);
@@ -877,6 +1051,8 @@ struct Driver<'s> {
     jar: RealJar,
     mjar: MJar,
     ledger: Ledger,
+    /// Whether a filtered read happened in the sequence so far.
+    filtered: bool,
     /// Whether the client or the key set ever made the stored values unreadable.
     disturbed: bool,
 }
@@ -890,7 +1066,7 @@ impl<'s> Driver<'s> {
             s,
             signer: keys.signer(),
             keys,
-            now: T0,
+            now: s.start,
             next_id: 0,
             jar: RealJar {
                 cookie: None,
@@ -899,8 +1075,10 @@ impl<'s> Driver<'s> {
             mjar: MJar {
                 cookie: MCookie::Absent,
                 session: None,
+                session_issued_at: 0,
             },
             ledger: Ledger::default(),
+            filtered: false,
             disturbed: false,
         }
     }
@@ -920,6 +1098,20 @@ impl<'s> Driver<'s> {
             .get(SESSION_KEY)
             .map(|b| decode(b).map(|d| d.1));
         prop_assert_eq!(entry, self.mjar.session.clone().map(Some), "session entry");
+        // independently of the model: `max_age` is the age of the oldest message.
+        // No message (in the cookie or behind its marker in the session) is delivered more
+        // than `max_age` after it was added, however often it was rewritten or re-signed.
+        if let Some(age) = self.s.max_age {
+            for m in &real {
+                let added = self.ledger.added_at[&m.id()];
+                prop_assert!(
+                    self.now <= added + age,
+                    "message {} added at {added} still pending at {} (max_age {age})",
+                    m.id(),
+                    self.now
+                );
+            }
+        }
         Ok(real)
     }
 
@@ -1011,6 +1203,9 @@ impl<'s> Driver<'s> {
 
         // The full list at the last iteration: what this request consumes if it ends used.
         let mut last_iteration: Vec<usize> = Vec::new();
+        // every message a read showed in this request, and this request's `now` ids.
+        let mut shown: BTreeSet<usize> = BTreeSet::new();
+        let mut request_now: BTreeSet<usize> = BTreeSet::new();
         for op in &req.ops {
             match op {
                 Op::Add {
@@ -1048,6 +1243,7 @@ impl<'s> Driver<'s> {
                     }
                     if expected == Ok(Added::Queued) {
                         self.ledger.accepted.insert(m.id());
+                        self.ledger.added_at.insert(m.id(), now);
                     }
                 }
                 Op::Iter(take) => {
@@ -1063,6 +1259,8 @@ impl<'s> Driver<'s> {
                         now_ids.starts_with(&last_iteration),
                         "the loaded list only grows within a request"
                     );
+                    // stopping early still reads them all.
+                    shown.extend(ids(&expected));
                     last_iteration = now_ids;
                 }
                 Op::Len { is_empty } => {
@@ -1106,7 +1304,61 @@ impl<'s> Driver<'s> {
                 }
                 Op::Keep => {
                     model.used = false;
+                    model.read.clear();
                     inbox.keep();
+                }
+                Op::Now { level, text } => {
+                    self.next_id += 1;
+                    let m = M {
+                        level: *level,
+                        message: format!("{}~{text}", self.next_id),
+                        // `add_now` with `""` extra tags, as `add` stores them.
+                        extra: Some(String::new()),
+                        is_safe: false,
+                    };
+                    let expected = model.add_now(&m);
+                    let got = inbox.add_now(Level(m.level), &m.message, "");
+                    match (expected, got) {
+                        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "add_now {:?}", m),
+                        (Err(reason), Err(AddError { message, reason: r })) => {
+                            prop_assert_eq!(reason, r, "add_now {:?}", m);
+                            prop_assert_eq!(M::of(message), m.clone(), "handed back");
+                        }
+                        (e, g) => prop_assert!(false, "add_now {m:?}: model {e:?}, got {g:?}"),
+                    }
+                    if expected == Ok(Added::Queued) {
+                        self.ledger.now_ids.insert(m.id());
+                        request_now.insert(m.id());
+                    }
+                }
+                Op::Discard => {
+                    model.discard();
+                    inbox.discard();
+                }
+                Op::DiscardRead => {
+                    model.discard_read();
+                    inbox.discard_read();
+                }
+                Op::ReadWhere(filter) => {
+                    self.filtered = true;
+                    let expected = model.read_where(*filter);
+                    let f = *filter;
+                    let got: Vec<M> = inbox
+                        .read_where(move |m| f.accepts(m.level.0, m.message))
+                        .map(M::of)
+                        .collect();
+                    prop_assert_eq!(&got, &expected, "filtered read {:?}", filter);
+                    for m in &got {
+                        prop_assert!(
+                            f.accepts(m.level, &m.message),
+                            "a filtered read showed {m:?}"
+                        );
+                    }
+                    prop_assert!(
+                        got.windows(2).all(|w| w[0].id() < w[1].id()),
+                        "a filtered read keeps the order"
+                    );
+                    shown.extend(ids(&got));
                 }
                 Op::SetLevel(l) => {
                     model.level = *l;
@@ -1117,8 +1369,10 @@ impl<'s> Driver<'s> {
         }
 
         // on a copy so that the plan below starts from the same state.
-        let update = inbox.clone().update();
-        prop_assert_eq!(observe_update(&inbox, &update)?, model.update(), "update");
+        // (The copy's ranges index the copy: may compact its list.)
+        let mut copy = inbox.clone();
+        let update = copy.update();
+        prop_assert_eq!(observe_update(&copy, &update)?, model.update(), "update");
 
         let plan = inbox.plan(max, now);
         let got = observe_plan(&inbox, &plan)?;
@@ -1142,16 +1396,30 @@ impl<'s> Driver<'s> {
                 continued,
             } => {
                 let mut out = [0u8; signer::MAX_VALUE_LEN];
+                let issued_at = expected.issued_at;
                 let value = inbox
-                    .seal_cookie(messages.clone(), *continued, &signer, now, &mut out)
+                    .seal_cookie(
+                        messages.clone(),
+                        *continued,
+                        &signer,
+                        plan.issued_at,
+                        &mut out,
+                    )
                     .expect("a planned cookie fits in MAX_VALUE_LEN");
                 let msgs = range_msgs(&inbox, messages)?;
                 let header = Header {
-                    issued_at: now,
+                    issued_at,
                     continued: *continued,
                 };
                 prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
-                prop_assert_eq!(value.len(), model_signed_len(now, &msgs));
+                prop_assert_eq!(value.len(), model_signed_len(issued_at, &msgs));
+                let mut scratch = [0u8; signer::MAX_RAW_LEN];
+                let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
+                prop_assert_eq!(
+                    opened.map(|o| o.issued_at),
+                    Ok(issued_at),
+                    "sealed issued-at"
+                );
                 prop_assert_eq!(
                     value.len(),
                     truncate::signed_len(&header, inbox.messages(messages.clone()))
@@ -1161,7 +1429,7 @@ impl<'s> Driver<'s> {
                     msgs,
                     continued: *continued,
                     generation: self.keys.cur,
-                    issued_at: now,
+                    issued_at,
                 };
             }
         }
@@ -1172,16 +1440,23 @@ impl<'s> Driver<'s> {
                 self.mjar.session = None;
             }
             SessionAction::Set { messages } => {
-                let len = inbox.session_len(messages.clone(), now);
+                let issued_at = expected.issued_at;
+                let len = inbox.session_len(messages.clone(), plan.issued_at);
                 let mut out = vec![0u8; len];
                 let n = inbox
-                    .encode_session(messages.clone(), now, &mut out)
+                    .encode_session(messages.clone(), plan.issued_at, &mut out)
                     .unwrap();
                 let msgs = range_msgs(&inbox, messages)?;
                 prop_assert_eq!(n, len);
-                prop_assert_eq!(n, model_body_len(now, &msgs));
+                prop_assert_eq!(n, model_body_len(issued_at, &msgs));
+                prop_assert_eq!(
+                    codec::peek_issued_at(&out),
+                    Ok(issued_at),
+                    "session issued-at"
+                );
                 self.jar.session.insert(SESSION_KEY.to_owned(), out);
                 self.mjar.session = Some(msgs);
+                self.mjar.session_issued_at = issued_at;
             }
         }
         if plan.cookie == CookieAction::Keep {
@@ -1205,23 +1480,46 @@ impl<'s> Driver<'s> {
             );
         }
 
-        // Read-once and order: a request that ends used consumes its last iteration.
-        if inbox.used() {
-            let last = self.ledger.consumed.last().copied();
-            for (i, id) in last_iteration.iter().enumerate() {
+        // a `now` message is shown only in the request that added it.
+        for id in &shown {
+            prop_assert!(
+                !self.ledger.now_ids.contains(id) || request_now.contains(id),
+                "now message {id} shown after its request"
+            );
+        }
+        // Read-once and order: a request that ends used consumes its last iteration, and
+        // a filtered read (not undone by keep) consumes what it showed; a
+        // discarded message is gone without being consumed; `now` messages are
+        // never part of the ledger.
+        let mut consumed: Vec<usize> = Vec::new();
+        for id in ids(&model.all()) {
+            if self.ledger.now_ids.contains(&id) {
+                continue;
+            }
+            if model.request_only.contains(&id) {
                 prop_assert!(
-                    self.ledger.consumed_set.insert(*id),
-                    "message {id} read twice"
+                    self.ledger.dropped_by_app.insert(id),
+                    "message {id} discarded twice"
                 );
-                let prev = if i == 0 {
-                    last
-                } else {
-                    Some(last_iteration[i - 1])
-                };
+            } else if (inbox.used() && last_iteration.contains(&id)) || model.read.contains(&id) {
+                prop_assert!(shown.contains(&id), "message {id} consumed unseen");
+                consumed.push(id);
+            }
+        }
+        let last = self.ledger.consumed.last().copied();
+        for (i, id) in consumed.iter().enumerate() {
+            prop_assert!(
+                self.ledger.consumed_set.insert(*id),
+                "message {id} read twice"
+            );
+            let prev = if i == 0 { last } else { Some(consumed[i - 1]) };
+            // Across requests, filtered reads may consume later messages first; within a
+            // request, and always without filtered reads, the order is the adding order.
+            if i > 0 || !self.filtered {
                 prop_assert!(prev.is_none_or(|p| p < *id), "order: {id} after {prev:?}");
             }
-            self.ledger.consumed.extend(&last_iteration);
         }
+        self.ledger.consumed.extend(&consumed);
         self.ledger.check_partition(&self.pending()?)
     }
 }
@@ -1276,14 +1574,22 @@ fn run<L: MessageStore>(s: &Scenario, store: &Store<L>) -> Result<(), TestCaseEr
     prop_assert!(d.pending()?.is_empty(), "pending after a full read");
     d.ledger.check_partition(&[])?;
     // Exactly once, in order: the consumed sequence is every accepted message that was not
-    // discarded, in acceptance order.
+    // discarded (by the client or the key set, or by the application: ), in
+    // acceptance order (with filtered reads, R-11.3, in some order: each exactly once).
     let expected: Vec<usize> = d
         .ledger
         .accepted
         .difference(&d.ledger.discarded)
+        .filter(|id| !d.ledger.dropped_by_app.contains(id))
         .copied()
         .collect();
-    prop_assert_eq!(&d.ledger.consumed, &expected);
+    if d.filtered {
+        let mut consumed = d.ledger.consumed.clone();
+        consumed.sort_unstable();
+        prop_assert_eq!(&consumed, &expected);
+    } else {
+        prop_assert_eq!(&d.ledger.consumed, &expected);
+    }
     if !d.disturbed {
         prop_assert!(
             !d.jar.session.contains_key(SESSION_KEY),

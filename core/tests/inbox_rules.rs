@@ -44,7 +44,13 @@ fn respond(inbox: &mut Inbox, jar: &mut Jar) -> herald_core::Plan {
         } => {
             let mut out = [0u8; MAX_VALUE_LEN];
             let v = inbox
-                .seal_cookie(messages.clone(), *continued, &signer(), NOW, &mut out)
+                .seal_cookie(
+                    messages.clone(),
+                    *continued,
+                    &signer(),
+                    plan.issued_at,
+                    &mut out,
+                )
                 .unwrap();
             assert!(v.len() <= MAX, "cookie value over its bound");
             jar.cookie = Some(v.to_owned());
@@ -54,9 +60,9 @@ fn respond(inbox: &mut Inbox, jar: &mut Jar) -> herald_core::Plan {
         SessionAction::Keep => {}
         SessionAction::Remove => jar.session = None,
         SessionAction::Set { messages } => {
-            let mut out = vec![0u8; inbox.session_len(messages.clone(), NOW)];
+            let mut out = vec![0u8; inbox.session_len(messages.clone(), plan.issued_at)];
             let n = inbox
-                .encode_session(messages.clone(), NOW, &mut out)
+                .encode_session(messages.clone(), plan.issued_at, &mut out)
                 .unwrap();
             assert_eq!(n, out.len());
             jar.session = Some(out);
@@ -552,9 +558,12 @@ fn key_rotation_resigns_with_the_current_key() {
     );
 }
 
-/// Key rotation never asks for a value over the bound: when the re-signed cookie would not
-/// fit (the issued-at varint grew a byte, or the bound shrank), the old cookie is left as
-/// it is — it still verifies with the fallback key — and nothing is dropped. (Found by the
+/// Key rotation never asks for a value over the bound. The re-signed cookie keeps its
+/// issued-at, so it is exactly as long as the value the client holds, which fitted
+/// the bound it was written under — even where the clock has since crossed a varint
+/// boundary (16383 is the largest two-byte varint; 16384 takes three). When the bound has
+/// shrunk below the cookie, the old cookie is left as it is — it still verifies with the
+/// fallback key — and nothing is dropped. (The shrunk-bound case was found by the
 /// `inbox_ops` fuzz target.)
 #[test]
 fn key_rotation_never_resigns_past_the_bound() {
@@ -572,10 +581,9 @@ fn key_rotation_never_resigns_past_the_bound() {
         &[b"the old secret, 32 bytes or longer"],
     )
     .unwrap();
-    // 16383 is the largest two-byte varint; 16384 takes three.
     let (then, now) = (16_383, 16_384);
     let mut out = [0u8; MAX_VALUE_LEN];
-    // Pick a text whose value grows by at least one character when re-signed at `now`.
+    // A text whose value would grow by one character if it were stamped `now`.
     let (value, len_now) = (0..8)
         .find_map(|pad| {
             let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
@@ -600,21 +608,11 @@ fn key_rotation_never_resigns_past_the_bound() {
         assert!(inbox.needs_resign());
         inbox
     };
-    // The value was exactly at the bound when written: re-signing would exceed it.
-    let plan = load().plan(value.len(), now);
-    assert_eq!(
-        plan.cookie,
-        CookieAction::Keep,
-        "left as it is, not over the bound"
-    );
-    assert_eq!(plan.session, SessionAction::Keep);
-    assert!(plan.unstored.is_empty(), "nothing dropped");
-    // A bound that shrank below the cookie: also left alone (nothing is re-read or lost).
-    let plan = load().plan(value.len() - 10, now);
-    assert_eq!(plan.cookie, CookieAction::Keep);
-    // With room for the re-signed value it is re-signed, and fits.
+    // The value was exactly at the bound when written: re-signed at its own issued-at, it
+    // still is.
     let mut inbox = load();
-    let plan = inbox.plan(len_now, now);
+    let plan = inbox.plan(value.len(), now);
+    assert_eq!(plan.issued_at, then, "re-signing keeps the issued-at");
     let CookieAction::Set {
         messages,
         continued,
@@ -623,9 +621,19 @@ fn key_rotation_never_resigns_past_the_bound() {
         panic!("expected a re-signed cookie, got {plan:?}");
     };
     let resigned = inbox
-        .seal_cookie(messages, continued, &new, now, &mut out)
+        .seal_cookie(messages, continued, &new, plan.issued_at, &mut out)
         .unwrap();
-    assert_eq!(resigned.len(), len_now);
+    assert_eq!(resigned.len(), value.len(), "the same length as before");
+    assert!(resigned.len() < len_now);
+    // A bound that shrank below the cookie: left alone (nothing is re-read or lost).
+    let plan = load().plan(value.len() - 10, now);
+    assert_eq!(
+        plan.cookie,
+        CookieAction::Keep,
+        "left as it is, not over the bound"
+    );
+    assert_eq!(plan.session, SessionAction::Keep);
+    assert!(plan.unstored.is_empty(), "nothing dropped");
 }
 
 /// Loads must come first.
@@ -752,4 +760,468 @@ fn tiny_bounds_are_raised_to_the_marker_length() {
             .unwrap();
         assert!(v.len() <= MIN_VALUE_LEN, "{}", v.len());
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// `max_age` is the age of the oldest message.
+// ---------------------------------------------------------------------------------------
+
+const AGE: u64 = 100;
+
+/// One request at `now` with `max_age = AGE` against `jar`: loads with `signer`, runs
+/// `handler`, writes the plan (signed with `signer`) back into `jar`; returns the plan.
+fn request_at(
+    storage: Storage,
+    jar: &mut Jar,
+    signer: &Signer,
+    now: u64,
+    handler: impl FnOnce(&mut Inbox),
+) -> herald_core::Plan {
+    let mut inbox = Inbox::new(storage, Level::INFO);
+    if storage != Storage::Session {
+        let _ = inbox.load_cookie(
+            jar.cookie.as_deref().map(str::as_bytes),
+            signer,
+            now,
+            Some(AGE),
+        );
+    }
+    if inbox.needs_session() {
+        inbox.load_session(jar.session.as_deref()).unwrap();
+    }
+    handler(&mut inbox);
+    let plan = inbox.plan(MAX, now);
+    assert!(plan.issued_at <= now, "never issued in the future");
+    if let CookieAction::Set {
+        messages,
+        continued,
+    } = &plan.cookie
+    {
+        let mut out = [0u8; MAX_VALUE_LEN];
+        let v = inbox
+            .seal_cookie(
+                messages.clone(),
+                *continued,
+                signer,
+                plan.issued_at,
+                &mut out,
+            )
+            .unwrap();
+        jar.cookie = Some(v.to_owned());
+    } else if plan.cookie == CookieAction::Delete {
+        jar.cookie = None;
+    }
+    match &plan.session {
+        SessionAction::Keep => {}
+        SessionAction::Remove => jar.session = None,
+        SessionAction::Set { messages } => {
+            let mut out = vec![0u8; inbox.session_len(messages.clone(), plan.issued_at)];
+            inbox
+                .encode_session(messages.clone(), plan.issued_at, &mut out)
+                .unwrap();
+            jar.session = Some(out);
+        }
+    }
+    plan
+}
+
+/// The issued-at inside the jar's cookie, verified with `signer`.
+fn cookie_issued_at(jar: &Jar, signer: &Signer) -> u64 {
+    let mut scratch = [0u8; herald_core::signer::MAX_RAW_LEN];
+    signer
+        .open(
+            jar.cookie.as_deref().unwrap().as_bytes(),
+            0,
+            None,
+            &mut scratch,
+        )
+        .unwrap()
+        .issued_at
+}
+
+/// Whether the jar's cookie still loads at `now` under `max_age = AGE`.
+fn cookie_alive(jar: &Jar, signer: &Signer, now: u64) -> Result<Loaded, LoadError> {
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.load_cookie(
+        jar.cookie.as_deref().map(str::as_bytes),
+        signer,
+        now,
+        Some(AGE),
+    )
+}
+
+/// a message kept (read, then `keep`) and rewritten with a new one expires
+/// `max_age` after its cookie was first written, not after the last rewrite.
+#[test]
+fn r_3_5_kept_message_expires_max_age_after_its_first_write() {
+    let s = signer();
+    let mut jar = Jar::default();
+    let plan = request_at(Storage::Cookie, &mut jar, &s, NOW, |i| {
+        i.add(Level::INFO, "first", "").unwrap();
+    });
+    assert_eq!(plan.issued_at, NOW);
+    // Read and kept, and a new message added: the whole list is rewritten...
+    let plan = request_at(Storage::Cookie, &mut jar, &s, NOW + 60, |i| {
+        assert_eq!(i.iter().count(), 1);
+        i.keep();
+        i.add(Level::INFO, "second", "").unwrap();
+    });
+    assert!(matches!(plan.cookie, CookieAction::Set { .. }));
+    // ... at the first message's issued-at.
+    assert_eq!(plan.issued_at, NOW);
+    assert_eq!(cookie_issued_at(&jar, &s), NOW);
+    // Untouched again at NOW + 90: still there; at NOW + AGE + 1 it has expired, although
+    // the last rewrite was only 41 seconds before.
+    assert!(matches!(
+        cookie_alive(&jar, &s, NOW + AGE),
+        Ok(Loaded::Messages { count: 2, .. })
+    ));
+    assert_eq!(
+        cookie_alive(&jar, &s, NOW + AGE + 1),
+        Err(LoadError::Open(herald_core::signer::OpenError::Expired {
+            issued_at: NOW,
+            now: NOW + AGE + 1
+        }))
+    );
+}
+
+/// with the session: a request that reads nothing and adds a message rewrites the
+/// session entry at the loaded entry's issued-at.
+#[test]
+fn r_3_5_session_rewrite_keeps_the_oldest_issued_at() {
+    let s = signer();
+    let mut jar = Jar::default();
+    request_at(Storage::Session, &mut jar, &s, NOW, |i| {
+        i.add(Level::INFO, "first", "").unwrap();
+    });
+    let plan = request_at(Storage::Session, &mut jar, &s, NOW + 30, |i| {
+        i.add(Level::INFO, "second", "").unwrap();
+    });
+    assert_eq!(plan.issued_at, NOW);
+    let body = jar.session.as_deref().unwrap();
+    assert_eq!(herald_core::codec::peek_issued_at(body), Ok(NOW));
+}
+
+/// under fallback storage: the cookie part and the session part of one write carry
+/// the same issued-at, the oldest loaded one.
+#[test]
+fn r_3_5_fallback_parts_share_the_oldest_issued_at() {
+    let s = signer();
+    let mut jar = Jar::default();
+    let long = "x".repeat(700);
+    request_at(Storage::Fallback, &mut jar, &s, NOW, |i| {
+        for _ in 0..4 {
+            i.add(Level::INFO, &long, "").unwrap();
+        }
+    });
+    assert!(jar.session.is_some(), "the overflow went to the session");
+    let plan = request_at(Storage::Fallback, &mut jar, &s, NOW + 10, |i| {
+        i.add(Level::INFO, "new", "").unwrap();
+    });
+    assert!(matches!(plan.session, SessionAction::Set { .. }));
+    assert_eq!(plan.issued_at, NOW);
+    assert_eq!(cookie_issued_at(&jar, &s), NOW);
+    let body = jar.session.as_deref().unwrap();
+    assert_eq!(herald_core::codec::peek_issued_at(body), Ok(NOW));
+}
+
+/// a cookie verified with a fallback key and re-signed by a request that
+/// reads nothing keeps its issued-at: key rotation does not extend its life.
+#[test]
+fn r_3_5_fallback_key_resign_keeps_the_issued_at() {
+    let old: Signer = Signer::new(
+        b"the old secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[],
+    )
+    .unwrap();
+    let new: Signer = Signer::new(
+        b"the new secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[b"the old secret, 32 bytes or longer"],
+    )
+    .unwrap();
+    let mut jar = Jar::default();
+    request_at(Storage::Cookie, &mut jar, &old, NOW, |i| {
+        i.add(Level::INFO, "before the rotation", "").unwrap();
+    });
+    // Rotated: a request that reads nothing re-signs with the new key...
+    let plan = request_at(Storage::Cookie, &mut jar, &new, NOW + 70, |i| {
+        assert!(i.needs_resign());
+    });
+    assert!(matches!(plan.cookie, CookieAction::Set { .. }));
+    assert_eq!(plan.issued_at, NOW, "re-signing keeps the issued-at");
+    assert!(matches!(
+        cookie_alive(&jar, &new, NOW + AGE),
+        Ok(Loaded::Messages {
+            count: 1,
+            key: KeyUsed::Current,
+            ..
+        })
+    ));
+    assert_eq!(cookie_issued_at(&jar, &new), NOW);
+    // ... and it expires when the original would have.
+    assert!(matches!(
+        cookie_alive(&jar, &new, NOW + AGE + 1),
+        Err(LoadError::Open(
+            herald_core::signer::OpenError::Expired { .. }
+        ))
+    ));
+}
+
+/// a request that reads everything and adds a new message writes only the new one,
+/// issued now.
+#[test]
+fn r_3_5_read_everything_and_add_writes_now() {
+    let s = signer();
+    let mut jar = Jar::default();
+    request_at(Storage::Cookie, &mut jar, &s, NOW, |i| {
+        i.add(Level::INFO, "old", "").unwrap();
+    });
+    let plan = request_at(Storage::Cookie, &mut jar, &s, NOW + 50, |i| {
+        assert_eq!(i.iter().count(), 1);
+        i.add(Level::INFO, "new", "").unwrap();
+    });
+    assert_eq!(plan.issued_at, NOW + 50);
+    assert_eq!(cookie_issued_at(&jar, &s), NOW + 50);
+    // Under fallback storage too.
+    let mut jar = Jar::default();
+    request_at(Storage::Fallback, &mut jar, &s, NOW, |i| {
+        i.add(Level::INFO, "old", "").unwrap();
+    });
+    let plan = request_at(Storage::Fallback, &mut jar, &s, NOW + 50, |i| {
+        assert_eq!(i.iter().count(), 1);
+        i.add(Level::INFO, "new", "").unwrap();
+    });
+    assert_eq!(plan.issued_at, NOW + 50);
+}
+
+/// a cookie issued in the future (clock skew between servers) is rewritten at
+/// `now`, never later.
+#[test]
+fn r_3_5_future_cookie_is_rewritten_at_now() {
+    let s = signer();
+    let mut jar = Jar::default();
+    request_at(Storage::Cookie, &mut jar, &s, NOW + 500, |i| {
+        i.add(Level::INFO, "from a fast clock", "").unwrap();
+    });
+    let plan = request_at(Storage::Cookie, &mut jar, &s, NOW, |i| {
+        i.add(Level::INFO, "more", "").unwrap();
+    });
+    assert_eq!(plan.issued_at, NOW);
+    assert_eq!(cookie_issued_at(&jar, &s), NOW);
+}
+
+// ---------------------------------------------------------------------------------------
+// §11: herald extensions.
+// ---------------------------------------------------------------------------------------
+
+/// What the next request would read from `jar`, without consuming it.
+fn stored_texts(storage: Storage, jar: &Jar) -> Vec<String> {
+    let mut inbox = request(storage, jar);
+    texts(&mut inbox)
+}
+
+const ALL_STORAGES: [Storage; 3] = [Storage::Cookie, Storage::Session, Storage::Fallback];
+
+/// a `now` message is shown in order by this request's read and never stored,
+/// never reported unstored, and does not count as added.
+#[test]
+fn r_11_1_now_is_shown_in_its_request_only() {
+    for storage in ALL_STORAGES {
+        let mut jar = with_messages(storage, &["old"]);
+        let mut inbox = request(storage, &jar);
+        inbox.add(Level::INFO, "stored", "").unwrap();
+        assert_eq!(inbox.add_now(Level::ERROR, "now", ""), Ok(Added::Queued));
+        assert_eq!(
+            inbox.add_now(Level::DEBUG, "hidden", ""),
+            Ok(Added::IgnoredBelowLevel)
+        );
+        assert_eq!(inbox.add_now(Level::INFO, "", ""), Ok(Added::IgnoredEmpty));
+        inbox.add(Level::INFO, "after", "").unwrap();
+        assert_eq!(texts(&mut inbox), ["old", "stored", "now", "after"]);
+        inbox.keep();
+        let plan = respond(&mut inbox, &mut jar);
+        assert!(plan.unstored.is_empty());
+        assert_eq!(
+            stored_texts(storage, &jar),
+            ["old", "stored", "after"],
+            "{storage:?}"
+        );
+    }
+    // Only `now` messages, nothing read: the stored values are left alone.
+    let jar = with_messages(Storage::Cookie, &["old"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    inbox.add_now(Level::INFO, "now", "").unwrap();
+    assert!(!inbox.added_new());
+    assert_eq!(inbox.update(), Update::Unchanged);
+    // Read: the cookie is cleared, the `now` message is not stored.
+    let mut jar = with_messages(Storage::Cookie, &["old"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    inbox.add_now(Level::INFO, "now", "").unwrap();
+    assert_eq!(texts(&mut inbox), ["old", "now"]);
+    assert_eq!(respond(&mut inbox, &mut jar).cookie, CookieAction::Delete);
+}
+
+/// without `alloc`: a fixed inbox marks at most `INLINE_MARKS` messages.
+#[test]
+fn r_11_1_now_past_the_marks_is_refused() {
+    let mut inbox: Inbox<MessageList<4096, 200>> = Inbox::new(Storage::Session, Level::INFO);
+    for _ in 0..herald_core::inbox::INLINE_MARKS {
+        inbox.add(Level::INFO, "x", "").unwrap();
+    }
+    let got = inbox.add_now(Level::INFO, "one too many", "");
+    if cfg!(feature = "alloc") {
+        assert_eq!(got, Ok(Added::Queued));
+    } else {
+        let err = got.unwrap_err();
+        assert_eq!(err.reason, herald_core::CapacityError::TooManyMessages);
+        assert_eq!(err.message.message, "one too many");
+        assert_eq!(
+            inbox.len(),
+            herald_core::inbox::INLINE_MARKS,
+            "nothing half-added"
+        );
+    }
+}
+
+/// `discard` drops everything held now (still readable in this request); what is
+/// added afterwards is stored; `keep` does not undo it.
+#[test]
+fn r_11_2_discard_drops_everything_held() {
+    for storage in ALL_STORAGES {
+        let mut jar = with_messages(storage, &["old"]);
+        let mut inbox = request(storage, &jar);
+        inbox.add(Level::INFO, "queued", "").unwrap();
+        inbox.discard();
+        inbox.add(Level::INFO, "later", "").unwrap();
+        inbox.keep();
+        assert_eq!(texts(&mut inbox), ["old", "queued", "later"]);
+        inbox.keep();
+        let plan = respond(&mut inbox, &mut jar);
+        assert!(plan.unstored.is_empty());
+        assert_eq!(stored_texts(storage, &jar), ["later"], "{storage:?}");
+        // Discard with nothing after it: the storage is cleared.
+        let mut jar = with_messages(storage, &["a", "b"]);
+        let mut inbox = request(storage, &jar);
+        inbox.discard();
+        assert_eq!(inbox.update(), Update::Clear);
+        respond(&mut inbox, &mut jar);
+        assert!(stored_texts(storage, &jar).is_empty(), "{storage:?}");
+    }
+}
+
+/// `discard_read` makes the reads final: a later `keep` brings back only the
+/// unread messages.
+#[test]
+fn r_11_2_discard_read_survives_keep() {
+    let mut jar = with_messages(Storage::Cookie, &["info", "error"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    let errors: Vec<_> = inbox
+        .read_where(|m| m.message == "error")
+        .map(|m| m.message.to_owned())
+        .collect();
+    assert_eq!(errors, ["error"]);
+    inbox.discard_read();
+    inbox.keep();
+    respond(&mut inbox, &mut jar);
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["info"]);
+    // After a full iteration, everything read is discarded.
+    let mut jar = with_messages(Storage::Cookie, &["a", "b"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(texts(&mut inbox).len(), 2);
+    inbox.discard_read();
+    inbox.keep();
+    inbox.add(Level::INFO, "new", "").unwrap();
+    respond(&mut inbox, &mut jar);
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["new"]);
+}
+
+/// a filtered read reads only what matches; the rest stays stored, in order; a
+/// later request reads it; nothing is shown twice.
+#[test]
+fn r_11_3_filtered_read_leaves_the_rest_in_order() {
+    for storage in ALL_STORAGES {
+        let mut jar = Jar::default();
+        let mut inbox = request(storage, &jar);
+        for (level, text) in [
+            (Level::INFO, "i1"),
+            (Level::ERROR, "e1"),
+            (Level::WARNING, "w1"),
+            (Level::ERROR, "e2"),
+        ] {
+            inbox.add(level, text, "").unwrap();
+        }
+        respond(&mut inbox, &mut jar);
+        let mut inbox = request(storage, &jar);
+        inbox.add(Level::INFO, "i2", "").unwrap();
+        let errors: Vec<_> = inbox
+            .read_where(|m| m.level == Level::ERROR)
+            .map(|m| m.message.to_owned())
+            .collect();
+        assert_eq!(errors, ["e1", "e2"]);
+        assert!(!inbox.used(), "a filtered read does not set used");
+        // Reading the same filter again yields the same messages.
+        assert_eq!(inbox.read_where(|m| m.level == Level::ERROR).count(), 2);
+        let plan = respond(&mut inbox, &mut jar);
+        assert!(plan.unstored.is_empty());
+        assert_eq!(
+            stored_texts(storage, &jar),
+            ["i1", "w1", "i2"],
+            "{storage:?}"
+        );
+        // The next request reads the rest; then nothing is left.
+        let mut inbox = request(storage, &jar);
+        assert_eq!(texts(&mut inbox), ["i1", "w1", "i2"]);
+        respond(&mut inbox, &mut jar);
+        assert!(stored_texts(storage, &jar).is_empty());
+    }
+}
+
+/// `keep` undoes a filtered read; a filtered read matching nothing changes
+/// nothing; a filtered read of everything clears.
+#[test]
+fn r_11_3_filtered_read_with_keep_and_edges() {
+    let jar = with_messages(Storage::Cookie, &["a", "b"]);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|m| m.message == "a").count(), 1);
+    inbox.keep();
+    assert_eq!(inbox.update(), Update::Unchanged);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|_| false).count(), 0);
+    assert_eq!(inbox.update(), Update::Unchanged);
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|_| true).count(), 2);
+    assert_eq!(inbox.update(), Update::Clear);
+    // A full iteration after a filtered read reads everything, as Django's.
+    let mut inbox = request(Storage::Cookie, &jar);
+    assert_eq!(inbox.read_where(|m| m.message == "b").count(), 1);
+    assert_eq!(texts(&mut inbox), ["a", "b"]);
+    assert_eq!(inbox.update(), Update::Clear);
+}
+
+/// with: a compacted store keeps the loaded cookie's issued-at when a loaded
+/// message remains, and truncation sees only the stored messages.
+#[test]
+fn r_11_4_compaction_keeps_sources_and_issued_at() {
+    let s = signer();
+    let mut jar = Jar::default();
+    request_at(Storage::Cookie, &mut jar, &s, NOW, |i| {
+        i.add(Level::ERROR, "e", "").unwrap();
+        i.add(Level::INFO, "i", "").unwrap();
+    });
+    let plan = request_at(Storage::Cookie, &mut jar, &s, NOW + 20, |i| {
+        assert_eq!(i.read_where(|m| m.level == Level::ERROR).count(), 1);
+        i.add_now(Level::INFO, "now", "").unwrap();
+        i.add(Level::INFO, "new", "").unwrap();
+    });
+    let CookieAction::Set { messages, .. } = &plan.cookie else {
+        panic!("{plan:?}")
+    };
+    assert_eq!(messages, &(0..2));
+    assert_eq!(plan.issued_at, NOW, "the kept loaded message's issued-at");
+    assert_eq!(cookie_issued_at(&jar, &s), NOW);
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["i", "new"]);
 }

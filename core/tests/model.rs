@@ -294,6 +294,8 @@ enum MCookie {
 struct MJar {
     cookie: MCookie,
     session: Option<Vec<M>>,
+    /// The session entry's issued-at (meaningful when `session` is set).
+    session_issued_at: u64,
 }
 
 /// What a load should report.
@@ -367,6 +369,8 @@ struct MPlan {
     cookie: PCookie,
     session: PSession,
     unstored: Vec<M>,
+    /// the issued-at of the values written.
+    issued_at: u64,
 }
 
 /// Django's `BaseStorage` for one request, with `CookieStorage` / `SessionStorage` rules.
@@ -385,8 +389,17 @@ struct Model {
     /// happens on the first len / contains / iteration.
     lazy_invalid: bool,
     /// herald's key rotation: a cookie that verified with a fallback key is rewritten, with
-    /// the same messages and marker, by a response that would otherwise leave it alone.
-    resign: Option<(Vec<M>, bool)>,
+    /// the same messages, marker and issued-at, by a response that would otherwise leave it
+    /// alone.
+    resign: Option<(Vec<M>, bool, u64)>,
+    /// the ids of the messages loaded from the request's source (cookie or
+    /// session), and that source's issued-at.
+    source_ids: BTreeSet<usize>,
+    source_issued_at: u64,
+    /// ids for this request only (`now`, discarded): never stored.
+    request_only: BTreeSet<usize>,
+    /// ids read by a filtered read (cleared by `keep`).
+    read: BTreeSet<usize>,
     cap_msgs: usize,
     cap_bytes: usize,
 }
@@ -403,6 +416,10 @@ impl Model {
             added_new: false,
             lazy_invalid: false,
             resign: None,
+            source_ids: BTreeSet::new(),
+            source_issued_at: u64::MAX,
+            request_only: BTreeSet::new(),
+            read: BTreeSet::new(),
             cap_msgs,
             cap_bytes,
         }
@@ -412,9 +429,14 @@ impl Model {
         match judge_cookie(&jar.cookie, keys, now, max_age) {
             Ok(None) => ExpLoad::Absent,
             Ok(Some((msgs, continued, key))) => {
+                let MCookie::Valid { issued_at, .. } = jar.cookie else {
+                    unreachable!("a verdict with messages is a valid cookie")
+                };
                 if key != KeyUsed::Current {
-                    self.resign = Some((msgs.clone(), continued));
+                    self.resign = Some((msgs.clone(), continued, issued_at));
                 }
+                self.source_ids = msgs.iter().map(M::id).collect();
+                self.source_issued_at = issued_at;
                 let count = msgs.len();
                 // cookie storage ignores the marker.
                 self.loaded = msgs;
@@ -436,6 +458,8 @@ impl Model {
             None => ExpLoad::Absent,
             Some(msgs) => {
                 self.loaded = msgs.clone();
+                self.source_ids = msgs.iter().map(M::id).collect();
+                self.source_issued_at = jar.session_issued_at;
                 ExpLoad::Messages {
                     count: msgs.len(),
                     continued: false,
@@ -504,18 +528,81 @@ impl Model {
             .any(|m| m.level == level && m.message == text)
     }
 
-    ///
+    /// whether the message `id` is left out of what is stored.
+    fn dropped_id(&self, id: usize) -> bool {
+        self.request_only.contains(&id) || self.read.contains(&id)
+    }
+
+    /// with: the candidates as Django chooses them (or the whole list when a
+    /// filtered read or a discard took a loaded message), less the dropped ones.
     fn update(&self) -> MUpdate {
-        if self.used {
-            if self.queued.is_empty() {
-                MUpdate::Clear
-            } else {
-                MUpdate::Store(self.queued.clone())
-            }
-        } else if self.added_new {
-            MUpdate::Store(self.all())
+        let candidates = if self.used {
+            self.queued.clone()
+        } else if self.added_new || self.source_ids.iter().any(|id| self.dropped_id(*id)) {
+            self.all()
         } else {
-            MUpdate::Unchanged
+            return MUpdate::Unchanged;
+        };
+        let kept: Vec<M> = candidates
+            .into_iter()
+            .filter(|m| !self.dropped_id(m.id()))
+            .collect();
+        if kept.is_empty() {
+            MUpdate::Clear
+        } else {
+            MUpdate::Store(kept)
+        }
+    }
+
+    /// as `add`, for this request only (does not set `added_new`).
+    fn add_now(&mut self, m: &M) -> Result<Added, CapacityError> {
+        let added_new = self.added_new;
+        let got = self.add(m);
+        if got == Ok(Added::Queued) {
+            self.added_new = added_new;
+            self.request_only.insert(m.id());
+        }
+        got
+    }
+
+    ///
+    fn discard(&mut self) {
+        self.touch();
+        let all: Vec<usize> = self.all().iter().map(M::id).collect();
+        self.request_only.extend(all);
+    }
+
+    ///
+    fn discard_read(&mut self) {
+        self.touch();
+        if self.used {
+            let loaded: Vec<usize> = self.loaded.iter().map(M::id).collect();
+            self.request_only.extend(loaded);
+        }
+        let read: Vec<usize> = self.read.iter().copied().collect();
+        self.request_only.extend(read);
+    }
+
+    ///
+    fn read_where(&mut self, filter: Filter) -> Vec<M> {
+        self.touch();
+        let shown: Vec<M> = self
+            .all()
+            .into_iter()
+            .filter(|m| filter.accepts(m.level, &m.message))
+            .collect();
+        self.read.extend(shown.iter().map(M::id));
+        shown
+    }
+
+    /// a value storing `list` is issued when its oldest message was first
+    /// written: at the source's issued-at if it holds a message loaded from the source
+    /// (never later than `now`), else `now`.
+    fn issued_at(&self, list: &[M], now: u64) -> u64 {
+        if list.iter().any(|m| self.source_ids.contains(&m.id())) {
+            self.source_issued_at.min(now)
+        } else {
+            now
         }
     }
 
@@ -525,11 +612,15 @@ impl Model {
             cookie: PCookie::Keep,
             session: PSession::Keep,
             unstored: Vec::new(),
+            issued_at: now,
         };
         match (self.storage, self.update()) {
             (Storage::Cookie, MUpdate::Unchanged) => match &self.resign {
-                Some((msgs, continued)) => MPlan {
+                // Time only moves forward here and the bound is fixed, so the re-signed
+                // value (same messages, marker and issued-at: the same length) always fits.
+                Some((msgs, continued, issued_at)) => MPlan {
                     cookie: PCookie::Set(msgs.clone(), *continued),
+                    issued_at: (*issued_at).min(now),
                     ..keep
                 },
                 None => keep,
@@ -539,11 +630,13 @@ impl Model {
                 ..keep
             },
             (Storage::Cookie, MUpdate::Store(list)) => {
-                let cut = model_cut_newest(&list, now, max);
+                let issued_at = self.issued_at(&list, now);
+                let cut = model_cut_newest(&list, issued_at, max);
                 MPlan {
                     cookie: PCookie::Set(list[cut..].to_vec(), cut > 0),
                     session: PSession::Keep,
                     unstored: list[..cut].to_vec(),
+                    issued_at,
                 }
             }
             (Storage::Session, MUpdate::Unchanged) => keep,
@@ -552,6 +645,7 @@ impl Model {
                 ..keep
             },
             (Storage::Session, MUpdate::Store(list)) => MPlan {
+                issued_at: self.issued_at(&list, now),
                 session: PSession::Set(list),
                 ..keep
             },
@@ -663,6 +757,7 @@ fn observe_plan<L: MessageStore>(inbox: &Inbox<L>, plan: &Plan) -> Result<MPlan,
             SessionAction::Set { messages } => PSession::Set(range_msgs(inbox, messages)?),
         },
         unstored: range_msgs(inbox, &plan.unstored)?,
+        issued_at: plan.issued_at,
     })
 }
 
@@ -711,6 +806,57 @@ enum Op {
     },
     Keep,
     SetLevel(Option<i32>),
+    /// a message for this request only (the harness prefixes a unique id).
+    Now {
+        level: i32,
+        text: String,
+    },
+    /// everything held now is discarded.
+    Discard,
+    /// what was read so far is discarded.
+    DiscardRead,
+    /// a filtered read.
+    ReadWhere(Filter),
+}
+
+/// Which messages a filtered read takes.
+#[derive(Clone, Copy, Debug)]
+enum Filter {
+    LevelAtLeast(i32),
+    LevelIs(i32),
+    /// Messages whose id has this parity (an arbitrary subset, interleaved).
+    Parity(bool),
+    Everything,
+    Nothing,
+}
+
+impl Filter {
+    fn accepts(self, level: i32, text: &str) -> bool {
+        match self {
+            Filter::LevelAtLeast(l) => level >= l,
+            Filter::LevelIs(l) => level == l,
+            Filter::Parity(odd) => (id_of(text) % 2 == 1) == odd,
+            Filter::Everything => true,
+            Filter::Nothing => false,
+        }
+    }
+}
+
+/// The herald extensions' operations (RULES §11).
+fn ext_op() -> impl Strategy<Value = Op> {
+    let filter = prop_oneof![
+        3 => prop::sample::select(vec![10, 20, 25, 30, 40]).prop_map(Filter::LevelAtLeast),
+        3 => prop::sample::select(vec![10, 20, 25, 30, 40]).prop_map(Filter::LevelIs),
+        3 => any::<bool>().prop_map(Filter::Parity),
+        1 => Just(Filter::Everything),
+        1 => Just(Filter::Nothing),
+    ];
+    prop_oneof![
+        4 => (level(), text_body()).prop_map(|(level, text)| Op::Now { level, text }),
+        1 => Just(Op::Discard),
+        1 => Just(Op::DiscardRead),
+        5 => filter.prop_map(Op::ReadWhere),
+    ]
 }
 
 #[derive(Clone, Debug)]
@@ -760,6 +906,10 @@ struct Scenario {
     default_level: i32,
     max_len: usize,
     max_age: Option<u64>,
+    /// The first request's time: [`T0`], or just below 2^35, where the issued-at varint
+    /// grows from 5 to 6 bytes during the sequence (R-3.5: a kept cookie keeps the shorter
+    /// one).
+    start: u64,
     requests: Vec<Request>,
 }
 
@@ -818,6 +968,7 @@ fn op() -> impl Strategy<Value = Op> {
             }
         ),
         2 => Just(Op::Keep),
+        4 => ext_op(),
         2 => prop_oneof![
             1 => Just(None),
             3 => prop_oneof![
@@ -862,13 +1013,15 @@ fn scenario(storages: Vec<Storage>) -> impl Strategy<Value = Scenario> {
             (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
             1..7,
         ),
+        prop_oneof![3 => Just(T0), 1 => (1u64 << 35) - 400..(1u64 << 35)],
     )
         .prop_map(
-            |(storage, default_level, max_len, max_age, requests)| Scenario {
+            |(storage, default_level, max_len, max_age, requests, start)| Scenario {
                 storage,
                 default_level,
                 max_len,
                 max_age,
+                start,
                 requests,
             },
         )
@@ -882,8 +1035,14 @@ fn scenario(storages: Vec<Storage>) -> impl Strategy<Value = Scenario> {
 #[derive(Default, Debug)]
 struct Ledger {
     accepted: BTreeSet<usize>,
+    /// When each accepted message was added.
+    added_at: std::collections::BTreeMap<usize, u64>,
     consumed: Vec<usize>,
     consumed_set: BTreeSet<usize>,
+    /// the ids of `now` messages (never accepted for storage).
+    now_ids: BTreeSet<usize>,
+    /// accepted messages the application discarded.
+    dropped_by_app: BTreeSet<usize>,
     unstored: BTreeSet<usize>,
     discarded: BTreeSet<usize>,
 }
@@ -898,10 +1057,20 @@ impl Ledger {
             pending_set.len(),
             "duplicate pending message"
         );
+        prop_assert!(
+            pending_set.is_disjoint(&self.now_ids),
+            "a now message was stored (R-11.1)"
+        );
+        prop_assert!(
+            pending.windows(2).all(|w| w[0] < w[1]),
+            "stored out of order: {:?}",
+            pending
+        );
         let parts = [
             &self.consumed_set,
             &self.unstored,
             &self.discarded,
+            &self.dropped_by_app,
             &pending_set,
         ];
         let total: usize = parts.iter().map(|p| p.len()).sum();
@@ -928,6 +1097,8 @@ struct Driver<'s> {
     jar: RealJar,
     mjar: MJar,
     ledger: Ledger,
+    /// Whether a filtered read happened in the sequence so far.
+    filtered: bool,
 }
 
 impl<'s> Driver<'s> {
@@ -937,14 +1108,16 @@ impl<'s> Driver<'s> {
             s,
             signer: keys.signer(),
             keys,
-            now: T0,
+            now: s.start,
             next_id: 0,
             jar: RealJar::default(),
             mjar: MJar {
                 cookie: MCookie::Absent,
                 session: None,
+                session_issued_at: 0,
             },
             ledger: Ledger::default(),
+            filtered: false,
         }
     }
 
@@ -964,6 +1137,20 @@ impl<'s> Driver<'s> {
             self.s.max_age,
         );
         prop_assert_eq!(&real, &model, "stored values");
+        // independently of the model: `max_age` is the age of the oldest message.
+        // No message is delivered more than `max_age` after it was added, however often
+        // its cookie was rewritten or re-signed since. (The session is not age-checked.)
+        if let (Some(age), Storage::Cookie) = (self.s.max_age, self.s.storage) {
+            for m in &real {
+                let added = self.ledger.added_at[&m.id()];
+                prop_assert!(
+                    self.now <= added + age,
+                    "message {} added at {added} still pending at {} (max_age {age})",
+                    m.id(),
+                    self.now
+                );
+            }
+        }
         Ok(real)
     }
 
@@ -1050,6 +1237,9 @@ impl<'s> Driver<'s> {
 
         // The full list at the last iteration: what this request consumes if it ends used.
         let mut last_iteration: Vec<usize> = Vec::new();
+        // every message a read showed in this request, and this request's `now` ids.
+        let mut shown: BTreeSet<usize> = BTreeSet::new();
+        let mut request_now: BTreeSet<usize> = BTreeSet::new();
         for op in &req.ops {
             match op {
                 Op::Add {
@@ -1087,6 +1277,7 @@ impl<'s> Driver<'s> {
                     }
                     if expected == Ok(Added::Queued) {
                         self.ledger.accepted.insert(m.id());
+                        self.ledger.added_at.insert(m.id(), now);
                     }
                 }
                 Op::Iter(take) => {
@@ -1103,6 +1294,8 @@ impl<'s> Driver<'s> {
                         now_ids.starts_with(&last_iteration),
                         "the loaded list only grows within a request"
                     );
+                    // stopping early still reads them all.
+                    shown.extend(ids(&expected));
                     last_iteration = now_ids;
                 }
                 Op::Len { is_empty } => {
@@ -1146,7 +1339,61 @@ impl<'s> Driver<'s> {
                 }
                 Op::Keep => {
                     model.used = false;
+                    model.read.clear();
                     inbox.keep();
+                }
+                Op::Now { level, text } => {
+                    self.next_id += 1;
+                    let m = M {
+                        level: *level,
+                        message: format!("{}~{text}", self.next_id),
+                        // `add_now` with `""` extra tags, as `add` stores them.
+                        extra: Some(String::new()),
+                        is_safe: false,
+                    };
+                    let expected = model.add_now(&m);
+                    let got = inbox.add_now(Level(m.level), &m.message, "");
+                    match (expected, got) {
+                        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "add_now {:?}", m),
+                        (Err(reason), Err(AddError { message, reason: r })) => {
+                            prop_assert_eq!(reason, r, "add_now {:?}", m);
+                            prop_assert_eq!(M::of(message), m.clone(), "handed back");
+                        }
+                        (e, g) => prop_assert!(false, "add_now {m:?}: model {e:?}, got {g:?}"),
+                    }
+                    if expected == Ok(Added::Queued) {
+                        self.ledger.now_ids.insert(m.id());
+                        request_now.insert(m.id());
+                    }
+                }
+                Op::Discard => {
+                    model.discard();
+                    inbox.discard();
+                }
+                Op::DiscardRead => {
+                    model.discard_read();
+                    inbox.discard_read();
+                }
+                Op::ReadWhere(filter) => {
+                    self.filtered = true;
+                    let expected = model.read_where(*filter);
+                    let f = *filter;
+                    let got: Vec<M> = inbox
+                        .read_where(move |m| f.accepts(m.level.0, m.message))
+                        .map(M::of)
+                        .collect();
+                    prop_assert_eq!(&got, &expected, "filtered read {:?}", filter);
+                    for m in &got {
+                        prop_assert!(
+                            f.accepts(m.level, &m.message),
+                            "a filtered read showed {m:?}"
+                        );
+                    }
+                    prop_assert!(
+                        got.windows(2).all(|w| w[0].id() < w[1].id()),
+                        "a filtered read keeps the order"
+                    );
+                    shown.extend(ids(&got));
                 }
                 Op::SetLevel(l) => {
                     model.level = *l;
@@ -1157,8 +1404,10 @@ impl<'s> Driver<'s> {
         }
 
         // on a copy so that the plan below starts from the same state.
-        let update = inbox.clone().update();
-        prop_assert_eq!(observe_update(&inbox, &update)?, model.update(), "update");
+        // (The copy's ranges index the copy: may compact its list.)
+        let mut copy = inbox.clone();
+        let update = copy.update();
+        prop_assert_eq!(observe_update(&copy, &update)?, model.update(), "update");
 
         let plan = inbox.plan(max, now);
         let got = observe_plan(&inbox, &plan)?;
@@ -1178,30 +1427,44 @@ impl<'s> Driver<'s> {
                 continued,
             } => {
                 let mut out = [0u8; signer::MAX_VALUE_LEN];
+                let issued_at = expected.issued_at;
                 let value = inbox
-                    .seal_cookie(messages.clone(), *continued, &signer, now, &mut out)
+                    .seal_cookie(
+                        messages.clone(),
+                        *continued,
+                        &signer,
+                        plan.issued_at,
+                        &mut out,
+                    )
                     .expect("a planned cookie fits in MAX_VALUE_LEN");
                 let msgs = range_msgs(&inbox, messages)?;
                 let header = Header {
-                    issued_at: now,
+                    issued_at,
                     continued: *continued,
                 };
                 prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
-                prop_assert_eq!(value.len(), model_signed_len(now, &msgs));
+                prop_assert_eq!(value.len(), model_signed_len(issued_at, &msgs));
+                let mut scratch = [0u8; signer::MAX_RAW_LEN];
+                let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
+                prop_assert_eq!(
+                    opened.map(|o| o.issued_at),
+                    Ok(issued_at),
+                    "sealed issued-at"
+                );
                 prop_assert_eq!(
                     value.len(),
                     truncate::signed_len(&header, inbox.messages(messages.clone()))
                 );
                 prop_assert_eq!(
                     codec::body_len(&header, inbox.messages(messages.clone())),
-                    model_body_len(now, &msgs)
+                    model_body_len(issued_at, &msgs)
                 );
                 self.jar.cookie = Some(value.as_bytes().to_vec());
                 self.mjar.cookie = MCookie::Valid {
                     msgs,
                     continued: *continued,
                     generation: self.keys.cur,
-                    issued_at: now,
+                    issued_at,
                 };
             }
         }
@@ -1212,39 +1475,69 @@ impl<'s> Driver<'s> {
                 self.mjar.session = None;
             }
             SessionAction::Set { messages } => {
-                let len = inbox.session_len(messages.clone(), now);
+                let issued_at = expected.issued_at;
+                let len = inbox.session_len(messages.clone(), plan.issued_at);
                 let mut out = vec![0u8; len];
                 let n = inbox
-                    .encode_session(messages.clone(), now, &mut out)
+                    .encode_session(messages.clone(), plan.issued_at, &mut out)
                     .unwrap();
                 let msgs = range_msgs(&inbox, messages)?;
                 prop_assert_eq!(n, len);
-                prop_assert_eq!(n, model_body_len(now, &msgs));
+                prop_assert_eq!(n, model_body_len(issued_at, &msgs));
+                prop_assert_eq!(
+                    codec::peek_issued_at(&out),
+                    Ok(issued_at),
+                    "session issued-at"
+                );
                 self.jar.session = Some(out);
                 self.mjar.session = Some(msgs);
+                self.mjar.session_issued_at = issued_at;
             }
         }
         if s.storage == Storage::Cookie && plan.cookie == CookieAction::Keep {
             prop_assert_eq!(&self.jar.cookie, &cookie_before);
         }
 
-        // Read-once and order: a request that ends used consumes its last iteration.
-        if inbox.used() {
-            let last = self.ledger.consumed.last().copied();
-            for (i, id) in last_iteration.iter().enumerate() {
+        // a `now` message is shown only in the request that added it.
+        for id in &shown {
+            prop_assert!(
+                !self.ledger.now_ids.contains(id) || request_now.contains(id),
+                "now message {id} shown after its request"
+            );
+        }
+        // Read-once and order: a request that ends used consumes its last iteration, and
+        // a filtered read (not undone by keep) consumes what it showed; a
+        // discarded message is gone without being consumed; `now` messages are
+        // never part of the ledger.
+        let mut consumed: Vec<usize> = Vec::new();
+        for id in ids(&model.all()) {
+            if self.ledger.now_ids.contains(&id) {
+                continue;
+            }
+            if model.request_only.contains(&id) {
                 prop_assert!(
-                    self.ledger.consumed_set.insert(*id),
-                    "message {id} read twice"
+                    self.ledger.dropped_by_app.insert(id),
+                    "message {id} discarded twice"
                 );
-                let prev = if i == 0 {
-                    last
-                } else {
-                    Some(last_iteration[i - 1])
-                };
+            } else if (inbox.used() && last_iteration.contains(&id)) || model.read.contains(&id) {
+                prop_assert!(shown.contains(&id), "message {id} consumed unseen");
+                consumed.push(id);
+            }
+        }
+        let last = self.ledger.consumed.last().copied();
+        for (i, id) in consumed.iter().enumerate() {
+            prop_assert!(
+                self.ledger.consumed_set.insert(*id),
+                "message {id} read twice"
+            );
+            let prev = if i == 0 { last } else { Some(consumed[i - 1]) };
+            // Across requests, filtered reads may consume later messages first; within a
+            // request, and always without filtered reads, the order is the adding order.
+            if i > 0 || !self.filtered {
                 prop_assert!(prev.is_none_or(|p| p < *id), "order: {id} after {prev:?}");
             }
-            self.ledger.consumed.extend(&last_iteration);
         }
+        self.ledger.consumed.extend(&consumed);
         for m in &got.unstored {
             prop_assert!(self.ledger.unstored.insert(m.id()));
         }

@@ -319,7 +319,10 @@ impl ConfigBuilder {
 
     /// Adds a previous secret that is still accepted when reading (key rotation: move the
     /// old secret here and set a new [`secret`](Self::secret); cookies signed with the old
-    /// one are read and re-written with the new one). Tried in the order added.
+    /// one are read and re-written with the new one, keeping their issue time, so a
+    /// rotation never extends a cookie's [`max_age`](Self::max_age)). Tried in the order
+    /// added. A compromised key is removed, never kept as a fallback: every value it
+    /// signs would still be accepted.
     pub fn fallback_secret(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.fallbacks.push(secret.as_ref().to_vec());
         self

@@ -297,6 +297,88 @@ impl Messages {
         }
     }
 
+    /// Adds a message for this request only (RULES R-11.1, Rails' `flash.now`): a read in
+    /// this request shows it, in order with the others, but it is never stored, never
+    /// reported in [`Unstored`](crate::Unstored), and does not count as a change (a request
+    /// that only adds such messages leaves the stored ones alone). Chainable like
+    /// [`add`](Self::add); ignored when empty or below the level; one past the request's
+    /// limits is logged at WARN and not shown.
+    ///
+    /// ```
+    /// # fn f(messages: herald_flash::Messages) {
+    /// use herald_flash::Level;
+    /// messages.now(Level::ERROR, "Please correct the errors below.");
+    /// let shown = messages.read(); // includes it; the next request will not
+    /// # }
+    /// ```
+    pub fn now(&self, level: Level, message: impl AsRef<str>) -> &Self {
+        self.now_message(Message::new(level, message.as_ref()))
+    }
+
+    /// [`now`](Self::now) for a complete [`Message`] (extra tags, safe flag).
+    pub fn now_message(&self, message: Message<'_>) -> &Self {
+        self.with((), |s| {
+            if let Err(e) = s.inbox.add_message_now(message) {
+                tracing::warn!(level = e.message.level.0, text = %e.message.message, reason = %e.reason, "herald: request-only message not queued");
+            }
+        });
+        self
+    }
+
+    /// Discards every message held now (RULES R-11.2, Rails' `flash.discard`): loaded or
+    /// added, read or not. They can still be read in this request, but none is stored, so
+    /// the stored messages are cleared; messages added afterwards are stored as usual.
+    /// [`keep`](Self::keep) does not undo it.
+    pub fn discard(&self) {
+        self.with((), |s| s.inbox.discard());
+    }
+
+    /// Discards the messages read so far (RULES R-11.2), by [`read`](Self::read) or a
+    /// filtered read: a later [`keep`](Self::keep) no longer brings them back. Unread
+    /// messages are not affected.
+    pub fn discard_read(&self) {
+        self.with((), |s| s.inbox.discard_read());
+    }
+
+    /// Reads only the messages `filter` accepts (RULES R-11.3, Flask's `category_filter`),
+    /// in order, and marks just those read: the others stay unread and are stored for a
+    /// later request, in order. [`keep`](Self::keep) undoes it.
+    ///
+    /// ```
+    /// # fn f(messages: herald_flash::Messages) {
+    /// use herald_flash::Level;
+    /// // The form's banner shows the errors; the rest waits for the page's message list.
+    /// let errors = messages.read_filtered(|m| m.level >= Level::ERROR);
+    /// # }
+    /// ```
+    pub fn read_filtered(&self, filter: impl Fn(&Message<'_>) -> bool) -> Snapshot {
+        match &self.inner {
+            Inner::Attached(h) => {
+                let mut s = lock(h);
+                let mut list = s.inbox.store().clone();
+                list.truncate(0);
+                for m in s.inbox.read_where(filter) {
+                    // Cannot fail: a subset of what the store holds, under the same limits.
+                    let _ = list.push(m);
+                }
+                Snapshot {
+                    list,
+                    config: Some(s.config.clone()),
+                }
+            }
+            Inner::Detached(_) => Snapshot {
+                list: GrowableList::default(),
+                config: None,
+            },
+        }
+    }
+
+    /// [`read_filtered`](Self::read_filtered) for the messages whose level is one of
+    /// `levels`.
+    pub fn read_levels(&self, levels: &[Level]) -> Snapshot {
+        self.read_filtered(|m| levels.contains(&m.level))
+    }
+
     /// Reads the messages as owned copies (marks them used, like [`read`](Self::read)).
     pub fn to_vec(&self) -> Vec<OwnedMessage> {
         self.read().to_vec()
@@ -491,5 +573,124 @@ impl std::ops::Deref for FailSilently {
     type Target = Messages;
     fn deref(&self) -> &Messages {
         &self.0
+    }
+}
+
+/// The herald extensions (RULES §11) through `Messages`, over cookie storage, request
+/// after request: the handler side and the response's `Set-Cookie` as the adapters do.
+#[cfg(test)]
+mod extension_tests {
+    use super::*;
+    use crate::state::RequestState;
+    use herald_core::Storage;
+
+    fn config() -> Config {
+        Config::builder()
+            .secret("a secret for the extension tests, 32+ bytes")
+            .build()
+            .unwrap()
+    }
+
+    /// One request carrying `cookie`: runs `handler`, returns the cookie the client keeps.
+    fn request(
+        config: &Config,
+        cookie: &Option<String>,
+        handler: impl FnOnce(&Messages),
+    ) -> Option<String> {
+        let header = cookie.as_ref().map(|v| format!("messages={v}"));
+        let headers = header.iter().map(|h| h.as_bytes());
+        let state = RequestState::begin(config, Storage::Cookie, headers);
+        let (messages, handle) = Messages::attached(state);
+        handler(&messages);
+        let mut line = None;
+        let (_, unstored) = lock(&handle).finish(|l| line = Some(l));
+        assert!(unstored.is_empty(), "nothing unstored");
+        match line {
+            None => cookie.clone(),
+            Some(l) => {
+                let l = String::from_utf8(l).unwrap();
+                let value = l
+                    .split(';')
+                    .next()
+                    .unwrap()
+                    .strip_prefix("messages=")
+                    .unwrap();
+                // A deletion cookie has the empty value `""`.
+                let value = value.trim_matches('"');
+                (!value.is_empty()).then(|| value.to_owned())
+            }
+        }
+    }
+
+    fn texts(s: &Snapshot) -> Vec<String> {
+        s.iter().map(|m| m.message().to_owned()).collect()
+    }
+
+    #[test]
+    fn now_is_shown_once_and_never_stored() {
+        let config = config();
+        let cookie = request(&config, &None, |m| {
+            m.info("stored").now(Level::ERROR, "now only");
+            assert_eq!(texts(&m.read()), ["stored", "now only"]);
+            m.keep();
+        });
+        let cookie = request(&config, &cookie, |m| {
+            assert_eq!(texts(&m.read()), ["stored"]);
+        });
+        assert_eq!(cookie, None, "read: cleared");
+        // Only a `now` message: nothing is written.
+        let cookie = request(&config, &None, |m| {
+            m.now(Level::INFO, "now");
+        });
+        assert_eq!(cookie, None);
+    }
+
+    #[test]
+    fn discard_clears_and_keeps_later_adds() {
+        let config = config();
+        let cookie = request(&config, &None, |m| {
+            m.info("a").info("b");
+        });
+        let cookie = request(&config, &cookie, |m| {
+            m.discard();
+            m.keep();
+            m.info("after");
+        });
+        let cookie = request(&config, &cookie, |m| {
+            assert_eq!(texts(&m.read()), ["after"]);
+        });
+        assert_eq!(cookie, None);
+        // discard_read: a later keep brings back only the unread messages.
+        let cookie = request(&config, &None, |m| {
+            m.info("info").error("error");
+        });
+        let cookie = request(&config, &cookie, |m| {
+            assert_eq!(texts(&m.read_levels(&[Level::ERROR])), ["error"]);
+            m.discard_read();
+            m.keep();
+        });
+        request(&config, &cookie, |m| {
+            assert_eq!(texts(&m.read()), ["info"]);
+        });
+    }
+
+    #[test]
+    fn filtered_reads_leave_the_rest_in_order() {
+        let config = config();
+        let cookie = request(&config, &None, |m| {
+            m.info("i1").error("e1").warning("w1").error("e2");
+        });
+        let cookie = request(&config, &cookie, |m| {
+            let errors = m.read_filtered(|x| x.level >= Level::ERROR);
+            assert_eq!(texts(&errors), ["e1", "e2"]);
+            assert_eq!(m.len(), 4, "the others are still there");
+        });
+        let cookie = request(&config, &cookie, |m| {
+            assert!(m.read_levels(&[Level::ERROR]).is_empty(), "not shown twice");
+            assert_eq!(texts(&m.read()), ["i1", "w1"]);
+        });
+        assert_eq!(cookie, None);
+        // Detached: nothing.
+        assert!(Messages::detached().read_levels(&[Level::INFO]).is_empty());
     }
 }

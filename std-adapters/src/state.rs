@@ -206,8 +206,10 @@ impl RequestState {
                 messages,
                 continued,
             } => {
+                // The plan's issued-at (the oldest stored message's, R-3.5): truncation was
+                // computed for it.
                 let header = Header {
-                    issued_at: now,
+                    issued_at: plan.issued_at,
                     continued,
                 };
                 let value_len =
@@ -215,7 +217,13 @@ impl RequestState {
                 let inbox = &self.inbox;
                 let line = cookies::sealed_line(inner, value_len, |out| {
                     inbox
-                        .seal_cookie(messages.clone(), continued, &inner.signer, now, out)
+                        .seal_cookie(
+                            messages.clone(),
+                            continued,
+                            &inner.signer,
+                            plan.issued_at,
+                            out,
+                        )
                         .map(str::len)
                         .map_err(|e| tracing::error!(error = ?e, "herald: cannot seal the cookie"))
                         .ok()
@@ -236,8 +244,12 @@ impl RequestState {
             SessionAction::Keep => SessionWrite::Keep,
             SessionAction::Remove => SessionWrite::Remove,
             SessionAction::Set { messages } => {
-                let mut bytes = vec![0u8; self.inbox.session_len(messages.clone(), now)];
-                match self.inbox.encode_session(messages.clone(), now, &mut bytes) {
+                let issued_at = plan.issued_at;
+                let mut bytes = vec![0u8; self.inbox.session_len(messages.clone(), issued_at)];
+                match self
+                    .inbox
+                    .encode_session(messages.clone(), issued_at, &mut bytes)
+                {
                     Ok(n) => {
                         bytes.truncate(n);
                         SessionWrite::Set {

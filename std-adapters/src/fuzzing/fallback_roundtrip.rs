@@ -64,7 +64,11 @@ pub fn fallback_roundtrip(data: &[u8]) {
     let n = queued.len();
     let plan = inbox.plan(max_len, now);
     if n == 0 {
-        assert_eq!(plan, keep_all(), "nothing queued, yet something to write");
+        assert_eq!(
+            plan,
+            keep_all(now),
+            "nothing queued, yet something to write"
+        );
         return;
     }
     let CookieAction::Set {
@@ -158,7 +162,9 @@ pub fn fallback_roundtrip(data: &[u8]) {
         Plan {
             cookie: expected_cookie.clone(),
             session: expected_session,
-            unstored: 0..0
+            unstored: 0..0,
+            // Every request runs at `now`, so every value is issued then.
+            issued_at: now,
         }
     );
 
@@ -191,11 +197,12 @@ pub fn fallback_roundtrip(data: &[u8]) {
     assert_eq!(inbox.iter().count(), 0, "a message was delivered twice");
 }
 
-fn keep_all() -> Plan {
+fn keep_all(now: u64) -> Plan {
     Plan {
         cookie: CookieAction::Keep,
         session: SessionAction::Keep,
         unstored: 0..0,
+        issued_at: now,
     }
 }
 

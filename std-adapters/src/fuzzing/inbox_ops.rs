@@ -100,6 +100,8 @@ struct ModelCookie {
     written: String,
     /// The generation of the key that signed it.
     generation: u32,
+    /// The issued-at the server stamped (RULES ).
+    issued_at: u64,
 }
 
 /// What became of a queued message.
@@ -124,10 +126,14 @@ struct World {
     /// The model of both.
     m_cookie: Option<ModelCookie>,
     m_session: Option<Vec<M>>,
+    /// The issued-at of the session entry (meaningful when `m_session` is set).
+    m_session_issued_at: u64,
     generation: u32,
     now: u64,
     next_id: u32,
     fate: HashMap<u32, Fate>,
+    /// When each queued message was added.
+    added_at: HashMap<u32, u64>,
 }
 
 /// The model of one request's inbox (Django's `BaseStorage` state).
@@ -143,6 +149,8 @@ struct ModelInbox {
     cookie_count: usize,
     cookie_continued: bool,
     cookie_key: Option<KeyUsed>,
+    /// the ids loaded from each source (cookie, session) and its issued-at.
+    sources: Vec<(BTreeSet<u32>, u64)>,
 }
 
 impl ModelInbox {
@@ -335,6 +343,7 @@ fn run_request_with<L: MessageStore>(
         cookie_count: 0,
         cookie_continued: false,
         cookie_key: None,
+        sources: Vec::new(),
     };
 
     // Load.
@@ -363,6 +372,9 @@ fn run_request_with<L: MessageStore>(
                     model.cookie_count = c.msgs.len();
                     model.cookie_continued = c.continued;
                     model.cookie_key = Some(key);
+                    model
+                        .sources
+                        .push((c.msgs.iter().map(|m| m.id).collect(), c.issued_at));
                     consult_session = storage == Storage::Fallback && c.continued;
                 }
                 None => {
@@ -391,6 +403,9 @@ fn run_request_with<L: MessageStore>(
                 );
                 model.list.extend(s.iter().cloned());
                 model.session_used = !s.is_empty();
+                model
+                    .sources
+                    .push((s.iter().map(|m| m.id).collect(), world.m_session_issued_at));
             }
         }
     }
@@ -432,6 +447,7 @@ fn run_request_with<L: MessageStore>(
                     model.list.push(M { id, msg });
                     model.added_new = true;
                     world.fate.insert(id, Fate::Pending);
+                    world.added_at.insert(id, now);
                 }
             }
             Op::Iter(take) => {
@@ -491,6 +507,23 @@ fn run_request_with<L: MessageStore>(
     let expected = model_plan(&mut model, storage, max_len, now);
     let plan = inbox.plan(asked, now);
     assert_eq!(plan, expected, "plan differs from the model");
+    // independently of the model: a written value is never younger than a message
+    // it holds, and never stamped in the future.
+    assert!(plan.issued_at <= now, "issued in the future");
+    let written = match (&plan.cookie, &plan.session) {
+        (CookieAction::Set { messages, .. }, _) => messages.start..usize::MAX,
+        (_, SessionAction::Set { messages }) => messages.start..usize::MAX,
+        _ => 0..0,
+    };
+    for m in model.list.iter().take(written.end).skip(written.start) {
+        assert!(
+            plan.issued_at <= world.added_at[&m.id],
+            "a value issued at {} holds message {} added at {}",
+            plan.issued_at,
+            m.id,
+            world.added_at[&m.id]
+        );
+    }
     if model.used {
         for m in &model.list[..model.loaded] {
             world.fate.insert(m.id, Fate::Consumed);
@@ -511,8 +544,21 @@ fn run_request_with<L: MessageStore>(
         } => {
             let mut out = [0u8; MAX_VALUE_LEN];
             let value = inbox
-                .seal_cookie(messages.clone(), continued, signer, now, &mut out)
+                .seal_cookie(
+                    messages.clone(),
+                    continued,
+                    signer,
+                    plan.issued_at,
+                    &mut out,
+                )
                 .expect("a planned cookie fits in MAX_VALUE_LEN");
+            let mut scratch = [0u8; herald_core::signer::MAX_RAW_LEN];
+            let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
+            assert_eq!(
+                opened.map(|o| o.issued_at),
+                Ok(plan.issued_at),
+                "the sealed value's issued-at"
+            );
             let msgs = model.list[messages].to_vec();
             assert!(
                 value.len() <= max_len,
@@ -521,7 +567,7 @@ fn run_request_with<L: MessageStore>(
             );
             assert_eq!(
                 value.len(),
-                model_signed_len(msgs.iter().map(|m| &m.msg), now)
+                model_signed_len(msgs.iter().map(|m| &m.msg), plan.issued_at)
             );
             world.cookie = Some(value.to_owned());
             world.m_cookie = Some(ModelCookie {
@@ -530,6 +576,7 @@ fn run_request_with<L: MessageStore>(
                 corrupted: false,
                 written: value.to_owned(),
                 generation: world.generation,
+                issued_at: plan.issued_at,
             });
         }
     }
@@ -540,12 +587,18 @@ fn run_request_with<L: MessageStore>(
             world.m_session = None;
         }
         SessionAction::Set { messages } => {
-            let mut entry = vec![0u8; inbox.session_len(messages.clone(), now)];
+            let mut entry = vec![0u8; inbox.session_len(messages.clone(), plan.issued_at)];
             assert_eq!(
-                inbox.encode_session(messages.clone(), now, &mut entry),
+                inbox.encode_session(messages.clone(), plan.issued_at, &mut entry),
                 Ok(entry.len())
             );
+            assert_eq!(
+                herald_core::codec::peek_issued_at(&entry),
+                Ok(plan.issued_at),
+                "the session entry's issued-at"
+            );
             world.session = Some(entry);
+            world.m_session_issued_at = plan.issued_at;
             world.m_session = Some(model.list[messages].to_vec());
         }
     }
@@ -586,12 +639,24 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
     } else {
         Update::Unchanged
     };
-    let fits =
-        |r: Range<usize>| model_signed_len(model.list[r].iter().map(|m| &m.msg), now) <= max_len;
+    let fits_at = |r: Range<usize>, issued_at: u64| {
+        model_signed_len(model.list[r].iter().map(|m| &m.msg), issued_at) <= max_len
+    };
+    // a value holding a message loaded from a source is issued at the earliest such
+    // source's issued-at (never later than `now`); new messages count as issued `now`.
+    let issued_for = |r: &Range<usize>| {
+        let ids: BTreeSet<u32> = model.list[r.clone()].iter().map(|m| m.id).collect();
+        model
+            .sources
+            .iter()
+            .filter(|(src, _)| !src.is_disjoint(&ids))
+            .fold(now, |t, (_, s)| t.min(*s))
+    };
     let keep = Plan {
         cookie: CookieAction::Keep,
         session: SessionAction::Keep,
         unstored: 0..0,
+        issued_at: now,
     };
     let mut plan = match (storage, update) {
         (_, Update::Unchanged) => keep,
@@ -614,15 +679,17 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
             } else {
                 SessionAction::Keep
             },
-            unstored: 0..0,
+            ..keep
         },
         (Storage::Session, Update::Store(r)) => Plan {
+            issued_at: issued_for(&r),
             session: SessionAction::Set { messages: r },
             ..keep
         },
         (Storage::Cookie, Update::Store(r)) => {
+            let issued_at = issued_for(&r);
             let cut = (r.start..=r.end)
-                .find(|&c| fits(c..r.end))
+                .find(|&c| fits_at(c..r.end, issued_at))
                 .expect("the empty suffix always fits in MIN_VALUE_LEN");
             Plan {
                 cookie: CookieAction::Set {
@@ -631,12 +698,14 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
                 },
                 session: SessionAction::Keep,
                 unstored: r.start..cut,
+                issued_at,
             }
         }
         (Storage::Fallback, Update::Store(r)) => {
+            let issued_at = issued_for(&r);
             let cut = (r.start..=r.end)
                 .rev()
-                .find(|&c| fits(r.start..c))
+                .find(|&c| fits_at(r.start..c, issued_at))
                 .expect("the empty prefix always fits in MIN_VALUE_LEN");
             Plan {
                 cookie: CookieAction::Set {
@@ -653,19 +722,23 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
                     SessionAction::Keep
                 },
                 unstored: r.end..r.end,
+                issued_at,
             }
         }
     };
-    // Re-signed with the current key only when the re-signed value fits the bound.
+    // Re-signed with the current key, keeping its issued-at, only when the
+    // re-signed value fits the bound.
+    let cookie_issued_at = model.sources.first().map_or(now, |(_, t)| (*t).min(now));
     let resign = matches!(model.cookie_key, Some(KeyUsed::Fallback(_)))
         && plan.cookie == CookieAction::Keep
         && storage != Storage::Session
-        && fits(0..model.cookie_count);
+        && fits_at(0..model.cookie_count, cookie_issued_at);
     if resign {
         plan.cookie = CookieAction::Set {
             messages: 0..model.cookie_count,
             continued: model.cookie_continued,
         };
+        plan.issued_at = cookie_issued_at;
     }
     plan
 }
