@@ -73,6 +73,43 @@ enum Op {
     SetLevel(Option<LevelPick>),
 }
 
+/// The operations of a scenario in extension mode (RULES §11): the base ones, plus
+/// `now`, the discards and filtered reads. A separate type, so that a scenario without
+/// the mode bit decodes exactly as before (the committed seeds keep their meaning).
+#[derive(Arbitrary, Debug, Clone)]
+enum ExtOp {
+    Base(Op),
+    ///
+    Now(ArbMessage),
+    ///
+    Discard,
+    ///
+    DiscardRead,
+    /// reads the messages at these levels (several picks may be given).
+    ReadLevels(Vec<LevelPick>),
+    /// reads the messages whose id has this parity.
+    ReadParity(bool),
+}
+
+#[derive(Arbitrary, Debug)]
+struct ExtScenario {
+    storage: StoragePick,
+    start: u64,
+    requests: Vec<ExtRequest>,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct ExtRequest {
+    rotate: bool,
+    client: Client,
+    ops: Vec<ExtOp>,
+    max_len: u16,
+    tick: u16,
+}
+
+/// The bit of [`Scenario::start`] that selects extension mode (no committed seed has it).
+const EXTENSIONS: u64 = 1 << 62;
+
 #[derive(Arbitrary, Debug, Clone)]
 enum Probe {
     /// A message the inbox holds (by index, modulo its length).
@@ -116,6 +153,8 @@ enum Fate {
     /// Lost through no fault of herald: the browser dropped or altered the cookie, the
     /// server lost the session or forgot the key.
     Dropped,
+    /// Discarded by the application.
+    Discarded,
 }
 
 #[derive(Default)]
@@ -134,6 +173,8 @@ struct World {
     fate: HashMap<u32, Fate>,
     /// When each queued message was added.
     added_at: HashMap<u32, u64>,
+    /// the ids of `now` messages (never in `fate`: never stored).
+    now_ids: BTreeSet<u32>,
 }
 
 /// The model of one request's inbox (Django's `BaseStorage` state).
@@ -149,8 +190,17 @@ struct ModelInbox {
     cookie_count: usize,
     cookie_continued: bool,
     cookie_key: Option<KeyUsed>,
+    /// The list, loaded boundary and marks as they were before the plan compacted them.
+    before_compaction: Vec<M>,
+    loaded_before: usize,
+    request_only_before: BTreeSet<u32>,
+    read_before: BTreeSet<u32>,
     /// the ids loaded from each source (cookie, session) and its issued-at.
     sources: Vec<(BTreeSet<u32>, u64)>,
+    /// ids for this request only (`now`, discarded).
+    request_only: BTreeSet<u32>,
+    /// ids read by a filtered read (cleared by `keep`).
+    read: BTreeSet<u32>,
 }
 
 impl ModelInbox {
@@ -183,10 +233,43 @@ impl ModelInbox {
 ///   a mishap), and after the final read none is left;
 /// * **order**: every iteration yields messages in the order they were added;
 /// * **size bound**: every sealed cookie value is within its request's bound (re-signed
-///   cookies included) and has the length the byte layout predicts.
+///   cookies included) and has the length the byte layout predicts;
+/// * **issued-at** (RULES ): every written value carries the plan's issued-at, which is
+///   never later than `now` nor than the adding time of any message it holds.
+///
+/// When bit 62 of the scenario's start time is set (no committed seed has it, so they keep
+/// their meaning), the same bytes are read in **extension mode** (RULES §11), whose
+/// operations add `now` messages, `discard`, `discard_read` and filtered reads (by levels
+/// or by id parity). The model then also leaves request-only and filtered-read messages
+/// out of the update and compacts its list as says, and the ledger checks that a
+/// `now` message is shown only in its own request and never stored, that a filtered read
+/// shows only pending messages, in order, and that a discarded message is gone.
 pub fn inbox_ops(data: &[u8]) {
-    let Ok(mut scenario) = Scenario::arbitrary_take_rest(Unstructured::new(data)) else {
+    let Ok(scenario) = Scenario::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
+    };
+    // Extension mode (RULES §11): the same bytes read with the extended operations.
+    let mut scenario = if scenario.start & EXTENSIONS == 0 {
+        ExtScenario {
+            storage: scenario.storage,
+            start: scenario.start,
+            requests: scenario
+                .requests
+                .into_iter()
+                .map(|r| ExtRequest {
+                    rotate: r.rotate,
+                    client: r.client,
+                    ops: r.ops.into_iter().map(ExtOp::Base).collect(),
+                    max_len: r.max_len,
+                    tick: r.tick,
+                })
+                .collect(),
+        }
+    } else {
+        let Ok(ext) = ExtScenario::arbitrary_take_rest(Unstructured::new(data)) else {
+            return;
+        };
+        ext
     };
     let storage = match scenario.storage {
         StoragePick::Cookie => Storage::Cookie,
@@ -206,10 +289,10 @@ pub fn inbox_ops(data: &[u8]) {
         request.ops.truncate(MAX_OPS);
         run_request(&mut world, storage, request, growable);
     }
-    let drain = Request {
+    let drain = ExtRequest {
         rotate: false,
         client: Client::Send,
-        ops: vec![Op::Iter(None)],
+        ops: vec![ExtOp::Base(Op::Iter(None))],
         max_len: u16::MAX,
         tick: 1,
     };
@@ -271,7 +354,7 @@ fn reachable(world: &World, storage: Storage) -> BTreeSet<u32> {
     out.into_iter().collect()
 }
 
-fn run_request(world: &mut World, storage: Storage, request: &Request, growable: bool) {
+fn run_request(world: &mut World, storage: Storage, request: &ExtRequest, growable: bool) {
     if growable {
         let limits = Limits {
             max_bytes: BYTES,
@@ -286,7 +369,7 @@ fn run_request(world: &mut World, storage: Storage, request: &Request, growable:
 fn run_request_with<L: MessageStore>(
     world: &mut World,
     storage: Storage,
-    request: &Request,
+    request: &ExtRequest,
     list: L,
 ) {
     // Between requests: rotation and mishaps. What they make unreachable is lost.
@@ -343,7 +426,13 @@ fn run_request_with<L: MessageStore>(
         cookie_count: 0,
         cookie_continued: false,
         cookie_key: None,
+        before_compaction: Vec::new(),
+        loaded_before: 0,
+        request_only_before: BTreeSet::new(),
+        read_before: BTreeSet::new(),
         sources: Vec::new(),
+        request_only: BTreeSet::new(),
+        read: BTreeSet::new(),
     };
 
     // Load.
@@ -413,7 +502,112 @@ fn run_request_with<L: MessageStore>(
 
     // The handler.
     let mut bytes_used: usize = model.list.iter().map(|m| stored_bytes(&m.msg)).sum();
+    let mut request_now: BTreeSet<u32> = BTreeSet::new();
     for op in &request.ops {
+        let op = match op {
+            ExtOp::Base(op) => op,
+            ExtOp::Now(arb) => {
+                let mut msg = arb.owned();
+                let id = world.next_id;
+                if !msg.message.is_empty() {
+                    msg.message = format!("{id}~{}", msg.message);
+                }
+                let expected = if msg.message.is_empty() {
+                    Ok(Added::IgnoredEmpty)
+                } else if msg.level < model.level() {
+                    Ok(Added::IgnoredBelowLevel)
+                } else if model.list.len() == MSGS {
+                    Err(CapacityError::TooManyMessages)
+                } else if bytes_used + stored_bytes(&msg) > BYTES {
+                    Err(CapacityError::TooManyBytes)
+                } else {
+                    Ok(Added::Queued)
+                };
+                let got = inbox.add_message_now(msg.as_message());
+                match (&got, expected) {
+                    (Ok(g), Ok(e)) => assert_eq!(*g, e, "add_now {msg:?}"),
+                    (Err(AddError { message, reason }), Err(e)) => {
+                        assert_eq!(*reason, e, "add_now {msg:?}");
+                        assert!(msg.same_as(message), "handed back another message");
+                    }
+                    (g, e) => panic!("add_now {msg:?}: got {g:?}, model says {e:?}"),
+                }
+                if got == Ok(Added::Queued) {
+                    world.next_id += 1;
+                    bytes_used += stored_bytes(&msg);
+                    model.list.push(M { id, msg });
+                    model.request_only.insert(id);
+                    world.now_ids.insert(id);
+                    request_now.insert(id);
+                }
+                continue;
+            }
+            ExtOp::Discard => {
+                model.touch();
+                model.request_only.extend(model.list.iter().map(|m| m.id));
+                inbox.discard();
+                continue;
+            }
+            ExtOp::DiscardRead => {
+                model.touch();
+                if model.used {
+                    let read: Vec<u32> = model.list[..model.loaded].iter().map(|m| m.id).collect();
+                    model.request_only.extend(read);
+                }
+                let read: Vec<u32> = model.read.iter().copied().collect();
+                model.request_only.extend(read);
+                inbox.discard_read();
+                continue;
+            }
+            ExtOp::ReadLevels(_) | ExtOp::ReadParity(_) => {
+                model.touch();
+                let accepts = |level: Level, text: &str| match op {
+                    ExtOp::ReadLevels(picks) => picks.iter().any(|p| p.level() == level),
+                    ExtOp::ReadParity(odd) => {
+                        let id: u32 = text
+                            .split('~')
+                            .next()
+                            .and_then(|i| i.parse().ok())
+                            .unwrap_or(0);
+                        (id % 2 == 1) == *odd
+                    }
+                    _ => unreachable!(),
+                };
+                let expected: Vec<M> = model
+                    .list
+                    .iter()
+                    .filter(|m| accepts(m.msg.level, &m.msg.message))
+                    .cloned()
+                    .collect();
+                let got: Vec<Owned> = inbox
+                    .read_where(|m| accepts(m.level, m.message))
+                    .map(|m| Owned::of(&m))
+                    .collect();
+                assert_eq!(got.len(), expected.len(), "filtered read length");
+                let mut last = None;
+                for (g, m) in got.iter().zip(&expected) {
+                    assert!(m.msg.same_as(&g.as_message()), "read {g:?}, model {m:?}");
+                    if world.now_ids.contains(&m.id) {
+                        assert!(
+                            request_now.contains(&m.id),
+                            "now message {} shown again",
+                            m.id
+                        );
+                    } else {
+                        assert_eq!(
+                            world.fate.get(&m.id),
+                            Some(&Fate::Pending),
+                            "read-once: message {} delivered again",
+                            m.id
+                        );
+                    }
+                    assert!(last < Some(m.id), "order: {} after {last:?}", m.id);
+                    last = Some(m.id);
+                }
+                model.read.extend(expected.iter().map(|m| m.id));
+                continue;
+            }
+        };
         match op {
             Op::Add(arb) => {
                 let mut msg = arb.owned();
@@ -460,6 +654,14 @@ fn run_request_with<L: MessageStore>(
                 let mut last = None;
                 for (g, m) in got.iter().zip(&model.list) {
                     assert!(m.msg.same_as(&g.as_message()), "read {g:?}, model {m:?}");
+                    if world.now_ids.contains(&m.id) {
+                        assert!(
+                            request_now.contains(&m.id),
+                            "now message {} shown again",
+                            m.id
+                        );
+                        continue;
+                    }
                     assert_eq!(
                         world.fate.get(&m.id),
                         Some(&Fate::Pending),
@@ -492,6 +694,7 @@ fn run_request_with<L: MessageStore>(
             }
             Op::Keep => {
                 model.used = false;
+                model.read.clear();
                 inbox.keep();
             }
             Op::SetLevel(level) => {
@@ -510,12 +713,20 @@ fn run_request_with<L: MessageStore>(
     // independently of the model: a written value is never younger than a message
     // it holds, and never stamped in the future.
     assert!(plan.issued_at <= now, "issued in the future");
-    let written = match (&plan.cookie, &plan.session) {
-        (CookieAction::Set { messages, .. }, _) => messages.start..usize::MAX,
-        (_, SessionAction::Set { messages }) => messages.start..usize::MAX,
+    let in_cookie = match &plan.cookie {
+        CookieAction::Set { messages, .. } => messages.clone(),
         _ => 0..0,
     };
-    for m in model.list.iter().take(written.end).skip(written.start) {
+    let in_session = match &plan.session {
+        SessionAction::Set { messages } => messages.clone(),
+        _ => 0..0,
+    };
+    for m in model.list[in_cookie].iter().chain(&model.list[in_session]) {
+        assert!(
+            !world.now_ids.contains(&m.id),
+            "now message {} written (R-11.1)",
+            m.id
+        );
         assert!(
             plan.issued_at <= world.added_at[&m.id],
             "a value issued at {} holds message {} added at {}",
@@ -524,8 +735,14 @@ fn run_request_with<L: MessageStore>(
             world.added_at[&m.id]
         );
     }
-    if model.used {
-        for m in &model.list[..model.loaded] {
+    // What this request consumed or discarded (before the model's compaction, R-11.4).
+    for (i, m) in model.before_compaction.iter().enumerate() {
+        if world.now_ids.contains(&m.id) {
+            continue;
+        }
+        if model.request_only_before.contains(&m.id) {
+            world.fate.insert(m.id, Fate::Discarded);
+        } else if (model.used && i < model.loaded_before) || model.read_before.contains(&m.id) {
             world.fate.insert(m.id, Fate::Consumed);
         }
     }
@@ -626,18 +843,46 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
         Clear,
         Store(Range<usize>),
     }
-    let queue = model.loaded..model.list.len();
-    let update = if model.used {
-        if queue.is_empty() {
-            Update::Clear
-        } else {
-            Update::Store(queue)
-        }
+    model.before_compaction = model.list.clone();
+    model.loaded_before = model.loaded;
+    model.request_only_before = model.request_only.clone();
+    model.read_before = model.read.clone();
+    let source_dropped = model
+        .sources
+        .iter()
+        .flat_map(|(ids, _)| ids)
+        .any(|id| model.request_only.contains(id) || model.read.contains(id));
+    let len = model.list.len();
+    let candidates = if model.used {
+        Some(model.loaded..len)
     } else if model.added_new {
         model.touch();
-        Update::Store(0..model.list.len())
+        Some(0..len)
+    } else if source_dropped {
+        Some(0..len)
     } else {
-        Update::Unchanged
+        None
+    };
+    // the dropped messages are left out; a gap compacts the list.
+    let dropped = |m: &M| model.request_only.contains(&m.id) || model.read.contains(&m.id);
+    let update = match candidates {
+        None => Update::Unchanged,
+        Some(r) => {
+            let kept: Vec<M> = model.list[r.clone()]
+                .iter()
+                .filter(|m| !dropped(m))
+                .cloned()
+                .collect();
+            if kept.is_empty() {
+                Update::Clear
+            } else if kept.len() == r.len() {
+                Update::Store(r)
+            } else {
+                let n = kept.len();
+                model.list = kept;
+                Update::Store(0..n)
+            }
+        }
     };
     let fits_at = |r: Range<usize>, issued_at: u64| {
         model_signed_len(model.list[r].iter().map(|m| &m.msg), issued_at) <= max_len
@@ -746,8 +991,11 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
 /// The input as this target reads it (`Debug` of the decoded structure), for triage of
 /// a crash file.
 pub fn describe(data: &[u8]) -> String {
-    format!(
-        "{:#?}",
-        Scenario::arbitrary_take_rest(Unstructured::new(data))
-    )
+    match Scenario::arbitrary_take_rest(Unstructured::new(data)) {
+        Ok(s) if s.start & EXTENSIONS != 0 => format!(
+            "{:#?}",
+            ExtScenario::arbitrary_take_rest(Unstructured::new(data))
+        ),
+        other => format!("{other:#?}"),
+    }
 }
