@@ -514,7 +514,7 @@ fn cookie_from_headers(text: &str, name: &str) -> Result<String, Failure> {
         Err(ParseError::InvalidName) => Err(Failure::usage(format!(
             "{name:?} is not a cookie name (--cookie-name)"
         ))),
-        Err(e @ ParseError::InvalidValue { .. }) => Err(Failure::input(format!(
+        Err(e) => Err(Failure::input(format!(
             "the first `{name}` cookie in the given Cookie header is malformed ({e}); \
              as in the servers, a later one is not used instead"
         ))),

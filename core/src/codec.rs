@@ -28,6 +28,7 @@ use crate::signer::{SealError, SealWriter, Signer};
 
 /// Why a list could not be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The output buffer is smaller than the encoded body; `needed` is its exact size.
     BufferTooSmall {

@@ -141,6 +141,7 @@ fn first_invalid(s: &[u8], ok: impl Fn(u8) -> bool + Copy) -> Option<(usize, u8)
 
 /// Why [`find_cookie`] found no usable value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ParseError {
     /// The name asked for is empty or not an RFC 7230 token, so no cookie can have it.
     InvalidName,
@@ -410,6 +411,7 @@ impl fmt::Display for Field {
 
 /// Why a `Set-Cookie` header could not be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WriteError {
     /// The name, the path, or a present domain is empty.
     Empty {

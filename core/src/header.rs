@@ -21,6 +21,7 @@ pub struct Header {
 /// Why bytes could not be decoded as a body. Every kind of malformed input has its own
 /// variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// No bytes at all.
     Empty,

@@ -94,6 +94,7 @@ pub enum Loaded {
 
 /// Why a value could not be loaded. The inbox then holds no messages from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The signed cookie was rejected (tampered, truncated, garbage, unknown key, expired).
     Open(OpenError),
@@ -937,6 +938,7 @@ impl<L: MessageStore> Inbox<L> {
     /// an ordered list. Messages for this request only, discarded ones and those of
     /// filtered reads are left out; when that leaves a gap, the inbox's list is compacted
     /// to exactly the stored messages (in order) and the range indexes the compacted list.
+    #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
     pub fn update(&mut self) -> Update {
         let len = self.list.len();
         if self.compacted {
@@ -1007,6 +1009,7 @@ impl<L: MessageStore> Inbox<L> {
     /// Every cookie value the plan asks for is at most `max_value_len` characters long.
     /// A bound below [`truncate::MIN_VALUE_LEN`] (60) is raised to it: when nothing fits,
     /// the marker-only value must still be written.
+    #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
     pub fn plan(&mut self, max_value_len: usize, now: u64) -> Plan {
         let max_value_len = max_value_len.max(truncate::MIN_VALUE_LEN);
         let resign = self.needs_resign();
@@ -1077,6 +1080,7 @@ impl<L: MessageStore> Inbox<L> {
     /// ones, for [`Policy::KeepOldest`] the oldest). herald's own format uses
     /// [`truncate::fit`]; the Django codec uses Django's bisection. For codecs that stamp
     /// their own time: the returned [`Plan::issued_at`] is 0 (see [`Inbox::plan_at`]).
+    #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
     pub fn plan_with(&mut self, fit: impl FnOnce(ListView<'_>, Policy) -> usize) -> Plan {
         self.plan_at(0, |view, policy, _| fit(view, policy))
     }
@@ -1085,6 +1089,7 @@ impl<L: MessageStore> Inbox<L> {
     /// `fit(view, policy, issued_at)` told the issued-at the values will carry,
     /// which is also the returned [`Plan::issued_at`]. Does not re-sign a fallback-key
     /// cookie (only [`Inbox::plan`] does).
+    #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
     pub fn plan_at(
         &mut self,
         now: u64,

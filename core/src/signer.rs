@@ -117,6 +117,7 @@ impl core::error::Error for KeyError {}
 
 /// Why a value could not be signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SealError {
     /// The output buffer is shorter than the signed value; `needed` is its exact length.
     BufferTooSmall {
@@ -142,6 +143,7 @@ impl core::error::Error for SealError {}
 
 /// Why a signed value was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OpenError {
     /// The value is longer than the scratch buffer allows (for an inbox: longer than
     /// [`MAX_VALUE_LEN`]).
@@ -241,6 +243,9 @@ impl<const FALLBACKS: usize> fmt::Debug for Signer<FALLBACKS> {
 impl<const FALLBACKS: usize> Signer<FALLBACKS> {
     /// A signer for `purpose` and `cookie_name`, signing with `secret` and also accepting
     /// values signed with any of `fallbacks` (in order).
+    ///
+    /// A compromised key is removed, never kept as a fallback: a fallback key verifies
+    /// everything it ever signed.
     ///
     /// # Errors
     /// [`KeyError::SecretTooShort`] / [`KeyError::FallbackTooShort`] for a secret shorter

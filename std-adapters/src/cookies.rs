@@ -28,7 +28,6 @@ pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) 
         match cookie_header::find_cookie([header], name) {
             Ok(None) => {}
             Ok(Some(value)) => return Some(value),
-            Err(ParseError::InvalidName) => return None,
             Err(error @ ParseError::InvalidValue { offset, .. }) => {
                 let value = malformed_value(header, offset);
                 tracing::debug!(
@@ -39,6 +38,8 @@ pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) 
                 );
                 return value;
             }
+            // An invalid name, or a kind of malformation added later: no value.
+            Err(_) => return None,
         }
     }
     None
