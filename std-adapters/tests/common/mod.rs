@@ -14,8 +14,6 @@ use std::time::Duration;
 use herald_flash::session::{MemorySessions, SessionBackend, SessionError};
 use herald_flash::{Config, Level, Message, Messages, OwnedMessage, Storage, Unstored};
 use serde_json::{Value, json};
-use tower_sessions_redis_store::RedisStore;
-use tower_sessions_redis_store::fred::prelude::Pool;
 
 pub const SECRET: &str = "test secret: 0123456789abcdef0123456789abcdef";
 pub const OLD_SECRET: &str = "old test secret: fedcba9876543210fedcba9876543210";
@@ -68,7 +66,7 @@ pub enum Backend {
     /// so every server built with it shares sessions.
     ActixCookie,
     /// tower-sessions-redis-store over a real `redis-server` (axum; cookie `id`).
-    Redis(RedisStore<Pool>),
+    Redis(herald_flash::redis::Store),
     /// A backend whose every call fails (both frameworks; no session cookie).
     Failing(FailingSessions),
 }

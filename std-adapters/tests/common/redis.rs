@@ -170,24 +170,11 @@ impl Reply {
     }
 }
 
-/// A tower-sessions Redis store over the server at `url`: one fred connection that gives
-/// up after a second (so an outage is an error, not a hang) and reconnects every 100 ms.
-pub async fn session_store(
-    url: &str,
-) -> tower_sessions_redis_store::RedisStore<tower_sessions_redis_store::fred::prelude::Pool> {
-    use tower_sessions_redis_store::fred::prelude::{
-        Builder, ClientLike, Config as RedisConfig, ReconnectPolicy,
-    };
-    let mut builder = Builder::from_config(RedisConfig::from_url(url).expect("redis url"));
-    builder
-        .with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(1);
-            c.internal_command_timeout = Duration::from_secs(1);
-            c.max_command_attempts = 1;
-        })
-        .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(1))
-        .set_policy(ReconnectPolicy::new_constant(0, 100));
-    let pool = builder.build_pool(1).expect("pool");
-    pool.init().await.expect("connect to redis");
-    tower_sessions_redis_store::RedisStore::new(pool)
+/// A tower-sessions Redis store over the server at `url`, connected with
+/// `herald_flash::redis::connect` and its defaults (fail fast, reconnect by itself).
+pub async fn session_store(url: &str) -> herald_flash::redis::Store {
+    // The one documented way to connect, as the demo and the examples do.
+    herald_flash::redis::connect(url, &herald_flash::redis::RedisOptions::default())
+        .await
+        .expect("connect to redis")
 }
