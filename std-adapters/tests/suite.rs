@@ -18,8 +18,10 @@
 //! | actix-web | session  | actix-session `CookieSessionStore` (its `SessionMiddleware`)     |
 //! | actix-web | fallback | herald `MemorySessions`                                          |
 //! | actix-web | fallback | actix-session `CookieSessionStore`                               |
+//! | actix-web | session  | actix-session `RedisSessionStore` over a real `redis-server`     |
+//! | actix-web | fallback | actix-session `RedisSessionStore` over a real `redis-server`     |
 //!
-//! Behaviours, on each of those twelve:
+//! Behaviours, on each of those fourteen:
 //!
 //! * `read_once`: a POST adds a message and answers 303; the next GET shows it once (level
 //!   and tags included); the GET after that shows nothing and writes nothing.
@@ -43,13 +45,11 @@
 //! runs one more behaviour, `backend_failure`, on axum and actix-web × session and
 //! fallback storage: a request that needs the session gets a fast 503 with a generic body
 //! and no cookie change; what fits in the cookie still works in fallback storage; and a
-//! fallback overflow reports exactly the messages the session did not take — the ones the
-//! cookie holds are all that is delivered.
+//! fallback overflow is refused whole: a 503 instead of the handler's 303, no messages
+//! cookie, and every message of the write reported unstored.
 //!
 //! Not run, because they cannot exist: tower-sessions on actix-web and actix-session on
-//! axum (each is its framework's); Redis on actix-web would need actix-session's
-//! `redis-session` feature, which herald's dev-dependencies do not enable. The Redis rows
-//! need `redis-server`: a missing one fails them unless deselected with
+//! axum (each is its framework's). The Redis rows need `redis-server`: a missing one fails them unless deselected with
 //! `HERALD_SKIP_LIVE=redis` (see tests/common/live.rs).
 
 mod common;
@@ -94,9 +94,18 @@ impl Combo {
             Kind::Failing => Some(Backend::Failing(FailingSessions::default())),
             Kind::Redis => {
                 let server = RedisServer::start_or_skip(test)?;
-                let store = common::redis::session_store(&server.url()).await;
+                let backend = match framework {
+                    Framework::Axum => {
+                        Backend::Redis(common::redis::session_store(&server.url()).await)
+                    }
+                    Framework::Actix => Backend::ActixRedis(
+                        actix_session_0_10::storage::RedisSessionStore::new(server.url())
+                            .await
+                            .expect("actix-session connects to redis"),
+                    ),
+                };
                 redis = Some(server);
-                Some(Backend::Redis(store))
+                Some(backend)
             }
         };
         let name = format!(
@@ -701,7 +710,7 @@ macro_rules! combination {
     };
 }
 
-/// The twelve working combinations, each with every behaviour.
+/// The fourteen working combinations, each with every behaviour.
 macro_rules! matrix {
     ($($module:ident: $framework:ident $storage:ident $kind:ident;)+) => {
         $(combination!($module: $framework $storage $kind =>
@@ -722,6 +731,8 @@ matrix! {
     actix_session_actix_cookie: Actix Session ActixCookie;
     actix_fallback_memory: Actix Fallback Memory;
     actix_fallback_actix_cookie: Actix Fallback ActixCookie;
+    actix_session_redis: Actix Session Redis;
+    actix_fallback_redis: Actix Fallback Redis;
 }
 
 combination!(axum_session_failing: Axum Session Failing => backend_failure);

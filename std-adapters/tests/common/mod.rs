@@ -67,6 +67,9 @@ pub enum Backend {
     ActixCookie,
     /// tower-sessions-redis-store over a real `redis-server` (axum; cookie `id`).
     Redis(herald_flash::redis::Store),
+    /// actix-session's `RedisSessionStore` over a real `redis-server` (actix-web; cookie
+    /// `id`).
+    ActixRedis(actix_session_0_10::storage::RedisSessionStore),
     /// A backend whose every call fails (both frameworks; no session cookie).
     Failing(FailingSessions),
 }
@@ -87,6 +90,7 @@ impl Backend {
             Backend::TowerMemory(_) => "tower-sessions MemoryStore",
             Backend::ActixCookie => "actix-session CookieSessionStore",
             Backend::Redis(_) => "tower-sessions-redis-store",
+            Backend::ActixRedis(_) => "actix-session RedisSessionStore",
             Backend::Failing(_) => "failing backend",
         }
     }
@@ -95,7 +99,10 @@ impl Backend {
     pub fn session_cookie(&self) -> Option<&'static str> {
         match self {
             Backend::Memory(_) => Some("herald_session"),
-            Backend::TowerMemory(_) | Backend::ActixCookie | Backend::Redis(_) => Some("id"),
+            Backend::TowerMemory(_)
+            | Backend::ActixCookie
+            | Backend::Redis(_)
+            | Backend::ActixRedis(_) => Some("id"),
             Backend::Failing(_) => None,
         }
     }
@@ -105,7 +112,7 @@ impl Backend {
         match self {
             Backend::Memory(_) | Backend::Failing(_) => true,
             Backend::TowerMemory(_) | Backend::Redis(_) => framework == Framework::Axum,
-            Backend::ActixCookie => framework == Framework::Actix,
+            Backend::ActixCookie | Backend::ActixRedis(_) => framework == Framework::Actix,
         }
     }
 }
@@ -462,7 +469,9 @@ mod axum_app {
             }
             Some(Backend::TowerMemory(store)) => tower_sessions_routes(config, storage, store),
             Some(Backend::Redis(store)) => tower_sessions_routes(config, storage, store),
-            Some(Backend::ActixCookie) => unreachable!("checked by spawn_with"),
+            Some(Backend::ActixCookie | Backend::ActixRedis(_)) => {
+                unreachable!("checked by spawn_with")
+            }
         };
         layered
             .merge(
@@ -618,6 +627,23 @@ mod actix_app {
                     )
                     .cookie_secure(false)
                     .build();
+                    cfg.service(
+                        scope
+                            .wrap(MessagesMiddleware::with_storage(
+                                config,
+                                storage,
+                                ActixSessions,
+                            ))
+                            .wrap(sessions)
+                            .configure(routes),
+                    );
+                }
+                Some(Backend::ActixRedis(store)) => {
+                    let key = actix_web::cookie::Key::from(&[7u8; 64]);
+                    let sessions =
+                        actix_session_0_10::SessionMiddleware::builder(store.clone(), key)
+                            .cookie_secure(false)
+                            .build();
                     cfg.service(
                         scope
                             .wrap(MessagesMiddleware::with_storage(
