@@ -512,26 +512,9 @@ fn run_request_with<L: MessageStore>(
                 if !msg.message.is_empty() {
                     msg.message = format!("{id}~{}", msg.message);
                 }
-                let expected = if msg.message.is_empty() {
-                    Ok(Added::IgnoredEmpty)
-                } else if msg.level < model.level() {
-                    Ok(Added::IgnoredBelowLevel)
-                } else if model.list.len() == MSGS {
-                    Err(CapacityError::TooManyMessages)
-                } else if bytes_used + stored_bytes(&msg) > BYTES {
-                    Err(CapacityError::TooManyBytes)
-                } else {
-                    Ok(Added::Queued)
-                };
+                let expected = expected_add(&msg, model.level(), model.list.len(), bytes_used);
                 let got = inbox.add_message_now(msg.as_message());
-                match (&got, expected) {
-                    (Ok(g), Ok(e)) => assert_eq!(*g, e, "add_now {msg:?}"),
-                    (Err(AddError { message, reason }), Err(e)) => {
-                        assert_eq!(*reason, e, "add_now {msg:?}");
-                        assert!(msg.same_as(message), "handed back another message");
-                    }
-                    (g, e) => panic!("add_now {msg:?}: got {g:?}, model says {e:?}"),
-                }
+                check_added(&got, expected, &msg, "add_now");
                 if got == Ok(Added::Queued) {
                     world.next_id += 1;
                     bytes_used += stored_bytes(&msg);
@@ -615,26 +598,9 @@ fn run_request_with<L: MessageStore>(
                 if !msg.message.is_empty() {
                     msg.message = format!("{id}~{}", msg.message);
                 }
-                let expected = if msg.message.is_empty() {
-                    Ok(Added::IgnoredEmpty)
-                } else if msg.level < model.level() {
-                    Ok(Added::IgnoredBelowLevel)
-                } else if model.list.len() == MSGS {
-                    Err(CapacityError::TooManyMessages)
-                } else if bytes_used + stored_bytes(&msg) > BYTES {
-                    Err(CapacityError::TooManyBytes)
-                } else {
-                    Ok(Added::Queued)
-                };
+                let expected = expected_add(&msg, model.level(), model.list.len(), bytes_used);
                 let got = inbox.add_message(msg.as_message());
-                match (&got, expected) {
-                    (Ok(g), Ok(e)) => assert_eq!(*g, e, "add {msg:?}"),
-                    (Err(AddError { message, reason }), Err(e)) => {
-                        assert_eq!(*reason, e, "add {msg:?}");
-                        assert!(msg.same_as(message), "handed back another message");
-                    }
-                    (g, e) => panic!("add {msg:?}: got {g:?}, model says {e:?}"),
-                }
+                check_added(&got, expected, &msg, "add");
                 if got == Ok(Added::Queued) {
                     world.next_id += 1;
                     bytes_used += stored_bytes(&msg);
@@ -832,6 +798,45 @@ fn run_request_with<L: MessageStore>(
 }
 
 /// Bytes a message takes in the inbox's arena.
+/// What the model expects an add (or an add for this request only) of `msg` to do, with
+/// `len` messages and `bytes_used` bytes already held: the empty and level rules, then the
+/// count, then the bytes.
+fn expected_add(
+    msg: &Owned,
+    level: Level,
+    len: usize,
+    bytes_used: usize,
+) -> Result<Added, CapacityError> {
+    if msg.message.is_empty() {
+        Ok(Added::IgnoredEmpty)
+    } else if msg.level < level {
+        Ok(Added::IgnoredBelowLevel)
+    } else if len == MSGS {
+        Err(CapacityError::TooManyMessages)
+    } else if bytes_used + stored_bytes(msg) > BYTES {
+        Err(CapacityError::TooManyBytes)
+    } else {
+        Ok(Added::Queued)
+    }
+}
+
+/// The inbox's answer to an add matches the model's, and a refused message is handed back.
+fn check_added(
+    got: &Result<Added, AddError<'_>>,
+    expected: Result<Added, CapacityError>,
+    msg: &Owned,
+    what: &str,
+) {
+    match (got, expected) {
+        (Ok(g), Ok(e)) => assert_eq!(*g, e, "{what} {msg:?}"),
+        (Err(AddError { message, reason }), Err(e)) => {
+            assert_eq!(*reason, e, "{what} {msg:?}");
+            assert!(msg.same_as(message), "handed back another message");
+        }
+        (g, e) => panic!("{what} {msg:?}: got {g:?}, model says {e:?}"),
+    }
+}
+
 fn stored_bytes(m: &Owned) -> usize {
     m.message.len() + m.extra_tags.as_ref().map_or(0, String::len)
 }
