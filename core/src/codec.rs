@@ -1,16 +1,23 @@
 //! herald's own wire format for a message list, encoded with `postcard`.
 //!
-//! A *body* is what both storages carry (the cookie signs it, the session stores it as is):
+//! A *body* is what both storages carry (the cookie signs or encrypts it, the session
+//! stores it as is). This crate writes format 2:
 //!
 //! ```text
 //! body    = version:u8  issued_at:varint(u64)  continued:bool  count:varint  message*count
-//! message = level:zigzag-varint(i32)  text:str  extra_tags:option<str>  safe:bool
+//! message = level:zigzag-varint(i32)  text:str  extra_tags:option<str>  flags:u8  [expires_in]
+//! flags   = bit 0: is_safe    bit 1: an expiry follows    (every other bit 0)
+//! expires_in = varint(u64): expires_at - issued_at (0 when the message expires earlier)
 //! str     = len:varint  utf8-bytes          option<str> = 0x00 | 0x01 str
 //! ```
 //!
 //! All integers are postcard varints (LEB128, 7 bits a byte). `version` is
-//! [`FORMAT_VERSION`]; a decoder refuses any other, so the format can evolve. `continued`
-//! is the not-finished marker of fallback storage: more messages follow in the session.
+//! [`FORMAT_VERSION`]; the decoder also reads format 1, whose message ends with
+//! `safe:bool` in place of `flags` and has no expiry (a format-2 body without expiries is
+//! format 1 with another version byte), and refuses any other version, so the format can
+//! evolve. `continued` is the not-finished marker of fallback storage: more messages follow
+//! in the session. The expiry (R-11.5) is stored relative to the body's issued-at, so a
+//! message shown within ten minutes costs two bytes.
 //!
 //! [`body_len`] predicts the exact encoded size without encoding, which is what lets
 //! truncation choose what fits in one pass.
@@ -18,10 +25,14 @@
 use core::fmt;
 
 use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
 use serde::{Serialize, Serializer};
 
 use crate::header::map_postcard;
-pub use crate::header::{DecodeError, FORMAT_VERSION, Header, peek_issued_at};
+pub use crate::header::{
+    DecodeError, FORMAT_VERSION, Header, MIN_READ_VERSION, is_readable_version, peek_issued_at,
+};
+use crate::level::Level;
 use crate::list::{ListView, MessageStore};
 use crate::message::Message;
 use crate::signer::{SealError, SealWriter, Signer};
@@ -66,12 +77,28 @@ fn str_len(s: &str) -> usize {
     varint_len(s.len() as u64) + s.len()
 }
 
-/// The exact encoded size of one message.
-pub fn message_len(m: &Message<'_>) -> usize {
+/// A message's flags byte: bit 0 is `is_safe`, bit 1 says an expiry follows.
+const FLAG_SAFE: u8 = 1;
+const FLAG_EXPIRES: u8 = 2;
+
+/// The expiry as stored in a body issued at `issued_at`: seconds after it, 0 for a
+/// message that expires earlier (it is then expired for every reader whose clock has
+/// reached `issued_at`; an inbox never stores such a message, R-11.5).
+const fn expires_in(m: &Message<'_>, issued_at: u64) -> Option<u64> {
+    match m.expires_at {
+        Some(t) => Some(t.saturating_sub(issued_at)),
+        None => None,
+    }
+}
+
+/// The exact encoded size of one message in a body issued at `issued_at` (the expiry is
+/// stored relative to it).
+pub fn message_len(m: &Message<'_>, issued_at: u64) -> usize {
     varint_len(zigzag(m.level.0))
         + str_len(m.message)
         + m.extra_tags.map_or(1, |e| 1 + str_len(e))
         + 1
+        + expires_in(m, issued_at).map_or(0, varint_len)
 }
 
 /// The exact size of a body's framing (everything but the messages) for `count` messages.
@@ -81,14 +108,54 @@ pub fn framing_len(header: &Header, count: usize) -> usize {
 
 /// The exact encoded size of a body holding `messages`, computed without encoding.
 pub fn body_len(header: &Header, messages: ListView<'_>) -> usize {
-    framing_len(header, messages.len()) + messages.iter().map(|m| message_len(&m)).sum::<usize>()
+    framing_len(header, messages.len())
+        + messages
+            .iter()
+            .map(|m| message_len(&m, header.issued_at))
+            .sum::<usize>()
 }
 
-struct SeqOf<'a>(ListView<'a>);
+/// One message as format 2 writes it.
+struct WireMessage<'m> {
+    message: Message<'m>,
+    issued_at: u64,
+}
+
+impl Serialize for WireMessage<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let m = &self.message;
+        let expires_in = expires_in(m, self.issued_at);
+        let flags = if m.is_safe { FLAG_SAFE } else { 0 }
+            | if expires_in.is_some() {
+                FLAG_EXPIRES
+            } else {
+                0
+            };
+        // postcard writes no tuple length, so the optional fifth element costs nothing
+        // when absent.
+        let mut t = s.serialize_tuple(4 + usize::from(expires_in.is_some()))?;
+        t.serialize_element(&m.level)?;
+        t.serialize_element(m.message)?;
+        t.serialize_element(&m.extra_tags)?;
+        t.serialize_element(&flags)?;
+        if let Some(e) = expires_in {
+            t.serialize_element(&e)?;
+        }
+        t.end()
+    }
+}
+
+struct SeqOf<'a> {
+    messages: ListView<'a>,
+    issued_at: u64,
+}
 
 impl Serialize for SeqOf<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter())
+        s.collect_seq(self.messages.iter().map(|message| WireMessage {
+            message,
+            issued_at: self.issued_at,
+        }))
     }
 }
 
@@ -117,7 +184,10 @@ pub fn encode_body(
     let body = BodyOut {
         issued_at: header.issued_at,
         continued: header.continued,
-        messages: SeqOf(messages),
+        messages: SeqOf {
+            messages,
+            issued_at: header.issued_at,
+        },
     };
     let written = postcard::to_slice(&body, rest)
         .map_err(|_| EncodeError::BufferTooSmall { needed })?
@@ -166,14 +236,29 @@ pub fn seal_body<'o, const F: usize>(
     let body = BodyOut {
         issued_at: header.issued_at,
         continued: header.continued,
-        messages: SeqOf(messages),
+        messages: SeqOf {
+            messages,
+            issued_at: header.issued_at,
+        },
     };
     // The flavor never fails; a short output is reported by `finish`.
     let _ = postcard::serialize_with_flavor(&body, SealFlavor(&mut writer));
     writer.finish()
 }
 
-/// Decodes a body, appending its messages to `into`, and returns its header.
+/// What [`decode_body_at`] read besides the messages it appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    /// The body's header.
+    pub header: Header,
+    /// How many messages the body holds, expired ones included.
+    pub count: usize,
+    /// How many of them had expired at the `now` passed in and were not appended (R-11.5).
+    pub expired: usize,
+}
+
+/// Decodes a body, appending all its messages (expired or not: no time is known here) to
+/// `into`, and returns its header. [`decode_body_at`] drops the expired ones.
 ///
 /// On error `into` is left exactly as it was (messages appended before the error are
 /// removed), so a bad body loses nothing that was already there.
@@ -182,17 +267,42 @@ pub fn seal_body<'o, const F: usize>(
 /// A [`DecodeError`] naming the malformation; [`DecodeError::Capacity`] when the messages
 /// do not fit in `into`.
 pub fn decode_body<S: MessageStore>(bytes: &[u8], into: &mut S) -> Result<Header, DecodeError> {
+    decode_with(bytes, into, None).map(|d| d.header)
+}
+
+/// Decodes a body as [`decode_body`] does, but appends only the messages that have not
+/// expired at `now` (R-11.5: an expired message is dropped when loaded and never shown).
+///
+/// # Errors
+/// As [`decode_body`]; an expired message is still checked for malformation.
+pub fn decode_body_at<S: MessageStore>(
+    bytes: &[u8],
+    into: &mut S,
+    now: u64,
+) -> Result<Decoded, DecodeError> {
+    decode_with(bytes, into, Some(now))
+}
+
+fn decode_with<S: MessageStore>(
+    bytes: &[u8],
+    into: &mut S,
+    now: Option<u64>,
+) -> Result<Decoded, DecodeError> {
     let before = into.len();
-    let result = decode_inner(bytes, into);
+    let result = decode_inner(bytes, into, now);
     if result.is_err() {
         into.truncate(before);
     }
     result
 }
 
-fn decode_inner<S: MessageStore>(bytes: &[u8], into: &mut S) -> Result<Header, DecodeError> {
+fn decode_inner<S: MessageStore>(
+    bytes: &[u8],
+    into: &mut S,
+    now: Option<u64>,
+) -> Result<Decoded, DecodeError> {
     let (&version, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
-    if version != FORMAT_VERSION {
+    if !is_readable_version(version) {
         return Err(DecodeError::UnsupportedVersion(version));
     }
     let mut problem = None;
@@ -201,16 +311,18 @@ fn decode_inner<S: MessageStore>(bytes: &[u8], into: &mut S) -> Result<Header, D
         list: into,
         problem: &mut problem,
         remaining: rest.len(),
+        version,
+        now,
     };
-    let header = match seed.deserialize(&mut de) {
-        Ok(h) => h,
+    let decoded = match seed.deserialize(&mut de) {
+        Ok(d) => d,
         Err(e) => return Err(problem.unwrap_or_else(|| map_postcard(e))),
     };
     let remaining = de.finalize().map_err(map_postcard)?;
     if !remaining.is_empty() {
         return Err(DecodeError::TrailingBytes);
     }
-    Ok(header)
+    Ok(decoded)
 }
 
 struct BodySeed<'l, 'p, S> {
@@ -218,33 +330,43 @@ struct BodySeed<'l, 'p, S> {
     problem: &'p mut Option<DecodeError>,
     /// The body's length after the version byte: an upper bound on the text it holds.
     remaining: usize,
+    version: u8,
+    now: Option<u64>,
 }
 
 impl<'de, S: MessageStore> DeserializeSeed<'de> for BodySeed<'_, '_, S> {
-    type Value = Header;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Header, D::Error> {
+    type Value = Decoded;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Decoded, D::Error> {
         d.deserialize_tuple(3, self)
     }
 }
 
 impl<'de, S: MessageStore> Visitor<'de> for BodySeed<'_, '_, S> {
-    type Value = Header;
+    type Value = Decoded;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a herald message body")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Header, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
         let missing = || de::Error::custom("truncated");
         let issued_at: u64 = seq.next_element()?.ok_or_else(missing)?;
         let continued: bool = seq.next_element()?.ok_or_else(missing)?;
-        seq.next_element_seed(MessagesSeed {
-            list: self.list,
-            problem: self.problem,
-            remaining: self.remaining,
-        })?
-        .ok_or_else(missing)?;
-        Ok(Header {
-            issued_at,
-            continued,
+        let (count, expired) = seq
+            .next_element_seed(MessagesSeed {
+                list: self.list,
+                problem: self.problem,
+                remaining: self.remaining,
+                version: self.version,
+                issued_at,
+                now: self.now,
+            })?
+            .ok_or_else(missing)?;
+        Ok(Decoded {
+            header: Header {
+                issued_at,
+                continued,
+            },
+            count,
+            expired,
         })
     }
 }
@@ -253,36 +375,110 @@ struct MessagesSeed<'l, 'p, S> {
     list: &'l mut S,
     problem: &'p mut Option<DecodeError>,
     remaining: usize,
+    version: u8,
+    issued_at: u64,
+    now: Option<u64>,
 }
 
 impl<'de, S: MessageStore> DeserializeSeed<'de> for MessagesSeed<'_, '_, S> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+    type Value = (usize, usize);
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(usize, usize), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
 impl<'de, S: MessageStore> Visitor<'de> for MessagesSeed<'_, '_, S> {
-    type Value = ();
+    type Value = (usize, usize);
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a sequence of messages")
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(usize, usize), A::Error> {
         // The body's bytes bound the text it holds: one reservation instead of regrowing.
         // A message takes at least 5 bytes, so a hostile count reserves nothing extra.
         let count = seq.size_hint().unwrap_or(0).min(self.remaining / 5);
         self.list.reserve(count, self.remaining);
-        while let Some(m) = seq.next_element::<Message<'de>>()? {
+        let (mut count, mut expired) = (0, 0);
+        loop {
+            let seed = MessageSeed {
+                problem: &mut *self.problem,
+                version: self.version,
+                issued_at: self.issued_at,
+            };
+            let Some(m) = seq.next_element_seed(seed)? else {
+                break;
+            };
+            count += 1;
             if m.message.is_empty() {
                 *self.problem = Some(DecodeError::EmptyText);
                 return Err(de::Error::custom("empty text"));
+            }
+            if self.now.is_some_and(|now| m.is_expired(now)) {
+                expired += 1;
+                continue;
             }
             if let Err(e) = self.list.push(m) {
                 *self.problem = Some(DecodeError::Capacity(e));
                 return Err(de::Error::custom("capacity"));
             }
         }
-        Ok(())
+        Ok((count, expired))
+    }
+}
+
+/// One message of a body of format `version` issued at `issued_at`.
+struct MessageSeed<'p> {
+    problem: &'p mut Option<DecodeError>,
+    version: u8,
+    issued_at: u64,
+}
+
+impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
+    type Value = Message<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Message<'de>, D::Error> {
+        // Five elements at most; postcard reads only those the visitor asks for.
+        d.deserialize_tuple(5, self)
+    }
+}
+
+impl<'de> Visitor<'de> for MessageSeed<'_> {
+    type Value = Message<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a herald message")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Message<'de>, A::Error> {
+        let missing = || de::Error::custom("truncated");
+        let level: Level = seq.next_element()?.ok_or_else(missing)?;
+        let message: &'de str = seq.next_element()?.ok_or_else(missing)?;
+        let extra_tags: Option<&'de str> = seq.next_element()?.ok_or_else(missing)?;
+        let (is_safe, expires_at) = if self.version == 1 {
+            (seq.next_element::<bool>()?.ok_or_else(missing)?, None)
+        } else {
+            let flags: u8 = seq.next_element()?.ok_or_else(missing)?;
+            if flags & !(FLAG_SAFE | FLAG_EXPIRES) != 0 {
+                *self.problem = Some(DecodeError::BadFlags);
+                return Err(de::Error::custom("bad flags"));
+            }
+            let expires_at = if flags & FLAG_EXPIRES != 0 {
+                let delta: u64 = seq.next_element()?.ok_or_else(missing)?;
+                match self.issued_at.checked_add(delta) {
+                    Some(t) => Some(t),
+                    None => {
+                        *self.problem = Some(DecodeError::BadExpiry);
+                        return Err(de::Error::custom("bad expiry"));
+                    }
+                }
+            } else {
+                None
+            };
+            (flags & FLAG_SAFE != 0, expires_at)
+        };
+        Ok(Message {
+            level,
+            message,
+            extra_tags,
+            is_safe,
+            expires_at,
+        })
     }
 }
 
@@ -323,8 +519,10 @@ mod tests {
                 message: "ünïcode 😀",
                 extra_tags: None,
                 is_safe: true,
+                expires_at: Some(1_700_000_600),
             },
             Message::new(Level(i32::MAX), "x").with_extra_tags("a b"),
+            Message::new(Level::INFO, "expired before issue").with_expires_at(5),
         ]);
         let h = Header {
             issued_at: 1_700_000_000,
@@ -335,17 +533,80 @@ mod tests {
         assert_eq!(n, body_len(&h, l.view()));
         let mut back: MessageList<512, 16> = MessageList::new();
         assert_eq!(decode_body(&out[..n], &mut back), Ok(h));
-        assert_eq!(back.len(), 3);
-        for (a, b) in l.iter().zip(back.iter()) {
+        assert_eq!(back.len(), 4);
+        for (a, b) in l.iter().zip(back.iter()).take(3) {
             assert_eq!(
-                (a.level, a.message, a.extra_tags, a.is_safe),
-                (b.level, b.message, b.extra_tags, b.is_safe)
+                (a.level, a.message, a.extra_tags, a.is_safe, a.expires_at),
+                (b.level, b.message, b.extra_tags, b.is_safe, b.expires_at)
             );
         }
-        // Exact layout of a small body.
+        // A message that expired before the body's issued-at is stored as expiring at it.
+        assert_eq!(back.get(3).unwrap().expires_at, Some(1_700_000_000));
+        // Exact layout of a small body, then of one with an expiry 600 s after issue.
         let one = list(&[Message::new(Level::INFO, "Hi")]);
         let n = encode_body(&Header::default(), one.view(), &mut out).unwrap();
-        assert_eq!(&out[..n], &[1, 0, 0, 1, 40, 2, b'H', b'i', 1, 0, 0]);
+        assert_eq!(&out[..n], &[2, 0, 0, 1, 40, 2, b'H', b'i', 1, 0, 0]);
+        let h = Header {
+            issued_at: 1000,
+            continued: false,
+        };
+        let one = list(&[Message::new(Level::INFO, "Hi")
+            .with_expires_at(1600)
+            .with_safe(true)]);
+        let n = encode_body(&h, one.view(), &mut out).unwrap();
+        assert_eq!(n, body_len(&h, one.view()));
+        assert_eq!(
+            &out[..n],
+            &[2, 0xe8, 0x07, 0, 1, 40, 2, b'H', b'i', 1, 0, 3, 0xd8, 0x04]
+        );
+    }
+
+    #[test]
+    fn format_1_is_still_read() {
+        // The format-1 layout of the small body above: `safe:bool`, no expiry.
+        let mut back: MessageList<64, 4> = MessageList::new();
+        let v1 = [1, 0, 0, 2, 40, 2, b'H', b'i', 1, 0, 1, 40, 1, b'x', 0, 0];
+        assert_eq!(decode_body(&v1, &mut back), Ok(Header::default()));
+        let (a, b) = (back.get(0).unwrap(), back.get(1).unwrap());
+        assert_eq!((a.message, a.is_safe, a.expires_at), ("Hi", true, None));
+        assert_eq!((b.message, b.extra_tags, b.is_safe), ("x", None, false));
+        // In format 1 the last byte is a bool: 3 is not one.
+        let mut l: MessageList<64, 4> = MessageList::new();
+        assert_eq!(
+            decode_body(&[1, 0, 0, 1, 40, 1, b'x', 0, 3, 0], &mut l),
+            Err(DecodeError::BadBool)
+        );
+        // A format-2 body without expiries is format 1 with another version byte.
+        let mut out = [0u8; 64];
+        let n = encode_body(&Header::default(), back.view(), &mut out).unwrap();
+        assert_eq!((out[0], &out[1..n]), (2, &v1[1..]));
+    }
+
+    #[test]
+    fn decode_at_drops_expired_messages_and_counts_them() {
+        let h = Header {
+            issued_at: 100,
+            continued: true,
+        };
+        let l = list(&[
+            Message::new(Level::INFO, "a").with_expires_at(150),
+            Message::new(Level::INFO, "b"),
+            Message::new(Level::INFO, "c").with_expires_at(151),
+        ]);
+        let mut out = [0u8; 64];
+        let n = encode_body(&h, l.view(), &mut out).unwrap();
+        for (now, shown, expired) in [
+            (149, &["a", "b", "c"][..], 0),
+            (150, &["b", "c"][..], 1),
+            (151, &["b"][..], 2),
+            (u64::MAX, &["b"][..], 2),
+        ] {
+            let mut back: MessageList<64, 4> = MessageList::new();
+            let d = decode_body_at(&out[..n], &mut back, now).unwrap();
+            assert_eq!((d.header, d.count, d.expired), (h, 3, expired), "now {now}");
+            let texts: heapless::Vec<&str, 4> = back.iter().map(|m| m.message).collect();
+            assert_eq!(&texts[..], shown, "now {now}");
+        }
     }
 
     #[test]
@@ -372,7 +633,23 @@ mod tests {
         let mut l: MessageList<64, 4> = MessageList::new();
         let mut d = |b: &[u8]| decode_body(b, &mut l);
         assert_eq!(d(&[]), Err(DecodeError::Empty));
-        assert_eq!(d(&[2, 0, 0, 0]), Err(DecodeError::UnsupportedVersion(2)));
+        assert_eq!(d(&[3, 0, 0, 0]), Err(DecodeError::UnsupportedVersion(3)));
+        assert_eq!(d(&[0, 0, 0, 0]), Err(DecodeError::UnsupportedVersion(0)));
+        assert_eq!(
+            d(&[2, 0, 0, 1, 40, 1, b'x', 0, 4]),
+            Err(DecodeError::BadFlags)
+        );
+        assert_eq!(
+            d(&[2, 0, 0, 1, 40, 1, b'x', 0, 2]),
+            Err(DecodeError::Truncated)
+        );
+        assert_eq!(
+            d(&[
+                2, 2, 0, 1, 40, 1, b'x', 0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0x01
+            ]),
+            Err(DecodeError::BadExpiry)
+        );
         assert_eq!(d(&[1, 0, 0]), Err(DecodeError::Truncated));
         assert_eq!(
             d(&[

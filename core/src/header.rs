@@ -6,8 +6,19 @@ use core::fmt;
 
 use crate::list::CapacityError;
 
-/// The version byte that starts every body of this format.
-pub const FORMAT_VERSION: u8 = 1;
+/// The version byte that starts every body this crate writes. Version 2 added the
+/// per-message expiry; see [`codec`](crate::codec) for both layouts.
+pub const FORMAT_VERSION: u8 = 2;
+
+/// The oldest version the decoder still reads: bodies of versions
+/// `MIN_READ_VERSION..=FORMAT_VERSION` decode, so values written before an upgrade are
+/// still shown after it.
+pub const MIN_READ_VERSION: u8 = 1;
+
+/// Whether bodies starting with `version` can be read.
+pub const fn is_readable_version(version: u8) -> bool {
+    version >= MIN_READ_VERSION && version <= FORMAT_VERSION
+}
 
 /// What a body says besides its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -25,7 +36,8 @@ pub struct Header {
 pub enum DecodeError {
     /// No bytes at all.
     Empty,
-    /// The version byte is not [`FORMAT_VERSION`].
+    /// The version byte is not one this decoder reads ([`MIN_READ_VERSION`] to
+    /// [`FORMAT_VERSION`]).
     UnsupportedVersion(u8),
     /// The input ends in the middle of a field.
     Truncated,
@@ -39,6 +51,10 @@ pub enum DecodeError {
     BadUtf8,
     /// A message has an empty text, which no encoder writes.
     EmptyText,
+    /// A message's flags byte (format 2) has bits no encoder sets.
+    BadFlags,
+    /// A message's expiry does not fit in 64 bits once added to the issued-at time.
+    BadExpiry,
     /// Bytes remain after the last message.
     TrailingBytes,
     /// The messages do not fit in the destination list.
@@ -58,6 +74,8 @@ impl fmt::Display for DecodeError {
             DecodeError::BadOption => f.write_str("bad option tag in message body"),
             DecodeError::BadUtf8 => f.write_str("message text is not valid UTF-8"),
             DecodeError::EmptyText => f.write_str("message with empty text"),
+            DecodeError::BadFlags => f.write_str("unknown bits in a message's flags"),
+            DecodeError::BadExpiry => f.write_str("a message's expiry overflows"),
             DecodeError::TrailingBytes => f.write_str("trailing bytes after the messages"),
             DecodeError::Capacity(e) => write!(f, "decoded messages do not fit: {e}"),
             DecodeError::Malformed => f.write_str("malformed message body"),
@@ -74,7 +92,7 @@ impl core::error::Error for DecodeError {}
 /// or [`DecodeError::BadVarint`].
 pub fn peek_issued_at(body: &[u8]) -> Result<u64, DecodeError> {
     let (&version, rest) = body.split_first().ok_or(DecodeError::Empty)?;
-    if version != FORMAT_VERSION {
+    if !is_readable_version(version) {
         return Err(DecodeError::UnsupportedVersion(version));
     }
     postcard::take_from_bytes::<u64>(rest)

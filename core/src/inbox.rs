@@ -30,7 +30,8 @@ use crate::codec::{self, DecodeError, EncodeError, Header};
 use crate::level::Level;
 use crate::list::{CapacityError, ListView, MessageList, MessageStore, Messages};
 use crate::message::Message;
-use crate::signer::{self, KeyUsed, OpenError, SealError, Signer};
+use crate::seal::{Open, Seal};
+use crate::signer::{self, KeyUsed, MAC_LEN, OpenError, SealError};
 use crate::truncate::{self, Policy};
 
 /// Where messages are kept between requests.
@@ -55,6 +56,9 @@ pub enum Added {
     IgnoredEmpty,
     /// The level is below the inbox's minimum level, so nothing was queued.
     IgnoredBelowLevel,
+    /// The message's expiry is not after the request's time (the `now` of its loads), so
+    /// nothing was queued: it could never be shown.
+    IgnoredExpired,
 }
 
 /// A message [`Inbox::add`] could not queue because a capacity was exceeded. The message is
@@ -82,8 +86,11 @@ pub enum Loaded {
     Absent,
     /// A valid value.
     Messages {
-        /// How many messages it held.
+        /// How many messages it held and the inbox took (expired ones left out).
         count: usize,
+        /// How many messages it held that had expired at the load's `now` and were
+        /// dropped, never to be shown. Always 0 for a foreign value.
+        expired: usize,
         /// Whether it carried the not-finished marker (more messages in the session).
         continued: bool,
         /// Which key verified it (`Current` for session data, which is not signed). A
@@ -358,6 +365,11 @@ pub struct Inbox<L = MessageList> {
     /// The update removed marked messages from the middle of the list: the list now holds
     /// exactly what is stored.
     compacted: bool,
+    /// The request's time: the `now` of the latest load (0 before any), against which
+    /// added messages' expiries are checked.
+    clock: u64,
+    /// A load dropped expired messages: the stored values change.
+    expired_on_load: bool,
 }
 
 /// Where loaded messages come from.
@@ -424,6 +436,8 @@ impl<L: MessageStore> Inbox<L> {
             discarded: 0,
             read: Marks::new(),
             compacted: false,
+            clock: 0,
+            expired_on_load: false,
         }
     }
 
@@ -432,8 +446,8 @@ impl<L: MessageStore> Inbox<L> {
         self.storage
     }
 
-    fn load_into(&mut self, body: &[u8]) -> Result<Header, LoadError> {
-        codec::decode_body(body, &mut self.list).map_err(LoadError::Decode)
+    fn load_into(&mut self, body: &[u8], now: u64) -> Result<codec::Decoded, LoadError> {
+        codec::decode_body_at(body, &mut self.list, now).map_err(LoadError::Decode)
     }
 
     fn loading_allowed(&self, source: Source) -> bool {
@@ -447,7 +461,8 @@ impl<L: MessageStore> Inbox<L> {
     }
 
     /// Loads the incoming messages cookie: verifies it with `signer` (and `max_age`
-    /// against `now`, both in seconds) and appends its messages to the loaded list.
+    /// against `now`, both in seconds) and appends its messages to the loaded list, except
+    /// those that have expired at `now`, which are dropped and never shown.
     ///
     /// A missing or empty value is [`Loaded::Absent`] and marks nothing. Needs
     /// [`signer::MAX_RAW_LEN`] bytes of stack for the decoded value.
@@ -461,16 +476,20 @@ impl<L: MessageStore> Inbox<L> {
     /// messages are touched, under [`Storage::Fallback`] it is left alone until new
     /// messages replace it. A capacity error marks nothing, so messages that this
     /// inbox cannot hold are not deleted unless new ones are stored in their place.
-    pub fn load_cookie<const F: usize>(
+    ///
+    /// `signer` is any [`Open`]: a [`Signer`](crate::Signer) for signed cookies, a cipher
+    /// for encrypted ones (feature `encryption`).
+    pub fn load_cookie<O: Open + ?Sized>(
         &mut self,
         value: Option<&[u8]>,
-        signer: &Signer<F>,
+        signer: &O,
         now: u64,
         max_age: Option<u64>,
     ) -> Result<Loaded, LoadError> {
         if !self.loading_allowed(self.cookie) {
             return Err(LoadError::OutOfOrder);
         }
+        self.clock = now;
         let Some(value) = value.filter(|v| !v.is_empty()) else {
             self.cookie = Source::Absent;
             return Ok(Loaded::Absent);
@@ -481,20 +500,20 @@ impl<L: MessageStore> Inbox<L> {
         // three steps, so that a typical one-message cookie does not clear 3 KiB.
         let need = signer::scratch_len(value.len());
         if need <= 256 {
-            self.open_cookie::<F, 256>(value, signer, now, max_age, marks_used)
+            self.open_cookie::<O, 256>(value, signer, now, max_age, marks_used)
         } else if need <= 1024 {
-            self.open_cookie::<F, 1024>(value, signer, now, max_age, marks_used)
+            self.open_cookie::<O, 1024>(value, signer, now, max_age, marks_used)
         } else {
-            self.open_cookie::<F, { signer::MAX_RAW_LEN }>(value, signer, now, max_age, marks_used)
+            self.open_cookie::<O, { signer::MAX_RAW_LEN }>(value, signer, now, max_age, marks_used)
         }
     }
 
     /// [`Inbox::load_cookie`] with a scratch of `S` bytes (too short a scratch is
     /// [`OpenError::TooLong`] from the signer, as for any value over its bound).
-    fn open_cookie<const F: usize, const S: usize>(
+    fn open_cookie<O: Open + ?Sized, const S: usize>(
         &mut self,
         value: &[u8],
-        signer: &Signer<F>,
+        signer: &O,
         now: u64,
         max_age: Option<u64>,
         marks_used: bool,
@@ -508,8 +527,8 @@ impl<L: MessageStore> Inbox<L> {
             }
         };
         let before = self.list.len();
-        let header = match self.load_into(opened.body) {
-            Ok(h) => h,
+        let decoded = match self.load_into(opened.body, now) {
+            Ok(d) => d,
             Err(e) => {
                 self.mark_invalid(
                     marks_used && !matches!(e, LoadError::Decode(DecodeError::Capacity(_))),
@@ -518,36 +537,59 @@ impl<L: MessageStore> Inbox<L> {
             }
         };
         self.cookie_issued_at = opened.issued_at;
-        Ok(self.cookie_loaded(before, header.continued, opened.key))
+        Ok(self.cookie_loaded(
+            before,
+            decoded.expired,
+            decoded.header.continued,
+            opened.key,
+        ))
     }
 
-    fn cookie_loaded(&mut self, before: usize, continued: bool, key: KeyUsed) -> Loaded {
+    /// Records a valid cookie whose messages are `list[before..]`, `expired` more having
+    /// been dropped (they still count as held: clearing the storage deletes the value).
+    fn cookie_loaded(
+        &mut self,
+        before: usize,
+        expired: usize,
+        continued: bool,
+        key: KeyUsed,
+    ) -> Loaded {
         let count = self.list.len() - before;
+        self.expired_on_load |= expired > 0;
         self.loaded = self.list.len();
         self.cookie_count = count;
         self.cookie = Source::Valid {
-            has_messages: count > 0,
+            has_messages: count + expired > 0,
             continued,
             key,
         };
         Loaded::Messages {
             count,
+            expired,
             continued,
             key,
         }
     }
 
-    fn session_loaded(&mut self, before: usize, continued: bool, key: KeyUsed) -> Loaded {
+    fn session_loaded(
+        &mut self,
+        before: usize,
+        expired: usize,
+        continued: bool,
+        key: KeyUsed,
+    ) -> Loaded {
         let count = self.list.len() - before;
+        self.expired_on_load |= expired > 0;
         self.loaded = self.list.len();
         self.session_range = before..self.list.len();
         self.session = Source::Valid {
-            has_messages: count > 0,
+            has_messages: count + expired > 0,
             continued,
             key,
         };
         Loaded::Messages {
             count,
+            expired,
             continued,
             key,
         }
@@ -613,25 +655,32 @@ impl<L: MessageStore> Inbox<L> {
     }
 
     /// Loads the session entry (an unsigned body written by [`Inbox::encode_session`]) and
-    /// appends its messages after the cookie's.
+    /// appends its messages after the cookie's, except those that have expired at `now`
+    ///
     ///
     /// # Errors
     /// [`LoadError::Decode`] for bytes that do not decode (the inbox then holds nothing from
     /// them; under [`Storage::Session`] the entry is removed once the messages are touched),
     /// [`LoadError::OutOfOrder`] when called twice or after an add.
-    pub fn load_session(&mut self, body: Option<&[u8]>) -> Result<Loaded, LoadError> {
+    pub fn load_session(&mut self, body: Option<&[u8]>, now: u64) -> Result<Loaded, LoadError> {
         if !self.loading_allowed(self.session) {
             return Err(LoadError::OutOfOrder);
         }
+        self.clock = now;
         let Some(body) = body.filter(|b| !b.is_empty()) else {
             self.session = Source::Absent;
             return Ok(Loaded::Absent);
         };
         let before = self.list.len();
-        match self.load_into(body) {
-            Ok(header) => {
-                self.session_issued_at = header.issued_at;
-                Ok(self.session_loaded(before, header.continued, KeyUsed::Current))
+        match self.load_into(body, now) {
+            Ok(decoded) => {
+                self.session_issued_at = decoded.header.issued_at;
+                Ok(self.session_loaded(
+                    before,
+                    decoded.expired,
+                    decoded.header.continued,
+                    KeyUsed::Current,
+                ))
             }
             Err(e) => {
                 self.session = Source::Invalid;
@@ -698,8 +747,8 @@ impl<L: MessageStore> Inbox<L> {
             return Err(LoadError::Decode(e));
         }
         Ok(match origin {
-            Origin::Cookie => self.cookie_loaded(before, continued, key),
-            Origin::Session => self.session_loaded(before, continued, key),
+            Origin::Cookie => self.cookie_loaded(before, 0, continued, key),
+            Origin::Session => self.session_loaded(before, 0, continued, key),
         })
     }
 
@@ -757,8 +806,9 @@ impl<L: MessageStore> Inbox<L> {
         self.add_message(Message::new(level, text).with_extra_tags(extra_tags))
     }
 
-    /// Queues a complete [`Message`] (any extra tags, safe flag) under the rules of
-    /// [`Inbox::add`].
+    /// Queues a complete [`Message`] (any extra tags, safe flag, expiry) under the rules of
+    /// [`Inbox::add`]; a message whose expiry is not after the request's time (the `now`
+    /// its loads were given) is ignored too ([`Added::IgnoredExpired`], R-11.5).
     ///
     /// # Errors
     /// [`AddError`], handing the message back, when it does not fit.
@@ -768,6 +818,9 @@ impl<L: MessageStore> Inbox<L> {
         }
         if message.level < self.level() {
             return Ok(Added::IgnoredBelowLevel);
+        }
+        if message.is_expired(self.clock) {
+            return Ok(Added::IgnoredExpired);
         }
         self.list
             .push(message)
@@ -804,6 +857,9 @@ impl<L: MessageStore> Inbox<L> {
         }
         if message.level < self.level() {
             return Ok(Added::IgnoredBelowLevel);
+        }
+        if message.is_expired(self.clock) {
+            return Ok(Added::IgnoredExpired);
         }
         let at = self.list.len();
         self.list
@@ -941,20 +997,17 @@ impl<L: MessageStore> Inbox<L> {
     #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
     pub fn update(&mut self) -> Update {
         let len = self.list.len();
-        if self.compacted {
-            return if len == 0 {
-                Update::Clear
-            } else {
-                Update::Store(0..len)
-            };
-        }
-        let range = if self.used {
+        let range = if self.compacted {
+            // The list already holds exactly what is stored, less what was marked since.
+            0..len
+        } else if self.used {
             self.loaded..len
         } else if self.added_new {
             self.touch();
             0..len
-        } else if (0..self.sources_end()).any(|i| self.dropped(i)) {
-            // A filtered read or a discard took a loaded message: the sources change.
+        } else if self.expired_on_load || (0..self.sources_end()).any(|i| self.dropped(i)) {
+            // A filtered read or a discard took a loaded message, or a load dropped expired
+            // ones: the sources change.
             0..len
         } else {
             return Update::Unchanged;
@@ -967,6 +1020,17 @@ impl<L: MessageStore> Inbox<L> {
         } else {
             self.compact(range);
             Update::Store(0..kept)
+        }
+    }
+
+    /// Makes every message that has expired at `now` request-only: no storage
+    /// takes it. Without the `alloc` feature a message past [`INLINE_MARKS`] cannot be
+    /// marked; it is then stored, and dropped by the next load.
+    fn expire(&mut self, now: u64) {
+        for (i, m) in self.list.view().iter().enumerate() {
+            if m.is_expired(now) && !self.request_only.set(i) {
+                break;
+            }
         }
     }
 
@@ -1011,10 +1075,28 @@ impl<L: MessageStore> Inbox<L> {
     /// the marker-only value must still be written.
     #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
     pub fn plan(&mut self, max_value_len: usize, now: u64) -> Plan {
-        let max_value_len = max_value_len.max(truncate::MIN_VALUE_LEN);
+        self.plan_sealed(max_value_len, now, MAC_LEN)
+    }
+
+    /// [`Inbox::plan`] for cookies sealed by `sealer` (a [`Signer`](crate::Signer), or a
+    /// cipher for encrypted cookies): truncation counts the bytes it adds
+    /// ([`Open::overhead`]), so every value is still at most `max_value_len` characters.
+    /// A bound below [`truncate::min_value_len`] of that overhead is raised to it.
+    #[must_use = "the plan says what the response must write; ignoring it loses the messages"]
+    pub fn plan_for<O: Open + ?Sized>(
+        &mut self,
+        sealer: &O,
+        max_value_len: usize,
+        now: u64,
+    ) -> Plan {
+        self.plan_sealed(max_value_len, now, sealer.overhead())
+    }
+
+    fn plan_sealed(&mut self, max_value_len: usize, now: u64, overhead: usize) -> Plan {
+        let max_value_len = max_value_len.max(truncate::min_value_len(overhead));
         let resign = self.needs_resign();
         let mut plan = self.plan_at(now, |view, policy, issued_at| {
-            truncate::fit(view, policy, issued_at, max_value_len)
+            truncate::fit_sealed(view, policy, issued_at, max_value_len, overhead)
                 .kept
                 .len()
         });
@@ -1040,7 +1122,7 @@ impl<L: MessageStore> Inbox<L> {
                 issued_at,
                 continued,
             };
-            if truncate::signed_len(&header, self.list.view().slice(loaded.clone()))
+            if truncate::sealed_len(&header, self.list.view().slice(loaded.clone()), overhead)
                 <= max_value_len
             {
                 plan.cookie = CookieAction::Set {
@@ -1095,6 +1177,7 @@ impl<L: MessageStore> Inbox<L> {
         now: u64,
         fit: impl FnOnce(ListView<'_>, Policy, u64) -> usize,
     ) -> Plan {
+        self.expire(now);
         let update = self.update();
         let cookie_used = matches!(
             self.cookie,
@@ -1194,18 +1277,20 @@ impl<L: MessageStore> Inbox<L> {
         }
     }
 
-    /// Writes the signed cookie value for `messages` (with the not-finished marker if
+    /// Writes the sealed cookie value for `messages` (with the not-finished marker if
     /// `continued`) into `out`, stamped `issued_at` (the plan's [`Plan::issued_at`], for
-    /// which its truncation was computed): one encode and one HMAC, in one pass.
+    /// which its truncation was computed). With a [`Signer`](crate::Signer): one encode
+    /// and one HMAC, in one pass; with a cipher and its nonce (feature `encryption`): one
+    /// encode and one encryption, in `out`.
     ///
     /// # Errors
     /// [`SealError::BufferTooSmall`] when `out` is shorter than the value, whose exact
-    /// length is [`truncate::signed_len`].
-    pub fn seal_cookie<'o, const F: usize>(
+    /// length is [`truncate::sealed_len`] ([`truncate::signed_len`] for a signer).
+    pub fn seal_cookie<'o, S: Seal + ?Sized>(
         &self,
         messages: Range<usize>,
         continued: bool,
-        signer: &Signer<F>,
+        signer: &S,
         issued_at: u64,
         out: &'o mut [u8],
     ) -> Result<&'o str, SealError> {
@@ -1213,7 +1298,7 @@ impl<L: MessageStore> Inbox<L> {
             issued_at,
             continued,
         };
-        codec::seal_body(&header, self.list.view().slice(messages), signer, out)
+        signer.seal_messages(&header, self.list.view().slice(messages), out)
     }
 
     /// The exact length of the session entry [`Inbox::encode_session`] writes, stamped

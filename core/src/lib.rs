@@ -12,7 +12,7 @@
 //!
 //! | module | what it is |
 //! |---|---|
-//! | [`rules`] | the behaviour rules herald follows (R-x.y, §1 – §10), in its own words, with Django's tests |
+//! | [`rules`] | the behaviour rules herald follows (R-x.y, §1 – §11), in its own words, with Django's tests |
 //! | [`level`] | levels, the tag table and `tags` (RULES §1) |
 //! | [`message`] | the borrowed [`Message`] view (R-1.6 –) |
 //! | [`list`] | [`MessageStore`]: [`MessageList`] (fixed, no heap) or `GrowableList` (feature `alloc`) |
@@ -20,6 +20,8 @@
 //! | [`header`] | the header every body starts with, and the errors of reading a body |
 //! | [`codec`] | herald's own wire format, with `postcard` and exact size prediction |
 //! | [`signer`] | HMAC-SHA256 signing with domain separation and key rotation |
+//! | `cipher` | XChaCha20-Poly1305 encrypted cookies, same rules (feature `encryption`) |
+//! | [`seal`] | the [`Open`]/[`Seal`] traits the inbox loads and writes cookies through |
 //! | [`truncate`] | one-pass size-bounded truncation, both policies (R-4.7) |
 //! | [`cookie_header`] | `Cookie` header parsing and `Set-Cookie` writing into a buffer |
 //!
@@ -61,6 +63,9 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "encryption")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encryption")))]
+pub mod cipher;
 pub mod codec;
 pub mod cookie_header;
 pub mod header;
@@ -70,9 +75,12 @@ pub mod list;
 pub mod message;
 #[doc = include_str!("../RULES.md")]
 pub mod rules {}
+pub mod seal;
 pub mod signer;
 pub mod truncate;
 
+#[cfg(feature = "encryption")]
+pub use cipher::Cipher;
 pub use cookie_header::{CookieAttributes, SameSite};
 pub use inbox::{
     AddError, Added, CookieAction, Foreign, Inbox, LoadError, Loaded, Plan, SessionAction, Storage,
@@ -83,5 +91,6 @@ pub use list::{CapacityError, ListView, MessageList, MessageStore, Messages};
 #[cfg(feature = "alloc")]
 pub use list::{GrowableList, Limits};
 pub use message::Message;
+pub use seal::{Open, Seal};
 pub use signer::{KeyUsed, Signer};
 pub use truncate::Policy;

@@ -4,9 +4,9 @@
 //! implement [`MessageStore`] and hand out the same borrowed [`ListView`], so the codec,
 //! the truncation and the inbox are written once for both.
 //!
-//! All texts and extra tags of a list live in one string arena; each message is a 16-byte
-//! entry (level, offsets, flags) in a table. A fixed list costs `BYTES + 16 * MSGS` bytes
-//! plus a few words, whatever the messages look like.
+//! All texts and extra tags of a list live in one string arena; each message is a 24-byte
+//! entry (level, offsets, flags, expiry) in a table. A fixed list costs `BYTES + 24 * MSGS`
+//! bytes plus a few words, whatever the messages look like.
 
 use core::fmt;
 use core::ops::Range;
@@ -24,10 +24,12 @@ pub const MAX_EXTRA_TAGS_LEN: usize = u16::MAX as usize;
 
 const SAFE: u8 = 1;
 const HAS_EXTRA: u8 = 2;
+const EXPIRES: u8 = 4;
 
 /// One message's place in the arena. Private: users see [`Message`] views.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
+    expires_at: u64,
     level: i32,
     start: u32,
     text_len: u32,
@@ -41,6 +43,7 @@ impl Entry {
     fn new(message: &Message<'_>, start: usize) -> Option<Entry> {
         let extra = message.extra_tags.unwrap_or("");
         Some(Entry {
+            expires_at: message.expires_at.unwrap_or(0),
             level: message.level.0,
             start: u32::try_from(start).ok()?,
             text_len: u32::try_from(message.message.len()).ok()?,
@@ -48,6 +51,11 @@ impl Entry {
             flags: if message.is_safe { SAFE } else { 0 }
                 | if message.extra_tags.is_some() {
                     HAS_EXTRA
+                } else {
+                    0
+                }
+                | if message.expires_at.is_some() {
+                    EXPIRES
                 } else {
                     0
                 },
@@ -67,6 +75,7 @@ impl Entry {
             message: &arena[start..mid],
             extra_tags: (self.flags & HAS_EXTRA != 0).then(|| &arena[mid..end]),
             is_safe: self.flags & SAFE != 0,
+            expires_at: (self.flags & EXPIRES != 0).then_some(self.expires_at),
         }
     }
 }
@@ -564,18 +573,19 @@ mod tests {
             message: "x",
             extra_tags: None,
             is_safe: true,
+            expires_at: Some(u64::MAX),
         })
         .unwrap();
         assert_eq!(l.len(), 2);
         let a = l.get(0).unwrap();
         assert_eq!(
-            (a.level, a.message, a.extra_tags, a.is_safe),
-            (Level::INFO, "héllo", Some("a b"), false)
+            (a.level, a.message, a.extra_tags, a.is_safe, a.expires_at),
+            (Level::INFO, "héllo", Some("a b"), false, None)
         );
         let b = l.get(1).unwrap();
         assert_eq!(
-            (b.level, b.message, b.extra_tags, b.is_safe),
-            (Level(-7), "x", None, true)
+            (b.level, b.message, b.extra_tags, b.is_safe, b.expires_at),
+            (Level(-7), "x", None, true, Some(u64::MAX))
         );
         assert_eq!(l.iter().next_back().unwrap().message, "x");
         assert_eq!(l.slice(1..9).len(), 1);

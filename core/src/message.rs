@@ -1,4 +1,5 @@
-//! The message type (RULES R-1.6 – R-1.9): a borrowed, `Copy` view of one flash message.
+//! The message type (RULES R-1.6 – R-1.9): a borrowed, `Copy` view of one flash message,
+//! with herald's optional per-message expiry (R-11.5).
 
 use core::fmt;
 
@@ -6,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::level::{Level, TagTable, Tags};
 
-/// One flash message: a level, its text, optional extra tags and a safe-HTML flag.
+/// One flash message: a level, its text, optional extra tags, a safe-HTML flag and, as a
+/// herald extension, an optional expiry time (R-11.5).
 ///
 /// `Message` borrows its strings (like `httparse`'s headers), so it is `Copy` and costs
 /// nothing to pass around. Owned, fixed-capacity storage for many messages is
@@ -14,7 +16,7 @@ use crate::level::{Level, TagTable, Tags};
 /// `Message`s that borrow from it.
 ///
 /// Equality follows R-1.8: two messages are equal when their `level` and `text` are equal;
-/// `extra_tags` and `safe` are ignored.
+/// `extra_tags`, `is_safe` and `expires_at` are ignored.
 ///
 /// `extra_tags` distinguishes `None` from `Some("")` because Django's wire format does
 /// (R-4.1: the element is omitted only for `None`); both render the same tags.
@@ -30,6 +32,12 @@ pub struct Message<'a> {
     pub extra_tags: Option<&'a str>,
     /// Whether the text is trusted HTML (Django's `mark_safe`), to be rendered unescaped.
     pub is_safe: bool,
+    /// When the message expires, in the caller's seconds (Unix time in practice), or
+    /// `None` for never (R-11.5): a message is shown only while `now < expires_at`; once
+    /// expired it is dropped when loaded and never stored again. Django's wire format
+    /// cannot carry it.
+    #[serde(default)]
+    pub expires_at: Option<u64>,
 }
 
 impl<'a> Message<'a> {
@@ -41,6 +49,7 @@ impl<'a> Message<'a> {
             message,
             extra_tags: Some(""),
             is_safe: false,
+            expires_at: None,
         }
     }
 
@@ -55,6 +64,32 @@ impl<'a> Message<'a> {
     /// The same message with the safe-HTML flag set to `safe`.
     pub const fn with_safe(self, is_safe: bool) -> Self {
         Message { is_safe, ..self }
+    }
+
+    /// The same message expiring at `expires_at` (R-11.5): shown only while the caller's
+    /// `now` is before it.
+    ///
+    /// ```
+    /// use herald_core::{Level, Message};
+    /// let now = 1_700_000_000;
+    /// let m = Message::new(Level::SUCCESS, "Export ready.").with_expires_at(now + 600);
+    /// assert!(!m.is_expired(now + 599));
+    /// assert!(m.is_expired(now + 600));
+    /// ```
+    pub const fn with_expires_at(self, expires_at: u64) -> Self {
+        Message {
+            expires_at: Some(expires_at),
+            ..self
+        }
+    }
+
+    /// Whether the message has expired at `now` (R-11.5): it has an expiry and `now` has
+    /// reached it. A message without an expiry never expires.
+    pub const fn is_expired(&self, now: u64) -> bool {
+        match self.expires_at {
+            Some(t) => now >= t,
+            None => false,
+        }
     }
 
     /// The extra tags, with `None` read as `""`.
@@ -77,7 +112,8 @@ impl<'a> Message<'a> {
 }
 
 impl PartialEq for Message<'_> {
-    /// R-1.8: equal when level and text are equal; extra tags and the safe flag are ignored.
+    /// R-1.8: equal when level and text are equal; extra tags, the safe flag and the expiry
+    /// are ignored.
     fn eq(&self, other: &Self) -> bool {
         self.level == other.level && self.message == other.message
     }

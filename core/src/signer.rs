@@ -119,11 +119,14 @@ impl core::error::Error for KeyError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SealError {
-    /// The output buffer is shorter than the signed value; `needed` is its exact length.
+    /// The output buffer is shorter than the sealed value; `needed` is its exact length.
     BufferTooSmall {
-        /// The exact number of characters the signed value needs.
+        /// The exact number of characters the sealed value needs.
         needed: usize,
     },
+    /// The body is longer than the cipher can encrypt under one nonce (XChaCha20's
+    /// 256 GiB; never a cookie).
+    TooLong,
 }
 
 impl fmt::Display for SealError {
@@ -132,16 +135,17 @@ impl fmt::Display for SealError {
             SealError::BufferTooSmall { needed } => {
                 write!(
                     f,
-                    "output buffer too small: the signed value needs {needed} bytes"
+                    "output buffer too small: the sealed value needs {needed} bytes"
                 )
             }
+            SealError::TooLong => f.write_str("body too long for one encrypted value"),
         }
     }
 }
 
 impl core::error::Error for SealError {}
 
-/// Why a signed value was rejected.
+/// Why a sealed (signed or encrypted) value was rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OpenError {
@@ -152,8 +156,8 @@ pub enum OpenError {
     BadBase64,
     /// The decoded value is too short to hold a body and a MAC.
     TooShort,
-    /// No key produced this MAC: tampered, truncated, signed with an unknown key, or
-    /// signed for another purpose or cookie.
+    /// No key authenticates the value (its MAC or its AEAD tag): tampered, truncated,
+    /// sealed with an unknown key, or sealed for another purpose or cookie.
     BadSignature,
     /// The value verified but is older than the allowed maximum age.
     Expired {
@@ -196,16 +200,54 @@ pub struct Opened<'s> {
     pub key: KeyUsed,
 }
 
-/// Derives the MAC key for `purpose` and `cookie_name` from a secret of any length and
-/// returns the keyed HMAC state.
-fn bound_state(secret: &[u8], purpose: &str, cookie_name: &str) -> HmacSha256 {
+/// Derives a 256-bit key for `label` (what the key is for), `purpose` and `cookie_name`
+/// from a secret of any length: `HMAC-SHA256(secret, label || u64le(len(purpose)) ||
+/// purpose || u64le(len(cookie_name)) || cookie_name)`. Signing and encryption use
+/// different labels, so one secret never yields the same key for both.
+pub(crate) fn derive_key(
+    secret: &[u8],
+    label: &[u8],
+    purpose: &str,
+    cookie_name: &str,
+) -> [u8; 32] {
     let mut kdf = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    kdf.update(b"herald-v1 message signing key\0");
+    kdf.update(label);
     kdf.update(&(purpose.len() as u64).to_le_bytes());
     kdf.update(purpose.as_bytes());
     kdf.update(&(cookie_name.len() as u64).to_le_bytes());
     kdf.update(cookie_name.as_bytes());
-    let key = kdf.finalize().into_bytes();
+    kdf.finalize().into_bytes().into()
+}
+
+/// Checks the secrets' lengths and count for a sealer with `capacity` fallback keys.
+pub(crate) fn check_secrets(
+    secret: &[u8],
+    fallbacks: &[&[u8]],
+    capacity: usize,
+) -> Result<(), KeyError> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(KeyError::SecretTooShort { len: secret.len() });
+    }
+    if fallbacks.len() > capacity {
+        return Err(KeyError::TooManyFallbacks { capacity });
+    }
+    match fallbacks.iter().position(|f| f.len() < MIN_SECRET_LEN) {
+        Some(index) => Err(KeyError::FallbackTooShort {
+            index,
+            len: fallbacks[index].len(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The keyed HMAC state for `purpose` and `cookie_name`.
+fn bound_state(secret: &[u8], purpose: &str, cookie_name: &str) -> HmacSha256 {
+    let key = derive_key(
+        secret,
+        b"herald-v1 message signing key\0",
+        purpose,
+        cookie_name,
+    );
     HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length")
 }
 
@@ -257,22 +299,9 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
         cookie_name: &str,
         fallbacks: &[&[u8]],
     ) -> Result<Self, KeyError> {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(KeyError::SecretTooShort { len: secret.len() });
-        }
-        if fallbacks.len() > FALLBACKS {
-            return Err(KeyError::TooManyFallbacks {
-                capacity: FALLBACKS,
-            });
-        }
+        check_secrets(secret, fallbacks, FALLBACKS)?;
         let mut states = heapless::Vec::new();
-        for (index, fallback) in fallbacks.iter().enumerate() {
-            if fallback.len() < MIN_SECRET_LEN {
-                return Err(KeyError::FallbackTooShort {
-                    index,
-                    len: fallback.len(),
-                });
-            }
+        for fallback in fallbacks {
             // Cannot fail: the count was checked above.
             let _ = states.push(bound_state(fallback, purpose, cookie_name));
         }
@@ -376,7 +405,8 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
     }
 }
 
-fn decode_canonical(value: &[u8], scratch: &mut [u8]) -> Result<usize, OpenError> {
+/// Decodes strict unpadded base64url (canonical trailing bits) into `scratch`.
+pub(crate) fn decode_canonical(value: &[u8], scratch: &mut [u8]) -> Result<usize, OpenError> {
     URL_SAFE_NO_PAD
         .decode_slice(value, scratch)
         .map_err(|_| OpenError::BadBase64)

@@ -1,5 +1,6 @@
 //! Size-bounded truncation (RULES ): choose, in one pass over predicted sizes, which
-//! messages fit in a signed value of at most `max_value_len` characters.
+//! messages fit in a sealed (signed or encrypted) value of at most `max_value_len`
+//! characters.
 //!
 //! Sizes are additive in herald's format (no compression), so "fits" is monotonic and the
 //! longest fitting suffix (or prefix) is exactly what Django's bisection finds. After the
@@ -15,7 +16,14 @@ use crate::signer::{self, MAC_LEN};
 /// the not-finished marker, a 10-byte issued-at varint: 45 raw bytes, 60 characters).
 /// [`Inbox::plan`](crate::Inbox::plan) raises smaller bounds to this, because when nothing
 /// fits it must still write the marker; adapters reject smaller settings at start-up.
-pub const MIN_VALUE_LEN: usize = signer::encoded_len(1 + 10 + 1 + 1 + MAC_LEN);
+pub const MIN_VALUE_LEN: usize = min_value_len(MAC_LEN);
+
+/// The smallest usable maximum value length for a sealing that adds `overhead` raw bytes
+/// to a body (the longest marker-only value): [`MIN_VALUE_LEN`] for signing, 71 for
+/// encryption (`cipher::OVERHEAD` = 40, feature `encryption`).
+pub const fn min_value_len(overhead: usize) -> usize {
+    signer::encoded_len(1 + 10 + 1 + 1 + overhead)
+}
 
 /// Which messages to keep when not all fit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +51,13 @@ pub struct Fit {
 
 /// The exact length of the signed value holding `messages` with `header`.
 pub fn signed_len(header: &Header, messages: ListView<'_>) -> usize {
-    signer::encoded_len(codec::body_len(header, messages) + MAC_LEN)
+    sealed_len(header, messages, MAC_LEN)
+}
+
+/// The exact length of the value holding `messages` with `header`, sealed by a sealing
+/// that adds `overhead` raw bytes ([`Open::overhead`](crate::seal::Open::overhead)).
+pub fn sealed_len(header: &Header, messages: ListView<'_>, overhead: usize) -> usize {
+    signer::encoded_len(codec::body_len(header, messages) + overhead)
 }
 
 /// Chooses which messages of `messages` fit in a signed value of at most `max_value_len`
@@ -54,18 +68,30 @@ pub fn signed_len(header: &Header, messages: ListView<'_>) -> usize {
 /// `max_value_len`, `kept` is empty too; the caller sees this through
 /// [`signed_len`] of the empty view.
 pub fn fit(messages: ListView<'_>, policy: Policy, issued_at: u64, max_value_len: usize) -> Fit {
+    fit_sealed(messages, policy, issued_at, max_value_len, MAC_LEN)
+}
+
+/// [`fit`] for a sealing that adds `overhead` raw bytes to the body (for example
+/// encryption: [`Open::overhead`](crate::seal::Open::overhead)).
+pub fn fit_sealed(
+    messages: ListView<'_>,
+    policy: Policy,
+    issued_at: u64,
+    max_value_len: usize,
+    overhead: usize,
+) -> Fit {
     let n = messages.len();
     let header = Header {
         issued_at,
         continued: false,
     };
     let budget = signer::max_raw_len(max_value_len);
-    let fixed = MAC_LEN + codec::framing_len(&header, 0) - codec::varint_len(0);
+    let fixed = overhead + codec::framing_len(&header, 0) - codec::varint_len(0);
     let fits = |count: usize, sum: usize| fixed + codec::varint_len(count as u64) + sum <= budget;
     let mut sum = 0;
     let mut kept = 0;
     let mut step = |m| {
-        let next = sum + codec::message_len(&m);
+        let next = sum + codec::message_len(&m, issued_at);
         if fits(kept + 1, next) {
             sum = next;
             kept += 1;

@@ -135,7 +135,7 @@ fn every_core_operation_allocates_nothing() {
         if let herald_core::SessionAction::Set { messages } = plan.session {
             let n = fb.encode_session(messages, NOW, &mut body).unwrap();
             let mut reader: Inbox = Inbox::new(Storage::Session, Level::INFO);
-            reader.load_session(Some(&body[..n])).unwrap();
+            reader.load_session(Some(&body[..n]), NOW).unwrap();
         } else {
             panic!("expected overflow into the session");
         }
@@ -221,6 +221,105 @@ fn the_extensions_allocate_nothing_on_the_fixed_store() {
         "7 errors read; 13 others and the new one kept"
     );
     assert_eq!(n, 0, "the extensions allocated {n} times");
+}
+
+/// and encrypted cookies (feature `encryption`) on the fixed store: loading with
+/// expired messages, adding with an expiry, planning, encrypting and decrypting allocate
+/// nothing.
+#[test]
+fn expiry_and_encryption_allocate_nothing_on_the_fixed_store() {
+    let signer: Signer = Signer::new(
+        b"the allocation test secret, 32 bytes",
+        "herald.messages",
+        "messages",
+        &[],
+    )
+    .unwrap();
+    let mut writer: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+    for i in 0..20u64 {
+        let m = herald_core::Message::new(Level::INFO, "a message that may expire")
+            .with_expires_at(NOW + i);
+        writer.add_message(m).unwrap();
+    }
+    let plan = writer.plan(2048, NOW);
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = plan.cookie
+    else {
+        panic!("expected a cookie")
+    };
+    let mut out = [0u8; 2048];
+    let value = writer
+        .seal_cookie(messages, continued, &signer, plan.issued_at, &mut out)
+        .unwrap()
+        .to_owned();
+    let (shown, n) = count_allocs(|| {
+        let mut inbox: Inbox = Inbox::new(Storage::Fallback, Level::INFO);
+        inbox
+            .load_cookie(Some(value.as_bytes()), &signer, NOW + 10, None)
+            .unwrap();
+        let shown = inbox.iter().count();
+        inbox.keep();
+        let m = herald_core::Message::new(Level::INFO, "brief").with_expires_at(NOW + 60);
+        inbox.add_message(m).unwrap();
+        let _ = inbox.plan(2048, NOW + 11);
+        shown
+    });
+    assert!(
+        shown > 0 && shown < 20,
+        "{shown}: the expired ones are dropped"
+    );
+    assert_eq!(n, 0, "expiry allocated {n} times");
+
+    #[cfg(feature = "encryption")]
+    {
+        let cipher: herald_core::Cipher = herald_core::Cipher::new(
+            b"the allocation test secret, 32 bytes",
+            "herald.messages",
+            "messages",
+            &[],
+        )
+        .unwrap();
+        let texts: Vec<String> = (0..20).map(|i| format!("Secret number {i} — ✓")).collect();
+        let (loaded, n) = count_allocs(|| {
+            let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+            inbox.load_cookie(None, &cipher, NOW, None).unwrap();
+            for t in &texts {
+                inbox.add(Level::INFO, t, "").unwrap();
+            }
+            let plan = inbox.plan_for(&cipher, 2048, NOW);
+            let CookieAction::Set {
+                messages,
+                continued,
+            } = plan.cookie
+            else {
+                panic!("expected a cookie")
+            };
+            let mut out = [0u8; 2048];
+            let value = inbox
+                .seal_cookie(
+                    messages,
+                    continued,
+                    &cipher.with_nonce([5; 24]),
+                    plan.issued_at,
+                    &mut out,
+                )
+                .unwrap();
+            let mut reader: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+            let loaded = reader
+                .load_cookie(Some(value.as_bytes()), &cipher, NOW, None)
+                .unwrap();
+            let _ = reader.iter().count();
+            let _ = reader.plan_for(&cipher, 2048, NOW);
+            loaded
+        });
+        assert!(matches!(
+            loaded,
+            herald_core::Loaded::Messages { count: 20, .. }
+        ));
+        assert_eq!(n, 0, "encryption allocated {n} times");
+    }
 }
 
 #[cfg(feature = "alloc")]

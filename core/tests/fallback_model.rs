@@ -31,16 +31,25 @@
 //! * an invalid cookie is not deleted by a request that adds nothing;
 //! * every sealed value is at most `max_value_len` and exactly as long as predicted.
 //!
+//! herald's own rules are modelled too: per-message expiry (R-11.5: an expired message is
+//! dropped when loaded from either part, an already expired one is ignored when added, one
+//! that expires while the handler runs is not stored, and no message is shown at or after
+//! its expiry) and encrypted cookies (feature `encryption`: a scenario may seal with a
+//! cipher instead of the signer).
+//!
 //! `PROPTEST_CASES` overrides the number of cases.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
+#[cfg(feature = "encryption")]
+use herald_core::Cipher;
+use herald_core::Open;
 use herald_core::codec::{self, Header};
 #[cfg(feature = "alloc")]
 use herald_core::list::{GrowableList, Limits};
 use herald_core::list::{ListView, MessageList, MessageStore};
-use herald_core::signer::{self, OpenError};
+use herald_core::signer::{self, OpenError, Opened, SealError};
 use herald_core::truncate;
 use herald_core::{
     AddError, Added, CapacityError, CookieAction, Inbox, KeyUsed, Level, LoadError, Loaded,
@@ -88,6 +97,7 @@ struct M {
     message: String,
     extra: Option<String>,
     is_safe: bool,
+    expires_at: Option<u64>,
 }
 
 impl M {
@@ -97,6 +107,7 @@ impl M {
             message: m.message.to_owned(),
             extra: m.extra_tags.map(str::to_owned),
             is_safe: m.is_safe,
+            expires_at: m.expires_at,
         }
     }
 
@@ -106,7 +117,13 @@ impl M {
             message: &self.message,
             extra_tags: self.extra.as_deref(),
             is_safe: self.is_safe,
+            expires_at: self.expires_at,
         }
+    }
+
+    /// expired at `now`.
+    fn expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
     }
 
     /// Bytes the message takes in an inbox's arena: its text and extra tags.
@@ -167,25 +184,28 @@ fn model_body_len(issued_at: u64, msgs: &[M]) -> usize {
             Some(e) => 1 + varint_len(e.len() as u64) + e.len(),
         };
         n += 1;
+        if let Some(t) = m.expires_at {
+            n += varint_len(t.saturating_sub(issued_at));
+        }
     }
     n
 }
 
 /// `base64url_nopad(body || 32-byte mac)`.
-fn model_signed_len(issued_at: u64, msgs: &[M]) -> usize {
-    let raw = model_body_len(issued_at, msgs) + 32;
+fn model_sealed_len(issued_at: u64, msgs: &[M], overhead: usize) -> usize {
+    let raw = model_body_len(issued_at, msgs) + overhead;
     (raw * 4).div_ceil(3)
 }
 
 /// with `remove_oldest=False`, by brute force: how many of the oldest messages the
 /// cookie keeps.
-fn model_keep_oldest(msgs: &[M], now: u64, max: usize) -> usize {
-    if model_signed_len(now, msgs) <= max {
+fn model_keep_oldest(msgs: &[M], now: u64, max: usize, overhead: usize) -> usize {
+    if model_sealed_len(now, msgs, overhead) <= max {
         return msgs.len();
     }
     (0..=msgs.len())
         .rev()
-        .find(|&k| model_signed_len(now, &msgs[..k]) <= max)
+        .find(|&k| model_sealed_len(now, &msgs[..k], overhead) <= max)
         .unwrap_or(0)
 }
 
@@ -229,10 +249,17 @@ impl Keys {
         self.cur += 1;
     }
 
-    fn signer(&self) -> Signer {
+    /// The deployment's sealer for these keys: a signer, or a cipher when `encrypted`.
+    fn sealer(&self, encrypted: bool) -> Sealer {
         let fb: Vec<Vec<u8>> = self.fallbacks.iter().map(|&g| secret(g)).collect();
         let fb: Vec<&[u8]> = fb.iter().map(Vec::as_slice).collect();
-        Signer::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap()
+        if encrypted {
+            #[cfg(feature = "encryption")]
+            return Sealer::Encrypted(
+                Cipher::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap(),
+            );
+        }
+        Sealer::Signed(Signer::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap())
     }
 
     /// Which key verifies a value signed with `generation`, if any.
@@ -244,6 +271,63 @@ impl Keys {
             .iter()
             .position(|&g| g == generation)
             .map(KeyUsed::Fallback)
+    }
+}
+
+/// How the deployment protects its cookie: the same inbox API over either sealing.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per sequence, rebuilt only when keys change
+enum Sealer {
+    Signed(Signer),
+    #[cfg(feature = "encryption")]
+    Encrypted(Cipher),
+}
+
+impl Open for Sealer {
+    fn overhead(&self) -> usize {
+        match self {
+            Sealer::Signed(s) => s.overhead(),
+            #[cfg(feature = "encryption")]
+            Sealer::Encrypted(c) => c.overhead(),
+        }
+    }
+
+    fn open<'s>(
+        &self,
+        value: &[u8],
+        now: u64,
+        max_age: Option<u64>,
+        scratch: &'s mut [u8],
+    ) -> Result<Opened<'s>, OpenError> {
+        match self {
+            Sealer::Signed(s) => Open::open(s, value, now, max_age, scratch),
+            #[cfg(feature = "encryption")]
+            Sealer::Encrypted(c) => Open::open(c, value, now, max_age, scratch),
+        }
+    }
+}
+
+impl Sealer {
+    /// `Inbox::seal_cookie` with this sealing; a cipher takes `nonce` (unique per value).
+    fn seal_cookie<'o, L: MessageStore>(
+        &self,
+        inbox: &Inbox<L>,
+        messages: Range<usize>,
+        continued: bool,
+        issued_at: u64,
+        nonce: u64,
+        out: &'o mut [u8],
+    ) -> Result<&'o str, SealError> {
+        let _ = nonce;
+        match self {
+            Sealer::Signed(s) => inbox.seal_cookie(messages, continued, s, issued_at, out),
+            #[cfg(feature = "encryption")]
+            Sealer::Encrypted(c) => {
+                let mut n = [0u8; 24];
+                n[..8].copy_from_slice(&nonce.to_le_bytes());
+                inbox.seal_cookie(messages, continued, &c.with_nonce(n), issued_at, out)
+            }
+        }
     }
 }
 
@@ -280,6 +364,7 @@ enum ExpLoad {
     Absent,
     Messages {
         count: usize,
+        expired: usize,
         continued: bool,
         key: KeyUsed,
     },
@@ -378,6 +463,12 @@ struct Model {
     read: BTreeSet<usize>,
     cap_msgs: usize,
     cap_bytes: usize,
+    /// The request's time, from its load.
+    clock: u64,
+    /// a load dropped expired messages, so the stored values change.
+    expired_on_load: bool,
+    /// The bytes a value adds to its body (32 signed, 40 encrypted).
+    overhead: usize,
 }
 
 impl Model {
@@ -398,15 +489,23 @@ impl Model {
             read: BTreeSet::new(),
             cap_msgs,
             cap_bytes,
+            clock: 0,
+            expired_on_load: false,
+            overhead: 32,
         }
     }
 
     /// the cookie part. An invalid cookie reads as `None`: the session is not
     /// consulted, and (unlike cookie-only storage, R-4.20) nothing is marked used.
     fn load_cookie(&mut self, jar: &MJar, keys: &Keys, now: u64, max_age: Option<u64>) -> ExpLoad {
+        self.clock = now;
         match judge_cookie(&jar.cookie, keys, now, max_age) {
             Ok(None) => ExpLoad::Absent,
-            Ok(Some((msgs, continued, key))) => {
+            Ok(Some((all, continued, key))) => {
+                // expired messages are dropped when loaded (they still count as
+                // held: a clear deletes the cookie).
+                let msgs: Vec<M> = all.iter().filter(|m| !m.expired(now)).cloned().collect();
+                self.expired_on_load |= msgs.len() < all.len();
                 let MCookie::Valid { issued_at, .. } = jar.cookie else {
                     unreachable!("a verdict with messages is a valid cookie")
                 };
@@ -416,11 +515,12 @@ impl Model {
                 self.sources
                     .push((msgs.iter().map(M::id).collect(), issued_at));
                 let count = msgs.len();
-                self.cookie_used = count > 0;
+                self.cookie_used = !all.is_empty();
                 self.consult_session = continued;
                 self.loaded = msgs;
                 ExpLoad::Messages {
                     count,
+                    expired: all.len() - count,
                     continued,
                     key,
                 }
@@ -430,17 +530,21 @@ impl Model {
     }
 
     /// the session part (only when the cookie said so).
-    fn load_session(&mut self, jar: &MJar) -> ExpLoad {
+    fn load_session(&mut self, jar: &MJar, now: u64) -> ExpLoad {
         self.consult_session = false;
+        self.clock = now;
         match &jar.session {
             None => ExpLoad::Absent,
-            Some(msgs) => {
+            Some(all) => {
+                let msgs: Vec<M> = all.iter().filter(|m| !m.expired(now)).cloned().collect();
+                self.expired_on_load |= msgs.len() < all.len();
                 self.sources
                     .push((msgs.iter().map(M::id).collect(), jar.session_issued_at));
-                self.session_used = !msgs.is_empty();
+                self.session_used = !all.is_empty();
                 self.loaded.extend(msgs.iter().cloned());
                 ExpLoad::Messages {
                     count: msgs.len(),
+                    expired: all.len() - msgs.len(),
                     continued: false,
                     key: KeyUsed::Current,
                 }
@@ -463,6 +567,9 @@ impl Model {
         }
         if m.level < self.level() {
             return Ok(Added::IgnoredBelowLevel);
+        }
+        if m.expired(self.clock) {
+            return Ok(Added::IgnoredExpired);
         }
         let all = self.all();
         if all.len() >= self.cap_msgs {
@@ -507,6 +614,7 @@ impl Model {
         let candidates = if self.used {
             self.queued.clone()
         } else if self.added_new
+            || self.expired_on_load
             || self
                 .sources
                 .iter()
@@ -577,8 +685,20 @@ impl Model {
             .fold(now, u64::min)
     }
 
-    /// then.
+    /// then, after: what has expired at `now` is not stored.
     fn plan(&self, max: usize, now: u64) -> MPlan {
+        let mut this = self.clone();
+        let expired: Vec<usize> = self
+            .all()
+            .iter()
+            .filter(|m| m.expired(now))
+            .map(M::id)
+            .collect();
+        this.request_only.extend(expired);
+        this.plan_unexpired(max, now)
+    }
+
+    fn plan_unexpired(&self, max: usize, now: u64) -> MPlan {
         let mut plan = MPlan {
             cookie: PCookie::Keep,
             session: PSession::Keep,
@@ -598,7 +718,7 @@ impl Model {
             }
             MUpdate::Store(list) => {
                 plan.issued_at = self.issued_at(&list, now);
-                let k = model_keep_oldest(&list, plan.issued_at, max);
+                let k = model_keep_oldest(&list, plan.issued_at, max, self.overhead);
                 plan.cookie = PCookie::Set(list[..k].to_vec(), k < list.len());
                 if k < list.len() {
                     plan.session = PSession::Set(list[k..].to_vec());
@@ -627,6 +747,7 @@ fn model_pending(jar: &MJar, keys: &Keys, now: u64, age: Option<u64>) -> Vec<M> 
             if continued {
                 msgs.extend(jar.session.iter().flatten().cloned());
             }
+            msgs.retain(|m| !m.expired(now));
             msgs
         }
         _ => Vec::new(),
@@ -644,14 +765,15 @@ struct RealJar {
     session: HashMap<String, Vec<u8>>,
 }
 
-fn decode(body: &[u8]) -> Option<(Header, Vec<M>)> {
+/// The header and the messages not expired at `now`.
+fn decode(body: &[u8], now: u64) -> Option<(Header, Vec<M>)> {
     let mut list: MessageList<8192, 64> = MessageList::new();
-    let header = codec::decode_body(body, &mut list).ok()?;
-    Some((header, vec_of(list.view())))
+    let decoded = codec::decode_body_at(body, &mut list, now).ok()?;
+    Some((decoded.header, vec_of(list.view())))
 }
 
 /// What the real stored values hold for the next request.
-fn real_pending(jar: &RealJar, signer: &Signer, now: u64, age: Option<u64>) -> Vec<M> {
+fn real_pending(jar: &RealJar, signer: &Sealer, now: u64, age: Option<u64>) -> Vec<M> {
     let Some(value) = jar.cookie.as_deref() else {
         return Vec::new();
     };
@@ -659,11 +781,11 @@ fn real_pending(jar: &RealJar, signer: &Signer, now: u64, age: Option<u64>) -> V
     let Ok(opened) = signer.open(value, now, age, &mut scratch) else {
         return Vec::new();
     };
-    let (header, mut msgs) = decode(opened.body).expect("a verified cookie decodes");
+    let (header, mut msgs) = decode(opened.body, now).expect("a verified cookie decodes");
     if header.continued
         && let Some(body) = jar.session.get(SESSION_KEY)
     {
-        msgs.extend(decode(body).expect("the session entry decodes").1);
+        msgs.extend(decode(body, now).expect("the session entry decodes").1);
     }
     msgs
 }
@@ -674,15 +796,17 @@ fn observe_load(got: &Result<Loaded, LoadError>, expected: &ExpLoad) -> Result<(
         (
             Ok(Loaded::Messages {
                 count,
+                expired,
                 continued,
                 key,
             }),
             ExpLoad::Messages {
                 count: c,
+                expired: x,
                 continued: k,
                 key: y,
             },
-        ) => prop_assert_eq!((count, continued, key), (c, k, y)),
+        ) => prop_assert_eq!((count, expired, continued, key), (c, x, k, y)),
         (Err(LoadError::Open(e)), ExpLoad::Invalid(Some(x))) => prop_assert_eq!(e, x),
         (Err(LoadError::Open(_)), ExpLoad::Invalid(None)) => {}
         _ => prop_assert!(false, "load: got {got:?}, model {expected:?}"),
@@ -749,6 +873,8 @@ enum Op {
         extra: Option<String>,
         safe: bool,
         via_add: bool,
+        /// expires this many seconds after the request's time (0: already).
+        expires_in: Option<u64>,
     },
     /// Full iteration (`None`) or a reader that stops after `k`.
     Iter(Option<usize>),
@@ -857,6 +983,9 @@ impl Gap {
 struct Request {
     gap: Gap,
     ops: Vec<Op>,
+    /// Seconds between the request's load and its response (a slow handler): the plan
+    /// runs at the later time, so messages may expire in between.
+    late: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -864,6 +993,8 @@ struct Scenario {
     default_level: i32,
     max_len: usize,
     max_age: Option<u64>,
+    /// Encrypted cookies (feature `encryption`) in place of signed ones.
+    encrypted: bool,
     /// The first request's time: [`T0`], or just below 2^35, where the issued-at varint
     /// grows from 5 to 6 bytes during the sequence (R-3.5: a kept cookie keeps the shorter
     /// one).
@@ -907,13 +1038,21 @@ fn op() -> impl Strategy<Value = Op> {
             extra_tags(),
             prop::bool::weighted(0.2),
             any::<bool>(),
+            prop_oneof![
+                5 => Just(None),
+                1 => Just(Some(0u64)),
+                2 => (1u64..6).prop_map(Some),
+                2 => (1u64..500).prop_map(Some),
+                1 => Just(Some(u64::MAX / 2)),
+            ],
         )
-            .prop_map(|(level, text, extra, safe, via_add)| Op::Add {
+            .prop_map(|(level, text, extra, safe, via_add, expires_in)| Op::Add {
                 level,
                 text,
                 extra,
                 safe,
                 via_add,
+                expires_in,
             }),
         3 => Just(Op::Iter(None)),
         2 => (0usize..4).prop_map(|k| Op::Iter(Some(k))),
@@ -940,7 +1079,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn gap() -> impl Strategy<Value = Gap> {
-    let dt = prop_oneof![3 => Just(0u64), 2 => 1u64..30, 1 => 30u64..400];
+    let dt = prop_oneof![3 => Just(0u64), 1 => 1u64..6, 2 => 1u64..30, 1 => 30u64..400];
     let key = prop_oneof![
         12 => Just(KeyEvent::Nothing),
         2 => prop_oneof![4 => Just(1u8), 1 => 2u8..=6].prop_map(KeyEvent::Rotate),
@@ -967,16 +1106,27 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         prop_oneof![6 => 60usize..400, 1 => 400usize..800, 1 => Just(2048usize)],
         prop_oneof![4 => Just(None), 1 => (30u64..600).prop_map(Some)],
         prop::collection::vec(
-            (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
+            (
+                gap(),
+                prop::collection::vec(op(), 0..10),
+                prop_oneof![6 => Just(0u64), 1 => 1u64..4],
+            )
+                .prop_map(|(gap, ops, late)| Request { gap, ops, late }),
             1..7,
         ),
         prop_oneof![3 => Just(T0), 1 => (1u64 << 35) - 400..(1u64 << 35)],
+        prop::bool::weighted(if cfg!(feature = "encryption") {
+            0.3
+        } else {
+            0.0
+        }),
     )
         .prop_map(
-            |(default_level, max_len, max_age, requests, start)| Scenario {
+            |(default_level, max_len, max_age, requests, start, encrypted)| Scenario {
                 default_level,
                 max_len,
                 max_age,
+                encrypted,
                 start,
                 requests,
             },
@@ -1000,10 +1150,13 @@ struct Ledger {
     /// accepted messages the application discarded.
     dropped_by_app: BTreeSet<usize>,
     discarded: BTreeSet<usize>,
+    /// each accepted message's expiry, and those that expired while pending.
+    expires: std::collections::BTreeMap<usize, u64>,
+    expired: BTreeSet<usize>,
 }
 
 impl Ledger {
-    /// Nothing lost: accepted = consumed ⊎ discarded ⊎ pending.
+    /// Nothing lost: accepted = consumed ⊎ discarded ⊎ expired ⊎ pending.
     fn check_partition(&self, pending: &[M]) -> Result<(), TestCaseError> {
         let pending: Vec<usize> = ids(pending);
         let pending_set: BTreeSet<usize> = pending.iter().copied().collect();
@@ -1025,6 +1178,7 @@ impl Ledger {
             &self.consumed_set,
             &self.discarded,
             &self.dropped_by_app,
+            &self.expired,
             &pending_set,
         ];
         let total: usize = parts.iter().map(|p| p.len()).sum();
@@ -1044,8 +1198,10 @@ impl Ledger {
 struct Driver<'s> {
     s: &'s Scenario,
     keys: Keys,
-    /// The real signer for `keys`, rebuilt when they change.
-    signer: Signer,
+    /// The real sealer for `keys` (a signer, or a cipher), rebuilt when they change.
+    signer: Sealer,
+    /// A counter for the cipher's nonces: unique per value.
+    nonces: u64,
     now: u64,
     next_id: usize,
     jar: RealJar,
@@ -1053,6 +1209,8 @@ struct Driver<'s> {
     ledger: Ledger,
     /// Whether a filtered read happened in the sequence so far.
     filtered: bool,
+    /// The last response's delay after its load (`Request::late`), added to the next gap.
+    late: u64,
     /// Whether the client or the key set ever made the stored values unreadable.
     disturbed: bool,
 }
@@ -1064,7 +1222,8 @@ impl<'s> Driver<'s> {
         session.insert(OTHER_KEY.to_owned(), b"42".to_vec());
         Driver {
             s,
-            signer: keys.signer(),
+            signer: keys.sealer(s.encrypted),
+            nonces: 0,
             keys,
             now: s.start,
             next_id: 0,
@@ -1079,6 +1238,7 @@ impl<'s> Driver<'s> {
             },
             ledger: Ledger::default(),
             filtered: false,
+            late: 0,
             disturbed: false,
         }
     }
@@ -1096,7 +1256,7 @@ impl<'s> Driver<'s> {
             .jar
             .session
             .get(SESSION_KEY)
-            .map(|b| decode(b).map(|d| d.1));
+            .map(|b| decode(b, 0).map(|d| d.1));
         prop_assert_eq!(entry, self.mjar.session.clone().map(Some), "session entry");
         // independently of the model: `max_age` is the age of the oldest message.
         // No message (in the cookie or behind its marker in the session) is delivered more
@@ -1118,6 +1278,11 @@ impl<'s> Driver<'s> {
     /// Time passes, keys change, the client meddles with its cookie.
     fn gap(&mut self, gap: &Gap) -> Result<(), TestCaseError> {
         let before = ids(&self.pending()?);
+        self.now += std::mem::take(&mut self.late);
+        let verified_before = matches!(
+            judge_cookie(&self.mjar.cookie, &self.keys, self.now, self.s.max_age),
+            Ok(Some(_))
+        );
         self.now += gap.dt;
         match gap.key {
             KeyEvent::Nothing => {}
@@ -1125,7 +1290,7 @@ impl<'s> Driver<'s> {
             KeyEvent::Replace => self.keys.replace(),
         }
         if !matches!(gap.key, KeyEvent::Nothing) {
-            self.signer = self.keys.signer();
+            self.signer = self.keys.sealer(self.s.encrypted);
         }
         let tampered = match (&gap.tamper, self.jar.cookie.as_mut()) {
             (Tamper::Nothing, _) => None,
@@ -1156,11 +1321,28 @@ impl<'s> Driver<'s> {
                 MCookie::Tampered
             };
         }
+        // A cookie that stops verifying (changed, unknown key, past max_age) orphans the
+        // session entry behind it, even one whose messages all expired and so
+        // were not pending.
+        let verifies = |d: &Self| {
+            matches!(
+                judge_cookie(&d.mjar.cookie, &d.keys, d.now, d.s.max_age),
+                Ok(Some(_))
+            )
+        };
+        if verified_before && !verifies(self) && self.jar.session.contains_key(SESSION_KEY) {
+            self.disturbed = true;
+        }
         let after = ids(&self.pending()?);
         for id in &before {
             if !after.contains(id) {
-                self.ledger.discarded.insert(*id);
-                self.disturbed = true;
+                // gone because its time is up, or because of the client or keys.
+                if self.ledger.expires.get(id).is_some_and(|&t| self.now >= t) {
+                    self.ledger.expired.insert(*id);
+                } else {
+                    self.ledger.discarded.insert(*id);
+                    self.disturbed = true;
+                }
             }
         }
         prop_assert!(
@@ -1178,10 +1360,16 @@ impl<'s> Driver<'s> {
         self.gap(&req.gap)?;
         let s = self.s;
         let signer = self.signer.clone();
-        let (now, max) = (self.now, s.max_len);
+        // An encrypted value is 8 bytes longer: bounds below its marker-only value are
+        // raised to it, by the inbox as by the model.
+        let (now, max) = (
+            self.now,
+            s.max_len.max(truncate::min_value_len(signer.overhead())),
+        );
         let mut inbox =
             Inbox::with_store((store.make)(), Storage::Fallback, Level(s.default_level));
         let mut model = Model::new(s.default_level, store.bytes, store.msgs);
+        model.overhead = signer.overhead();
 
         // the cookie, then the session only if the cookie says so.
         let expected = model.load_cookie(&self.mjar, &self.keys, now, s.max_age);
@@ -1194,8 +1382,8 @@ impl<'s> Driver<'s> {
             "needs_session"
         );
         if inbox.needs_session() {
-            let expected = model.load_session(&self.mjar);
-            let got = inbox.load_session(self.jar.session.get(SESSION_KEY).map(Vec::as_slice));
+            let expected = model.load_session(&self.mjar, now);
+            let got = inbox.load_session(self.jar.session.get(SESSION_KEY).map(Vec::as_slice), now);
             observe_load(&got, &expected)?;
             prop_assert!(!inbox.needs_session());
         }
@@ -1214,6 +1402,7 @@ impl<'s> Driver<'s> {
                     extra,
                     safe,
                     via_add,
+                    expires_in,
                 } => {
                     let text = match text {
                         None => String::new(),
@@ -1227,9 +1416,10 @@ impl<'s> Driver<'s> {
                         message: text,
                         extra: extra.clone(),
                         is_safe: *safe,
+                        expires_at: expires_in.map(|d| now + d),
                     };
                     let expected = model.add(&m);
-                    let got = match (&m.extra, *via_add && !m.is_safe) {
+                    let got = match (&m.extra, *via_add && !m.is_safe && m.expires_at.is_none()) {
                         (Some(e), true) => inbox.add(Level(m.level), &m.message, e),
                         _ => inbox.add_message(m.as_message()),
                     };
@@ -1244,6 +1434,9 @@ impl<'s> Driver<'s> {
                     if expected == Ok(Added::Queued) {
                         self.ledger.accepted.insert(m.id());
                         self.ledger.added_at.insert(m.id(), now);
+                        if let Some(t) = m.expires_at {
+                            self.ledger.expires.insert(m.id(), t);
+                        }
                     }
                 }
                 Op::Iter(take) => {
@@ -1299,6 +1492,7 @@ impl<'s> Driver<'s> {
                             Some("other")
                         },
                         is_safe: !base_safe,
+                        expires_at: Some(0),
                     };
                     prop_assert_eq!(inbox.contains(&probe), expected, "contains {:?}", probe);
                 }
@@ -1315,6 +1509,7 @@ impl<'s> Driver<'s> {
                         // `add_now` with `""` extra tags, as `add` stores them.
                         extra: Some(String::new()),
                         is_safe: false,
+                        expires_at: None,
                     };
                     let expected = model.add_now(&m);
                     let got = inbox.add_now(Level(m.level), &m.message, "");
@@ -1374,9 +1569,10 @@ impl<'s> Driver<'s> {
         let update = copy.update();
         prop_assert_eq!(observe_update(&copy, &update)?, model.update(), "update");
 
-        let plan = inbox.plan(max, now);
+        let plan_now = now + req.late;
+        let plan = inbox.plan_for(&signer, max, plan_now);
         let got = observe_plan(&inbox, &plan)?;
-        let expected = model.plan(max, now);
+        let expected = model.plan(max, plan_now);
         prop_assert_eq!(&got, &expected, "plan");
         prop_assert!(
             got.unstored.is_empty(),
@@ -1397,12 +1593,14 @@ impl<'s> Driver<'s> {
             } => {
                 let mut out = [0u8; signer::MAX_VALUE_LEN];
                 let issued_at = expected.issued_at;
-                let value = inbox
+                self.nonces += 1;
+                let value = signer
                     .seal_cookie(
+                        &inbox,
                         messages.clone(),
                         *continued,
-                        &signer,
                         plan.issued_at,
+                        self.nonces,
                         &mut out,
                     )
                     .expect("a planned cookie fits in MAX_VALUE_LEN");
@@ -1412,7 +1610,10 @@ impl<'s> Driver<'s> {
                     continued: *continued,
                 };
                 prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
-                prop_assert_eq!(value.len(), model_signed_len(issued_at, &msgs));
+                prop_assert_eq!(
+                    value.len(),
+                    model_sealed_len(issued_at, &msgs, model.overhead)
+                );
                 let mut scratch = [0u8; signer::MAX_RAW_LEN];
                 let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
                 prop_assert_eq!(
@@ -1422,7 +1623,11 @@ impl<'s> Driver<'s> {
                 );
                 prop_assert_eq!(
                     value.len(),
-                    truncate::signed_len(&header, inbox.messages(messages.clone()))
+                    truncate::sealed_len(
+                        &header,
+                        inbox.messages(messages.clone()),
+                        signer.overhead()
+                    )
                 );
                 self.jar.cookie = Some(value.as_bytes().to_vec());
                 self.mjar.cookie = MCookie::Valid {
@@ -1480,6 +1685,21 @@ impl<'s> Driver<'s> {
             );
         }
 
+        // no message is shown at or after its expiry, and none is stored expired.
+        for id in &shown {
+            if let Some(&t) = self.ledger.expires.get(id) {
+                prop_assert!(now < t, "message {id} expiring at {t} shown at {now}");
+            }
+        }
+        let stored = match (&got.cookie, &got.session) {
+            (PCookie::Set(c, _), PSession::Set(s)) => c.iter().chain(s).collect::<Vec<_>>(),
+            (PCookie::Set(c, _), _) => c.iter().collect(),
+            (_, PSession::Set(s)) => s.iter().collect(),
+            _ => Vec::new(),
+        };
+        for m in stored {
+            prop_assert!(!m.expired(plan_now), "stored expired: {:?}", m);
+        }
         // a `now` message is shown only in the request that added it.
         for id in &shown {
             prop_assert!(
@@ -1504,6 +1724,9 @@ impl<'s> Driver<'s> {
             } else if (inbox.used() && last_iteration.contains(&id)) || model.read.contains(&id) {
                 prop_assert!(shown.contains(&id), "message {id} consumed unseen");
                 consumed.push(id);
+            } else if self.ledger.expires.get(&id).is_some_and(|&t| plan_now >= t) {
+                // expired while the handler ran; not stored.
+                prop_assert!(self.ledger.expired.insert(id), "message {id} expired twice");
             }
         }
         let last = self.ledger.consumed.last().copied();
@@ -1520,6 +1743,9 @@ impl<'s> Driver<'s> {
             }
         }
         self.ledger.consumed.extend(&consumed);
+        // The response left at `plan_now`: the next gap starts there (the partition is
+        // checked at the load's time, as the values were planned for it).
+        self.late = req.late;
         self.ledger.check_partition(&self.pending()?)
     }
 }
@@ -1569,18 +1795,20 @@ fn run<L: MessageStore>(s: &Scenario, store: &Store<L>) -> Result<(), TestCaseEr
     let drain = Request {
         gap: Gap::quiet(),
         ops: vec![Op::Iter(None)],
+        late: 0,
     };
     d.request(&drain, store)?;
     prop_assert!(d.pending()?.is_empty(), "pending after a full read");
     d.ledger.check_partition(&[])?;
     // Exactly once, in order: the consumed sequence is every accepted message that was not
-    // discarded (by the client or the key set, or by the application: ), in
-    // acceptance order (with filtered reads, R-11.3, in some order: each exactly once).
+    // discarded (by the client or the key set, or by the application) and did not
+    // expire unread, in acceptance order (with filtered reads, R-11.3, in some
+    // order: each exactly once).
     let expected: Vec<usize> = d
         .ledger
         .accepted
         .difference(&d.ledger.discarded)
-        .filter(|id| !d.ledger.dropped_by_app.contains(id))
+        .filter(|id| !d.ledger.dropped_by_app.contains(id) && !d.ledger.expired.contains(id))
         .copied()
         .collect();
     if d.filtered {

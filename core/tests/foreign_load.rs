@@ -59,6 +59,7 @@ fn valid_messages_load_in_order_with_extra_tags_as_given() {
         loaded,
         Ok(Loaded::Messages {
             count: 3,
+            expired: 0,
             continued: false,
             key: KeyUsed::Fallback(1)
         })
@@ -169,6 +170,7 @@ fn r_6_2_fallback_reads_the_session_after_a_continued_cookie_and_flushes_both() 
         loaded,
         Loaded::Messages {
             count: 1,
+            expired: 0,
             continued: false,
             key: KeyUsed::Current
         }

@@ -82,7 +82,7 @@ fn request(storage: Storage, jar: &Jar) -> Inbox {
         );
     }
     if inbox.needs_session() {
-        inbox.load_session(jar.session.as_deref()).unwrap();
+        inbox.load_session(jar.session.as_deref(), NOW).unwrap();
     }
     inbox
 }
@@ -462,6 +462,7 @@ fn r_6_fallback_split_and_flush() {
         loaded,
         Loaded::Messages {
             count: 4,
+            expired: 0,
             continued: true,
             key: KeyUsed::Current
         }
@@ -528,6 +529,7 @@ fn key_rotation_resigns_with_the_current_key() {
         loaded,
         Loaded::Messages {
             count: 1,
+            expired: 0,
             continued: false,
             key: KeyUsed::Fallback(0)
         }
@@ -552,6 +554,7 @@ fn key_rotation_resigns_with_the_current_key() {
         loaded,
         Loaded::Messages {
             count: 1,
+            expired: 0,
             continued: false,
             key: KeyUsed::Current
         }
@@ -787,7 +790,7 @@ fn request_at(
         );
     }
     if inbox.needs_session() {
-        inbox.load_session(jar.session.as_deref()).unwrap();
+        inbox.load_session(jar.session.as_deref(), now).unwrap();
     }
     handler(&mut inbox);
     let plan = inbox.plan(MAX, now);
@@ -957,6 +960,7 @@ fn r_3_5_fallback_key_resign_keeps_the_issued_at() {
         cookie_alive(&jar, &new, NOW + AGE),
         Ok(Loaded::Messages {
             count: 1,
+            expired: 0,
             key: KeyUsed::Current,
             ..
         })
@@ -1224,4 +1228,331 @@ fn r_11_4_compaction_keeps_sources_and_issued_at() {
     assert_eq!(plan.issued_at, NOW, "the kept loaded message's issued-at");
     assert_eq!(cookie_issued_at(&jar, &s), NOW);
     assert_eq!(stored_texts(Storage::Cookie, &jar), ["i", "new"]);
+}
+
+/// The texts a request at `now` would show from `jar` (loads at `now`).
+fn texts_at(storage: Storage, jar: &Jar, now: u64) -> Vec<String> {
+    let mut inbox = Inbox::new(storage, Level::INFO);
+    if storage != Storage::Session {
+        let _ = inbox.load_cookie(
+            jar.cookie.as_deref().map(str::as_bytes),
+            &signer(),
+            now,
+            None,
+        );
+    }
+    if inbox.needs_session() {
+        inbox.load_session(jar.session.as_deref(), now).unwrap();
+    }
+    texts(&mut inbox)
+}
+
+/// a message with an expiry is shown by every request before it and by none at or
+/// after it, in every storage; a load that drops it says how many it dropped.
+#[test]
+fn r_11_5_an_expired_message_is_dropped_when_loaded() {
+    for storage in ALL_STORAGES {
+        let mut jar = Jar::default();
+        request_at(storage, &mut jar, &signer(), NOW, |i| {
+            i.add_message(Message::new(Level::INFO, "soon").with_expires_at(NOW + 600))
+                .unwrap();
+            i.add(Level::INFO, "forever", "").unwrap();
+        });
+        assert_eq!(
+            texts_at(storage, &jar, NOW + 599),
+            ["soon", "forever"],
+            "{storage:?}"
+        );
+        assert_eq!(
+            texts_at(storage, &jar, NOW + 600),
+            ["forever"],
+            "{storage:?}"
+        );
+        let mut inbox: Inbox = Inbox::new(storage, Level::INFO);
+        let loaded = if storage == Storage::Session {
+            inbox.load_session(jar.session.as_deref(), NOW + 600)
+        } else {
+            inbox.load_cookie(
+                jar.cookie.as_deref().map(str::as_bytes),
+                &signer(),
+                NOW + 600,
+                None,
+            )
+        };
+        assert_eq!(
+            loaded,
+            Ok(Loaded::Messages {
+                count: 1,
+                expired: 1,
+                continued: false,
+                key: KeyUsed::Current
+            }),
+            "{storage:?}"
+        );
+    }
+}
+
+/// a load that drops an expired message rewrites the stored values without it,
+/// even when the request reads and adds nothing; when only expired messages were stored,
+/// the values are cleared.
+#[test]
+fn r_11_5_expired_messages_leave_the_storage_on_first_sight() {
+    for storage in ALL_STORAGES {
+        let mut jar = Jar::default();
+        request_at(storage, &mut jar, &signer(), NOW, |i| {
+            i.add_message(Message::new(Level::INFO, "a").with_expires_at(NOW + 10))
+                .unwrap();
+            i.add(Level::INFO, "b", "").unwrap();
+        });
+        let plan = request_at(storage, &mut jar, &signer(), NOW + 10, |_| {});
+        assert_eq!(plan.issued_at, NOW, "the remaining message keeps its age");
+        assert_eq!(
+            texts_at(storage, &jar, NOW),
+            ["b"],
+            "{storage:?}: rewritten"
+        );
+
+        let mut jar = Jar::default();
+        request_at(storage, &mut jar, &signer(), NOW, |i| {
+            i.add_message(Message::new(Level::INFO, "a").with_expires_at(NOW + 10))
+                .unwrap();
+        });
+        request_at(storage, &mut jar, &signer(), NOW + 10, |_| {});
+        assert_eq!(
+            (&jar.cookie, &jar.session),
+            (&None, &None),
+            "{storage:?}: cleared"
+        );
+    }
+}
+
+/// a message that expires while the handler runs (between the load's `now` and the
+/// plan's) is not stored and not reported unstored; one already expired when added is
+/// ignored and says so.
+#[test]
+fn r_11_5_expiry_at_add_and_at_response_time() {
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.load_cookie(None, &signer(), NOW, None).unwrap();
+    assert_eq!(
+        inbox.add_message(Message::new(Level::INFO, "late").with_expires_at(NOW)),
+        Ok(Added::IgnoredExpired)
+    );
+    assert_eq!(
+        inbox.add_message_now(Message::new(Level::INFO, "late").with_expires_at(NOW - 1)),
+        Ok(Added::IgnoredExpired)
+    );
+    inbox
+        .add_message(Message::new(Level::INFO, "brief").with_expires_at(NOW + 2))
+        .unwrap();
+    inbox.add(Level::INFO, "kept", "").unwrap();
+    let plan = inbox.plan(MAX, NOW + 2);
+    assert_eq!(plan.unstored, 0..0);
+    let CookieAction::Set { messages, .. } = plan.cookie else {
+        panic!("{plan:?}")
+    };
+    let stored: Vec<&str> = inbox.messages(messages).iter().map(|m| m.message).collect();
+    assert_eq!(stored, ["kept"]);
+}
+
+/// the expiry survives the round trip exactly (stored relative to the issued-at),
+/// and a fixed inbox keeps it.
+#[test]
+fn r_11_5_the_expiry_round_trips() {
+    let mut jar = Jar::default();
+    request_at(Storage::Fallback, &mut jar, &signer(), NOW, |i| {
+        i.add_message(Message::new(Level::INFO, "x").with_expires_at(NOW + 12_345))
+            .unwrap();
+    });
+    let mut inbox = request(Storage::Fallback, &jar);
+    let m = inbox.iter().next().unwrap();
+    assert_eq!((m.message, m.expires_at), ("x", Some(NOW + 12_345)));
+}
+
+/// Format 1 (herald before per-message expiry) still loads: a cookie signed before an
+/// upgrade is shown after it.
+#[test]
+fn a_format_1_cookie_still_loads() {
+    let body = [1u8, 0, 0, 1, 40, 5, b'o', b'l', b'd', b'e', b'r', 1, 0, 0];
+    let mut out = [0u8; 256];
+    let value = signer().seal(&body, &mut out).unwrap().to_owned();
+    let jar = Jar {
+        cookie: Some(value),
+        session: None,
+    };
+    assert_eq!(stored_texts(Storage::Cookie, &jar), ["older"]);
+}
+
+#[cfg(feature = "encryption")]
+mod encrypted {
+    use super::*;
+    use herald_core::Cipher;
+    use herald_core::cipher::OVERHEAD;
+    use herald_core::truncate::sealed_len;
+
+    fn cipher() -> Cipher {
+        Cipher::new(
+            b"a secret of a reasonable length!",
+            "herald.messages",
+            "messages",
+            &[],
+        )
+        .unwrap()
+    }
+
+    /// One request with an encrypted cookie: load, run `handler`, plan for the cipher and
+    /// seal with a fresh nonce.
+    fn encrypted_request(
+        storage: Storage,
+        jar: &mut Jar,
+        cipher: &Cipher,
+        nonce: u8,
+        max: usize,
+        handler: impl FnOnce(&mut Inbox),
+    ) -> (herald_core::Plan, Vec<String>) {
+        let mut inbox: Inbox = Inbox::new(storage, Level::INFO);
+        let _ = inbox.load_cookie(jar.cookie.as_deref().map(str::as_bytes), cipher, NOW, None);
+        if inbox.needs_session() {
+            inbox.load_session(jar.session.as_deref(), NOW).unwrap();
+        }
+        handler(&mut inbox);
+        let shown: Vec<String> = inbox.iter().map(|m| m.message.to_owned()).collect();
+        inbox.keep();
+        let plan = inbox.plan_for(cipher, max, NOW);
+        if let CookieAction::Set {
+            messages,
+            continued,
+        } = &plan.cookie
+        {
+            let mut out = [0u8; MAX_VALUE_LEN];
+            let header = Header {
+                issued_at: plan.issued_at,
+                continued: *continued,
+            };
+            let predicted = sealed_len(&header, inbox.messages(messages.clone()), OVERHEAD);
+            let v = inbox
+                .seal_cookie(
+                    messages.clone(),
+                    *continued,
+                    &cipher.with_nonce([nonce; 24]),
+                    plan.issued_at,
+                    &mut out,
+                )
+                .unwrap();
+            assert_eq!(v.len(), predicted, "exact size prediction");
+            assert!(v.len() <= max, "the bound holds: {} > {max}", v.len());
+            jar.cookie = Some(v.to_owned());
+        } else if plan.cookie == CookieAction::Delete {
+            jar.cookie = None;
+        }
+        match &plan.session {
+            SessionAction::Keep => {}
+            SessionAction::Remove => jar.session = None,
+            SessionAction::Set { messages } => {
+                let mut out = vec![0u8; inbox.session_len(messages.clone(), plan.issued_at)];
+                inbox
+                    .encode_session(messages.clone(), plan.issued_at, &mut out)
+                    .unwrap();
+                jar.session = Some(out);
+            }
+        }
+        (plan, shown)
+    }
+
+    /// An encrypted cookie round-trips through the inbox, hides its texts, and is cut to
+    /// the bound exactly as a signed one is, with its 8 more bytes counted; the overflow
+    /// goes to the session under fallback storage.
+    #[test]
+    fn encrypted_cookies_round_trip_within_the_bound() {
+        let c = cipher();
+        let texts: Vec<String> = (0..30).map(|i| format!("secret number {i}")).collect();
+        for max in [71usize, 100, 300, 2048] {
+            let mut jar = Jar::default();
+            let (plan, _) = encrypted_request(Storage::Fallback, &mut jar, &c, 1, max, |i| {
+                for t in &texts {
+                    i.add(Level::INFO, t, "").unwrap();
+                }
+            });
+            assert!(plan.unstored.is_empty());
+            let cookie = jar.cookie.clone().unwrap();
+            assert!(
+                !cookie.contains("c2VjcmV0"),
+                "no base64 of the text in the clear"
+            );
+            let (_, shown) = encrypted_request(Storage::Fallback, &mut jar, &c, 2, max, |_| {});
+            assert_eq!(shown, texts, "max {max}");
+        }
+        // A signer does not open it; the signed plan would have cut it differently.
+        let mut jar = Jar::default();
+        encrypted_request(Storage::Cookie, &mut jar, &c, 3, MAX, |i| {
+            i.add(Level::INFO, "hidden", "").unwrap();
+        });
+        let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        assert!(matches!(
+            inbox.load_cookie(
+                jar.cookie.as_deref().map(str::as_bytes),
+                &signer(),
+                NOW,
+                None
+            ),
+            Err(LoadError::Open(
+                herald_core::signer::OpenError::BadSignature
+            ))
+        ));
+    }
+
+    /// Key rotation: an encrypted cookie opened with a fallback key is re-encrypted with
+    /// the current key by a request that changes nothing.
+    #[test]
+    fn encrypted_cookies_rotate_keys() {
+        let old = b"the old secret, 32 bytes or more!";
+        let old_cipher: Cipher = Cipher::new(old, "herald.messages", "messages", &[]).unwrap();
+        let new_cipher: Cipher = Cipher::new(
+            b"the new secret, 32 bytes or more!",
+            "herald.messages",
+            "messages",
+            &[old],
+        )
+        .unwrap();
+        let mut jar = Jar::default();
+        encrypted_request(Storage::Cookie, &mut jar, &old_cipher, 1, MAX, |i| {
+            i.add(Level::INFO, "rotated", "").unwrap();
+        });
+        let before = jar.cookie.clone();
+        let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        let loaded =
+            inbox.load_cookie(before.as_deref().map(str::as_bytes), &new_cipher, NOW, None);
+        assert!(matches!(
+            loaded,
+            Ok(Loaded::Messages {
+                key: KeyUsed::Fallback(0),
+                ..
+            })
+        ));
+        let (plan, _) = {
+            let mut jar2 = jar.clone();
+            let r = encrypted_request(Storage::Cookie, &mut jar2, &new_cipher, 2, MAX, |_| {});
+            jar = jar2;
+            r
+        };
+        assert!(
+            matches!(plan.cookie, CookieAction::Set { .. }),
+            "re-encrypted"
+        );
+        assert_ne!(jar.cookie, before);
+        let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        let loaded = inbox.load_cookie(
+            jar.cookie.as_deref().map(str::as_bytes),
+            &new_cipher,
+            NOW,
+            None,
+        );
+        assert!(matches!(
+            loaded,
+            Ok(Loaded::Messages {
+                key: KeyUsed::Current,
+                count: 1,
+                ..
+            })
+        ));
+    }
 }

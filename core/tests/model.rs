@@ -27,8 +27,12 @@
 //!
 //! Beyond Django, the model has herald's own rules: fixed capacities (message count first,
 //! then arena bytes; the refused message is handed back), key rotation (a cookie verified
-//! with a fallback key is re-signed by a response that would otherwise leave it alone) and
-//! the optional max age (an expired cookie is an invalid one). Between requests, time
+//! with a fallback key is re-signed by a response that would otherwise leave it alone),
+//! the optional max age (an expired cookie is an invalid one), per-message expiry (R-11.5:
+//! an expired message is dropped when loaded, an already expired one is ignored when
+//! added, and no message is ever shown at or after its expiry) and encrypted cookies
+//! (feature `encryption`: the same rules with a cipher in place of the signer; a scenario
+//! picks one). Between requests, time
 //! passes, keys rotate (past the signer's fallback capacity too) or are replaced, and the
 //! client may flip a byte of, truncate, replace or drop its cookie.
 //!
@@ -44,11 +48,14 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
+#[cfg(feature = "encryption")]
+use herald_core::Cipher;
+use herald_core::Open;
 use herald_core::codec::{self, Header};
 #[cfg(feature = "alloc")]
 use herald_core::list::{GrowableList, Limits};
 use herald_core::list::{ListView, MessageList, MessageStore};
-use herald_core::signer::{self, OpenError};
+use herald_core::signer::{self, OpenError, Opened, SealError};
 use herald_core::truncate::{self, Policy};
 use herald_core::{
     AddError, Added, CapacityError, CookieAction, Inbox, KeyUsed, Level, LoadError, Loaded,
@@ -92,6 +99,7 @@ struct M {
     message: String,
     extra: Option<String>,
     is_safe: bool,
+    expires_at: Option<u64>,
 }
 
 impl M {
@@ -101,6 +109,7 @@ impl M {
             message: m.message.to_owned(),
             extra: m.extra_tags.map(str::to_owned),
             is_safe: m.is_safe,
+            expires_at: m.expires_at,
         }
     }
 
@@ -110,7 +119,13 @@ impl M {
             message: &self.message,
             extra_tags: self.extra.as_deref(),
             is_safe: self.is_safe,
+            expires_at: self.expires_at,
         }
+    }
+
+    /// expired at `now`.
+    fn expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
     }
 
     /// Bytes the message takes in an inbox's arena: its text and extra tags.
@@ -168,7 +183,7 @@ fn zigzag(v: i32) -> u64 {
 }
 
 /// `version issued_at continued count message*` with
-/// `message = level text extra_tags:option<str> safe`.
+/// `message = level text extra_tags:option<str> flags [expires_at - issued_at]`.
 fn model_body_len(issued_at: u64, msgs: &[M]) -> usize {
     let mut n = 1 + varint_len(issued_at) + 1 + varint_len(msgs.len() as u64);
     for m in msgs {
@@ -179,38 +194,46 @@ fn model_body_len(issued_at: u64, msgs: &[M]) -> usize {
             Some(e) => 1 + varint_len(e.len() as u64) + e.len(),
         };
         n += 1;
+        if let Some(t) = m.expires_at {
+            n += varint_len(t.saturating_sub(issued_at));
+        }
     }
     n
 }
 
-/// `base64url_nopad(body || 32-byte mac)`.
-fn model_signed_len(issued_at: u64, msgs: &[M]) -> usize {
-    let raw = model_body_len(issued_at, msgs) + 32;
+/// `base64url_nopad(body || 32-byte mac)` (`overhead` 32), or of `nonce || ciphertext ||
+/// tag` (`overhead` 24 + 16) for an encrypted value.
+fn model_sealed_len(issued_at: u64, msgs: &[M], overhead: usize) -> usize {
+    let raw = model_body_len(issued_at, msgs) + overhead;
     (raw * 4).div_ceil(3)
+}
+
+fn model_signed_len(issued_at: u64, msgs: &[M]) -> usize {
+    model_sealed_len(issued_at, msgs, 32)
 }
 
 /// with `remove_oldest=True`, by brute force: the cut `i` such that the cookie holds
 /// `msgs[i..]`. Everything when it fits (no sentinel); otherwise the longest suffix whose
 /// value with the marker fits, checking every suffix (no monotonicity assumed); `n` (the
 /// sentinel-only value) when none does.
-fn model_cut_newest(msgs: &[M], now: u64, max: usize) -> usize {
-    if model_signed_len(now, msgs) <= max {
+fn model_cut_newest(msgs: &[M], now: u64, max: usize, overhead: usize) -> usize {
+    if model_sealed_len(now, msgs, overhead) <= max {
         return 0;
     }
     (0..=msgs.len())
-        .find(|&i| model_signed_len(now, &msgs[i..]) <= max)
+        .find(|&i| model_sealed_len(now, &msgs[i..], overhead) <= max)
         .unwrap_or(msgs.len())
 }
 
 /// with `remove_oldest=False`, by brute force: how many of the oldest messages the
 /// cookie keeps.
-fn model_keep_oldest(msgs: &[M], now: u64, max: usize) -> usize {
-    if model_signed_len(now, msgs) <= max {
+fn model_keep_oldest(msgs: &[M], now: u64, max: usize, overhead: usize) -> usize {
+    if model_sealed_len(now, msgs, overhead) <= max {
         return msgs.len();
     }
     (0..=msgs.len())
         .rev()
-        .find(|&k| model_signed_len(now, &msgs[..k]) <= max)
+        .find(|&k| model_sealed_len(now, &msgs[..k], overhead) <= max)
         .unwrap_or(0)
 }
 
@@ -254,10 +277,17 @@ impl Keys {
         self.cur += 1;
     }
 
-    fn signer(&self) -> Signer {
+    /// The deployment's sealer for these keys: a signer, or a cipher when `encrypted`.
+    fn sealer(&self, encrypted: bool) -> Sealer {
         let fb: Vec<Vec<u8>> = self.fallbacks.iter().map(|&g| secret(g)).collect();
         let fb: Vec<&[u8]> = fb.iter().map(Vec::as_slice).collect();
-        Signer::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap()
+        if encrypted {
+            #[cfg(feature = "encryption")]
+            return Sealer::Encrypted(
+                Cipher::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap(),
+            );
+        }
+        Sealer::Signed(Signer::new(&secret(self.cur), PURPOSE, COOKIE, &fb).unwrap())
     }
 
     /// Which key verifies a value signed with `generation`, if any.
@@ -269,6 +299,63 @@ impl Keys {
             .iter()
             .position(|&g| g == generation)
             .map(KeyUsed::Fallback)
+    }
+}
+
+/// How the deployment protects its cookie: the same inbox API over either sealing.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per sequence, rebuilt only when keys change
+enum Sealer {
+    Signed(Signer),
+    #[cfg(feature = "encryption")]
+    Encrypted(Cipher),
+}
+
+impl Open for Sealer {
+    fn overhead(&self) -> usize {
+        match self {
+            Sealer::Signed(s) => s.overhead(),
+            #[cfg(feature = "encryption")]
+            Sealer::Encrypted(c) => c.overhead(),
+        }
+    }
+
+    fn open<'s>(
+        &self,
+        value: &[u8],
+        now: u64,
+        max_age: Option<u64>,
+        scratch: &'s mut [u8],
+    ) -> Result<Opened<'s>, OpenError> {
+        match self {
+            Sealer::Signed(s) => Open::open(s, value, now, max_age, scratch),
+            #[cfg(feature = "encryption")]
+            Sealer::Encrypted(c) => Open::open(c, value, now, max_age, scratch),
+        }
+    }
+}
+
+impl Sealer {
+    /// `Inbox::seal_cookie` with this sealing; a cipher takes `nonce` (unique per value).
+    fn seal_cookie<'o, L: MessageStore>(
+        &self,
+        inbox: &Inbox<L>,
+        messages: Range<usize>,
+        continued: bool,
+        issued_at: u64,
+        nonce: u64,
+        out: &'o mut [u8],
+    ) -> Result<&'o str, SealError> {
+        let _ = nonce;
+        match self {
+            Sealer::Signed(s) => inbox.seal_cookie(messages, continued, s, issued_at, out),
+            #[cfg(feature = "encryption")]
+            Sealer::Encrypted(c) => {
+                let mut n = [0u8; 24];
+                n[..8].copy_from_slice(&nonce.to_le_bytes());
+                inbox.seal_cookie(messages, continued, &c.with_nonce(n), issued_at, out)
+            }
+        }
     }
 }
 
@@ -304,6 +391,7 @@ enum ExpLoad {
     Absent,
     Messages {
         count: usize,
+        expired: usize,
         continued: bool,
         key: KeyUsed,
     },
@@ -402,6 +490,12 @@ struct Model {
     read: BTreeSet<usize>,
     cap_msgs: usize,
     cap_bytes: usize,
+    /// The request's time, from its load.
+    clock: u64,
+    /// a load dropped expired messages, so the stored values change.
+    expired_on_load: bool,
+    /// The bytes a value adds to its body (32 signed, 40 encrypted).
+    overhead: usize,
 }
 
 impl Model {
@@ -422,16 +516,24 @@ impl Model {
             read: BTreeSet::new(),
             cap_msgs,
             cap_bytes,
+            clock: 0,
+            expired_on_load: false,
+            overhead: 32,
         }
     }
 
     fn load_cookie(&mut self, jar: &MJar, keys: &Keys, now: u64, max_age: Option<u64>) -> ExpLoad {
+        self.clock = now;
         match judge_cookie(&jar.cookie, keys, now, max_age) {
             Ok(None) => ExpLoad::Absent,
-            Ok(Some((msgs, continued, key))) => {
+            Ok(Some((all, continued, key))) => {
                 let MCookie::Valid { issued_at, .. } = jar.cookie else {
                     unreachable!("a verdict with messages is a valid cookie")
                 };
+                // expired messages are dropped when loaded.
+                let msgs: Vec<M> = all.iter().filter(|m| !m.expired(now)).cloned().collect();
+                self.expired_on_load |= msgs.len() < all.len();
+                let expired = all.len() - msgs.len();
                 if key != KeyUsed::Current {
                     self.resign = Some((msgs.clone(), continued, issued_at));
                 }
@@ -442,6 +544,7 @@ impl Model {
                 self.loaded = msgs;
                 ExpLoad::Messages {
                     count,
+                    expired,
                     continued,
                     key,
                 }
@@ -453,15 +556,19 @@ impl Model {
         }
     }
 
-    fn load_session(&mut self, jar: &MJar) -> ExpLoad {
+    fn load_session(&mut self, jar: &MJar, now: u64) -> ExpLoad {
+        self.clock = now;
         match &jar.session {
             None => ExpLoad::Absent,
-            Some(msgs) => {
+            Some(all) => {
+                let msgs: Vec<M> = all.iter().filter(|m| !m.expired(now)).cloned().collect();
+                self.expired_on_load |= msgs.len() < all.len();
                 self.loaded = msgs.clone();
                 self.source_ids = msgs.iter().map(M::id).collect();
                 self.source_issued_at = jar.session_issued_at;
                 ExpLoad::Messages {
                     count: msgs.len(),
+                    expired: all.len() - msgs.len(),
                     continued: false,
                     key: KeyUsed::Current,
                 }
@@ -492,6 +599,9 @@ impl Model {
         }
         if m.level < self.level() {
             return Ok(Added::IgnoredBelowLevel);
+        }
+        if m.expired(self.clock) {
+            return Ok(Added::IgnoredExpired);
         }
         let all = self.all();
         if all.len() >= self.cap_msgs {
@@ -538,7 +648,10 @@ impl Model {
     fn update(&self) -> MUpdate {
         let candidates = if self.used {
             self.queued.clone()
-        } else if self.added_new || self.source_ids.iter().any(|id| self.dropped_id(*id)) {
+        } else if self.added_new
+            || self.expired_on_load
+            || self.source_ids.iter().any(|id| self.dropped_id(*id))
+        {
             self.all()
         } else {
             return MUpdate::Unchanged;
@@ -606,8 +719,21 @@ impl Model {
         }
     }
 
-    /// then – R-4.8 (cookie) or R-5.2 (session).
+    /// then – R-4.8 (cookie) or R-5.2 (session), after: what has
+    /// expired at `now` is not stored.
     fn plan(&self, max: usize, now: u64) -> MPlan {
+        let mut this = self.clone();
+        let expired: Vec<usize> = self
+            .all()
+            .iter()
+            .filter(|m| m.expired(now))
+            .map(M::id)
+            .collect();
+        this.request_only.extend(expired);
+        this.plan_unexpired(max, now)
+    }
+
+    fn plan_unexpired(&self, max: usize, now: u64) -> MPlan {
         let keep = MPlan {
             cookie: PCookie::Keep,
             session: PSession::Keep,
@@ -631,7 +757,7 @@ impl Model {
             },
             (Storage::Cookie, MUpdate::Store(list)) => {
                 let issued_at = self.issued_at(&list, now);
-                let cut = model_cut_newest(&list, issued_at, max);
+                let cut = model_cut_newest(&list, issued_at, max, self.overhead);
                 MPlan {
                     cookie: PCookie::Set(list[cut..].to_vec(), cut > 0),
                     session: PSession::Keep,
@@ -663,6 +789,9 @@ fn model_pending(storage: Storage, jar: &MJar, keys: &Keys, now: u64, age: Optio
         },
         _ => jar.session.clone().unwrap_or_default(),
     }
+    .into_iter()
+    .filter(|m| !m.expired(now))
+    .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -675,12 +804,13 @@ struct RealJar {
     session: Option<Vec<u8>>,
 }
 
-/// Opens and decodes a cookie value with the real signer and codec.
-fn open_cookie(value: &[u8], signer: &Signer, now: u64, age: Option<u64>) -> Option<Vec<M>> {
+/// Opens and decodes a cookie value with the real sealer and codec: the messages that
+/// have not expired at `now`.
+fn open_cookie(value: &[u8], signer: &Sealer, now: u64, age: Option<u64>) -> Option<Vec<M>> {
     let mut scratch = vec![0u8; signer::scratch_len(value.len())];
     let opened = signer.open(value, now, age, &mut scratch).ok()?;
     let mut list: MessageList<8192, 64> = MessageList::new();
-    codec::decode_body(opened.body, &mut list).ok()?;
+    codec::decode_body_at(opened.body, &mut list, now).ok()?;
     Some(vec_of(list.view()))
 }
 
@@ -688,7 +818,7 @@ fn open_cookie(value: &[u8], signer: &Signer, now: u64, age: Option<u64>) -> Opt
 fn real_pending(
     storage: Storage,
     jar: &RealJar,
-    signer: &Signer,
+    signer: &Sealer,
     now: u64,
     age: Option<u64>,
 ) -> Vec<M> {
@@ -703,7 +833,7 @@ fn real_pending(
             .as_deref()
             .map(|b| {
                 let mut list: MessageList<8192, 64> = MessageList::new();
-                codec::decode_body(b, &mut list).expect("session entry decodes");
+                codec::decode_body_at(b, &mut list, now).expect("session entry decodes");
                 vec_of(list.view())
             })
             .unwrap_or_default(),
@@ -716,15 +846,17 @@ fn observe_load(got: &Result<Loaded, LoadError>, expected: &ExpLoad) -> Result<(
         (
             Ok(Loaded::Messages {
                 count,
+                expired,
                 continued,
                 key,
             }),
             ExpLoad::Messages {
                 count: c,
+                expired: x,
                 continued: k,
                 key: y,
             },
-        ) => prop_assert_eq!((count, continued, key), (c, k, y)),
+        ) => prop_assert_eq!((count, expired, continued, key), (c, x, k, y)),
         (Err(LoadError::Open(e)), ExpLoad::Invalid(Some(x))) => prop_assert_eq!(e, x),
         (Err(LoadError::Open(_)), ExpLoad::Invalid(None)) => {}
         _ => prop_assert!(false, "load: got {got:?}, model {expected:?}"),
@@ -791,6 +923,8 @@ enum Op {
         extra: Option<String>,
         safe: bool,
         via_add: bool,
+        /// expires this many seconds after the request's time (0: already).
+        expires_in: Option<u64>,
     },
     /// Full iteration (`None`) or a reader that stops after `k`.
     Iter(Option<usize>),
@@ -898,6 +1032,9 @@ impl Gap {
 struct Request {
     gap: Gap,
     ops: Vec<Op>,
+    /// Seconds between the request's load and its response (a slow handler): the plan
+    /// runs at the later time, so messages may expire in between.
+    late: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -906,6 +1043,8 @@ struct Scenario {
     default_level: i32,
     max_len: usize,
     max_age: Option<u64>,
+    /// Encrypted cookies (feature `encryption`) in place of signed ones.
+    encrypted: bool,
     /// The first request's time: [`T0`], or just below 2^35, where the issued-at varint
     /// grows from 5 to 6 bytes during the sequence (R-3.5: a kept cookie keeps the shorter
     /// one).
@@ -949,13 +1088,21 @@ fn op() -> impl Strategy<Value = Op> {
             extra_tags(),
             prop::bool::weighted(0.2),
             any::<bool>(),
+            prop_oneof![
+                5 => Just(None),
+                1 => Just(Some(0u64)),
+                2 => (1u64..6).prop_map(Some),
+                2 => (1u64..500).prop_map(Some),
+                1 => Just(Some(u64::MAX / 2)),
+            ],
         )
-            .prop_map(|(level, text, extra, safe, via_add)| Op::Add {
+            .prop_map(|(level, text, extra, safe, via_add, expires_in)| Op::Add {
                 level,
                 text,
                 extra,
                 safe,
                 via_add,
+                expires_in,
             }),
         3 => Just(Op::Iter(None)),
         2 => (0usize..4).prop_map(|k| Op::Iter(Some(k))),
@@ -982,7 +1129,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn gap() -> impl Strategy<Value = Gap> {
-    let dt = prop_oneof![3 => Just(0u64), 2 => 1u64..30, 1 => 30u64..400];
+    let dt = prop_oneof![3 => Just(0u64), 1 => 1u64..6, 2 => 1u64..30, 1 => 30u64..400];
     let key = prop_oneof![
         10 => Just(KeyEvent::Nothing),
         2 => prop_oneof![4 => Just(1u8), 1 => 2u8..=6].prop_map(KeyEvent::Rotate),
@@ -1010,17 +1157,28 @@ fn scenario(storages: Vec<Storage>) -> impl Strategy<Value = Scenario> {
         prop_oneof![4 => 100usize..600, 1 => Just(2048usize)],
         prop_oneof![3 => Just(None), 1 => (30u64..600).prop_map(Some)],
         prop::collection::vec(
-            (gap(), prop::collection::vec(op(), 0..10)).prop_map(|(gap, ops)| Request { gap, ops }),
+            (
+                gap(),
+                prop::collection::vec(op(), 0..10),
+                prop_oneof![6 => Just(0u64), 1 => 1u64..4],
+            )
+                .prop_map(|(gap, ops, late)| Request { gap, ops, late }),
             1..7,
         ),
         prop_oneof![3 => Just(T0), 1 => (1u64 << 35) - 400..(1u64 << 35)],
+        prop::bool::weighted(if cfg!(feature = "encryption") {
+            0.3
+        } else {
+            0.0
+        }),
     )
         .prop_map(
-            |(storage, default_level, max_len, max_age, requests, start)| Scenario {
+            |(storage, default_level, max_len, max_age, requests, start, encrypted)| Scenario {
                 storage,
                 default_level,
                 max_len,
                 max_age,
+                encrypted,
                 start,
                 requests,
             },
@@ -1045,10 +1203,13 @@ struct Ledger {
     dropped_by_app: BTreeSet<usize>,
     unstored: BTreeSet<usize>,
     discarded: BTreeSet<usize>,
+    /// each accepted message's expiry, and those that expired while pending.
+    expires: std::collections::BTreeMap<usize, u64>,
+    expired: BTreeSet<usize>,
 }
 
 impl Ledger {
-    /// Nothing lost: accepted = consumed ⊎ unstored ⊎ discarded ⊎ pending.
+    /// Nothing lost: accepted = consumed ⊎ unstored ⊎ discarded ⊎ expired ⊎ pending.
     fn check_partition(&self, pending: &[M]) -> Result<(), TestCaseError> {
         let pending: Vec<usize> = ids(pending);
         let pending_set: BTreeSet<usize> = pending.iter().copied().collect();
@@ -1071,6 +1232,7 @@ impl Ledger {
             &self.unstored,
             &self.discarded,
             &self.dropped_by_app,
+            &self.expired,
             &pending_set,
         ];
         let total: usize = parts.iter().map(|p| p.len()).sum();
@@ -1090,8 +1252,10 @@ impl Ledger {
 struct Driver<'s> {
     s: &'s Scenario,
     keys: Keys,
-    /// The real signer for `keys`, rebuilt when they change.
-    signer: Signer,
+    /// The real sealer for `keys` (a signer, or a cipher), rebuilt when they change.
+    signer: Sealer,
+    /// A counter for the cipher's nonces: unique per value.
+    nonces: u64,
     now: u64,
     next_id: usize,
     jar: RealJar,
@@ -1099,6 +1263,8 @@ struct Driver<'s> {
     ledger: Ledger,
     /// Whether a filtered read happened in the sequence so far.
     filtered: bool,
+    /// The last response's delay after its load (`Request::late`), added to the next gap.
+    late: u64,
 }
 
 impl<'s> Driver<'s> {
@@ -1106,7 +1272,8 @@ impl<'s> Driver<'s> {
         let keys = Keys::new();
         Driver {
             s,
-            signer: keys.signer(),
+            signer: keys.sealer(s.encrypted),
+            nonces: 0,
             keys,
             now: s.start,
             next_id: 0,
@@ -1118,6 +1285,7 @@ impl<'s> Driver<'s> {
             },
             ledger: Ledger::default(),
             filtered: false,
+            late: 0,
         }
     }
 
@@ -1157,6 +1325,7 @@ impl<'s> Driver<'s> {
     /// Time passes, keys change, the client meddles with its cookie.
     fn gap(&mut self, gap: &Gap) -> Result<(), TestCaseError> {
         let before = ids(&self.pending()?);
+        self.now += std::mem::take(&mut self.late);
         self.now += gap.dt;
         match gap.key {
             KeyEvent::Nothing => {}
@@ -1164,7 +1333,7 @@ impl<'s> Driver<'s> {
             KeyEvent::Replace => self.keys.replace(),
         }
         if !matches!(gap.key, KeyEvent::Nothing) {
-            self.signer = self.keys.signer();
+            self.signer = self.keys.sealer(self.s.encrypted);
         }
         let tampered = match (&gap.tamper, self.jar.cookie.as_mut()) {
             (Tamper::Nothing, _) => None,
@@ -1197,7 +1366,12 @@ impl<'s> Driver<'s> {
         let after = ids(&self.pending()?);
         for id in &before {
             if !after.contains(id) {
-                self.ledger.discarded.insert(*id);
+                // gone because its time is up, or because of the client or keys.
+                if self.ledger.expires.get(id).is_some_and(|&t| self.now >= t) {
+                    self.ledger.expired.insert(*id);
+                } else {
+                    self.ledger.discarded.insert(*id);
+                }
             }
         }
         prop_assert!(
@@ -1218,6 +1392,7 @@ impl<'s> Driver<'s> {
         let (now, max) = (self.now, s.max_len);
         let mut inbox = Inbox::with_store((store.make)(), s.storage, Level(s.default_level));
         let mut model = Model::new(s.storage, s.default_level, store.bytes, store.msgs);
+        model.overhead = signer.overhead();
         match s.storage {
             Storage::Cookie => {
                 let expected = model.load_cookie(&self.mjar, &self.keys, now, s.max_age);
@@ -1227,8 +1402,8 @@ impl<'s> Driver<'s> {
             }
             _ => {
                 prop_assert!(inbox.needs_session());
-                let expected = model.load_session(&self.mjar);
-                let got = inbox.load_session(self.jar.session.as_deref());
+                let expected = model.load_session(&self.mjar, now);
+                let got = inbox.load_session(self.jar.session.as_deref(), now);
                 observe_load(&got, &expected)?;
                 prop_assert!(!inbox.needs_session());
             }
@@ -1248,6 +1423,7 @@ impl<'s> Driver<'s> {
                     extra,
                     safe,
                     via_add,
+                    expires_in,
                 } => {
                     let text = match text {
                         None => String::new(),
@@ -1261,9 +1437,10 @@ impl<'s> Driver<'s> {
                         message: text,
                         extra: extra.clone(),
                         is_safe: *safe,
+                        expires_at: expires_in.map(|d| now + d),
                     };
                     let expected = model.add(&m);
-                    let got = match (&m.extra, *via_add && !m.is_safe) {
+                    let got = match (&m.extra, *via_add && !m.is_safe && m.expires_at.is_none()) {
                         (Some(e), true) => inbox.add(Level(m.level), &m.message, e),
                         _ => inbox.add_message(m.as_message()),
                     };
@@ -1278,6 +1455,9 @@ impl<'s> Driver<'s> {
                     if expected == Ok(Added::Queued) {
                         self.ledger.accepted.insert(m.id());
                         self.ledger.added_at.insert(m.id(), now);
+                        if let Some(t) = m.expires_at {
+                            self.ledger.expires.insert(m.id(), t);
+                        }
                     }
                 }
                 Op::Iter(take) => {
@@ -1334,6 +1514,7 @@ impl<'s> Driver<'s> {
                             Some("other")
                         },
                         is_safe: !base_safe,
+                        expires_at: Some(0),
                     };
                     prop_assert_eq!(inbox.contains(&probe), expected, "contains {:?}", probe);
                 }
@@ -1350,6 +1531,7 @@ impl<'s> Driver<'s> {
                         // `add_now` with `""` extra tags, as `add` stores them.
                         extra: Some(String::new()),
                         is_safe: false,
+                        expires_at: None,
                     };
                     let expected = model.add_now(&m);
                     let got = inbox.add_now(Level(m.level), &m.message, "");
@@ -1409,9 +1591,10 @@ impl<'s> Driver<'s> {
         let update = copy.update();
         prop_assert_eq!(observe_update(&copy, &update)?, model.update(), "update");
 
-        let plan = inbox.plan(max, now);
+        let plan_now = now + req.late;
+        let plan = inbox.plan_for(&signer, max, plan_now);
         let got = observe_plan(&inbox, &plan)?;
-        let expected = model.plan(max, now);
+        let expected = model.plan(max, plan_now);
         prop_assert_eq!(&got, &expected, "plan");
 
         // The response: real bytes into the real jar, the model's view into the model jar.
@@ -1428,12 +1611,14 @@ impl<'s> Driver<'s> {
             } => {
                 let mut out = [0u8; signer::MAX_VALUE_LEN];
                 let issued_at = expected.issued_at;
-                let value = inbox
+                self.nonces += 1;
+                let value = signer
                     .seal_cookie(
+                        &inbox,
                         messages.clone(),
                         *continued,
-                        &signer,
                         plan.issued_at,
+                        self.nonces,
                         &mut out,
                     )
                     .expect("a planned cookie fits in MAX_VALUE_LEN");
@@ -1443,7 +1628,10 @@ impl<'s> Driver<'s> {
                     continued: *continued,
                 };
                 prop_assert!(value.len() <= max, "value of {} > {max}", value.len());
-                prop_assert_eq!(value.len(), model_signed_len(issued_at, &msgs));
+                prop_assert_eq!(
+                    value.len(),
+                    model_sealed_len(issued_at, &msgs, model.overhead)
+                );
                 let mut scratch = [0u8; signer::MAX_RAW_LEN];
                 let opened = signer.open(value.as_bytes(), now, None, &mut scratch);
                 prop_assert_eq!(
@@ -1453,7 +1641,11 @@ impl<'s> Driver<'s> {
                 );
                 prop_assert_eq!(
                     value.len(),
-                    truncate::signed_len(&header, inbox.messages(messages.clone()))
+                    truncate::sealed_len(
+                        &header,
+                        inbox.messages(messages.clone()),
+                        signer.overhead()
+                    )
                 );
                 prop_assert_eq!(
                     codec::body_len(&header, inbox.messages(messages.clone())),
@@ -1498,6 +1690,21 @@ impl<'s> Driver<'s> {
             prop_assert_eq!(&self.jar.cookie, &cookie_before);
         }
 
+        // no message is shown at or after its expiry, and none is stored expired.
+        for id in &shown {
+            if let Some(&t) = self.ledger.expires.get(id) {
+                prop_assert!(now < t, "message {id} expiring at {t} shown at {now}");
+            }
+        }
+        let stored = match (&got.cookie, &got.session) {
+            (PCookie::Set(c, _), PSession::Set(s)) => c.iter().chain(s).collect::<Vec<_>>(),
+            (PCookie::Set(c, _), _) => c.iter().collect(),
+            (_, PSession::Set(s)) => s.iter().collect(),
+            _ => Vec::new(),
+        };
+        for m in stored {
+            prop_assert!(!m.expired(plan_now), "stored expired: {:?}", m);
+        }
         // a `now` message is shown only in the request that added it.
         for id in &shown {
             prop_assert!(
@@ -1522,6 +1729,9 @@ impl<'s> Driver<'s> {
             } else if (inbox.used() && last_iteration.contains(&id)) || model.read.contains(&id) {
                 prop_assert!(shown.contains(&id), "message {id} consumed unseen");
                 consumed.push(id);
+            } else if self.ledger.expires.get(&id).is_some_and(|&t| plan_now >= t) {
+                // expired while the handler ran; not stored.
+                prop_assert!(self.ledger.expired.insert(id), "message {id} expired twice");
             }
         }
         let last = self.ledger.consumed.last().copied();
@@ -1541,6 +1751,9 @@ impl<'s> Driver<'s> {
         for m in &got.unstored {
             prop_assert!(self.ledger.unstored.insert(m.id()));
         }
+        // The response left at `plan_now`: the next gap starts there (the partition is
+        // checked at the load's time, as the values were planned for it).
+        self.late = req.late;
         self.ledger.check_partition(&self.pending()?)
     }
 }
@@ -1590,6 +1803,7 @@ fn run<L: MessageStore>(s: &Scenario, store: &Store<L>) -> Result<(), TestCaseEr
     let drain = Request {
         gap: Gap::quiet(),
         ops: vec![Op::Iter(None)],
+        late: 0,
     };
     d.request(&drain, store)?;
     prop_assert!(d.pending()?.is_empty(), "pending after a full read");
@@ -1649,13 +1863,29 @@ fn message() -> impl Strategy<Value = M> {
         ],
         extra_tags(),
         any::<bool>(),
+        prop_oneof![
+            3 => Just(None),
+            1 => prop_oneof![Just(0u64), T0..T0 + 1000, any::<u64>()].prop_map(Some),
+        ],
     )
-        .prop_map(|(level, text, extra, safe)| M {
+        .prop_map(|(level, text, extra, safe, expires_at)| M {
             level,
             message: text,
             extra,
             is_safe: safe,
+            expires_at,
         })
+}
+
+/// What a body issued at `issued_at` gives back for `msgs`: an expiry before the issued-at
+/// is stored as the issued-at (the codec docs), everything else as it was.
+fn as_stored(msgs: &[M], issued_at: u64) -> Vec<M> {
+    msgs.iter()
+        .map(|m| M {
+            expires_at: m.expires_at.map(|t| t.max(issued_at)),
+            ..m.clone()
+        })
+        .collect()
 }
 
 fn test_signer(secret: &[u8], fallbacks: &[&[u8]]) -> Signer {
@@ -1686,7 +1916,7 @@ proptest! {
         prop_assert_eq!(codec::encode_body(&header, list.view(), &mut body), Ok(n));
         let mut back: MessageList<65535, 32> = MessageList::new();
         prop_assert_eq!(codec::decode_body(&body, &mut back), Ok(header));
-        prop_assert_eq!(vec_of(back.view()), msgs.clone());
+        prop_assert_eq!(vec_of(back.view()), as_stored(&msgs, issued_at));
 
         let signer = test_signer(b"the roundtrip test secret, 32 bytes", &[]);
         let predicted = truncate::signed_len(&header, list.view());
@@ -1704,10 +1934,32 @@ proptest! {
         prop_assert_eq!(opened.body, &body[..]);
         prop_assert_eq!(opened.key, KeyUsed::Current);
         prop_assert_eq!(opened.issued_at, issued_at);
+
+        // Encrypted (feature `encryption`): the predicted length is exact, the value opens
+        // to the same body, and it does not contain the body's bytes in the clear.
+        #[cfg(feature = "encryption")]
+        {
+            use herald_core::Seal;
+            let cipher = Cipher::<4>::new(b"the roundtrip test secret, 32 bytes", PURPOSE, COOKIE, &[]).unwrap();
+            let predicted = truncate::sealed_len(&header, list.view(), cipher.overhead());
+            prop_assert_eq!(predicted, model_sealed_len(issued_at, &msgs, 40));
+            let mut out = vec![0u8; predicted];
+            let nonce = [issued_at as u8; 24];
+            let value = cipher.with_nonce(nonce).seal_messages(&header, list.view(), &mut out)?.to_owned();
+            prop_assert_eq!(value.len(), predicted);
+            let mut one_shot = vec![0u8; predicted];
+            prop_assert_eq!(cipher.encrypt(&body, &nonce, &mut one_shot)?, value.as_str());
+            let mut short = vec![0u8; predicted - 1];
+            prop_assert!(cipher.with_nonce(nonce).seal_messages(&header, list.view(), &mut short).is_err());
+            let mut scratch = vec![0u8; signer::scratch_len(value.len())];
+            let opened = cipher.open(value.as_bytes(), issued_at, None, &mut scratch)?;
+            prop_assert_eq!(opened.body, &body[..]);
+            prop_assert_eq!((opened.key, opened.issued_at), (KeyUsed::Current, issued_at));
+        }
     }
 
-    /// `truncate::fit` keeps exactly what the model's brute force keeps, for both
-    /// policies, at any bound. Below the length of the empty marker value (54 characters
+    /// `truncate::fit` (and `fit_sealed` with an encrypted value's 40 bytes) keeps exactly
+    /// what the model's brute force keeps, for both policies, at any bound. Below the length of the empty marker value (54 characters
     /// for a current timestamp) nothing fits and the plan is R-4.7's sentinel-only value,
     /// which is then longer than the bound, as in Django.
     #[test]
@@ -1716,6 +1968,7 @@ proptest! {
         max in prop_oneof![0usize..120, 100usize..2600],
         boundary in prop::option::weighted(0.6, (any::<Index>(), any::<bool>(), -1isize..=1)),
         now in prop_oneof![Just(T0), any::<u64>()],
+        overhead in prop::sample::select(vec![32usize, 40]),
     ) {
         let list: MessageList<65535, 32> = list_of(&msgs);
         let n = msgs.len();
@@ -1725,16 +1978,20 @@ proptest! {
             Some((i, suffix, delta)) => {
                 let k = i.index(n + 1);
                 let part = if suffix { &msgs[k..] } else { &msgs[..k] };
-                model_signed_len(now, part).saturating_add_signed(delta)
+                model_sealed_len(now, part, overhead).saturating_add_signed(delta)
             }
         };
-        let newest = truncate::fit(list.view(), Policy::KeepNewest, now, max);
-        let cut = model_cut_newest(&msgs, now, max);
+        let fit = |policy| truncate::fit_sealed(list.view(), policy, now, max, overhead);
+        if overhead == 32 {
+            prop_assert_eq!(fit(Policy::KeepNewest), truncate::fit(list.view(), Policy::KeepNewest, now, max));
+        }
+        let newest = fit(Policy::KeepNewest);
+        let cut = model_cut_newest(&msgs, now, max, overhead);
         prop_assert_eq!(newest.kept, cut..n);
         prop_assert_eq!(newest.unstored, 0..cut);
         prop_assert_eq!(newest.continued, cut > 0);
-        let oldest = truncate::fit(list.view(), Policy::KeepOldest, now, max);
-        let k = model_keep_oldest(&msgs, now, max);
+        let oldest = fit(Policy::KeepOldest);
+        let k = model_keep_oldest(&msgs, now, max, overhead);
         prop_assert_eq!(oldest.kept, 0..k);
         prop_assert_eq!(oldest.unstored, k..n);
         prop_assert_eq!(oldest.continued, k < n);
@@ -1810,7 +2067,7 @@ proptest! {
             prop_assert_eq!(opened.key, KeyUsed::Fallback(pos));
             let mut back: MessageList<4096, 8> = MessageList::new();
             codec::decode_body(opened.body, &mut back).unwrap();
-            prop_assert_eq!(vec_of(back.view()), msgs.clone());
+            prop_assert_eq!(vec_of(back.view()), as_stored(&msgs, T0));
         }
         let fallbacks: Vec<&[u8]> = rest.iter().copied().take(FALLBACKS).collect();
         prop_assert_eq!(

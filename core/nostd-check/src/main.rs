@@ -1,6 +1,7 @@
 //! Links and runs the whole herald-core API without std or alloc: add, update/plan,
 //! encode+sign, `Set-Cookie` out and `Cookie` back in (cookie_header), verify+decode, a
-//! deletion cookie, both truncation policies and the fallback session part.
+//! deletion cookie, both truncation policies, the fallback session part, per-message
+//! expiry (RULES) and encrypted cookies (R-11.6, feature `encryption`).
 #![no_std]
 #![no_main]
 
@@ -9,7 +10,7 @@ use core::panic::PanicInfo;
 use herald_core::cookie_header::{self, CookieAttributes, SameSite};
 use herald_core::inbox::{CookieAction, SessionAction};
 use herald_core::truncate::{self, Policy};
-use herald_core::{Inbox, Level, Loaded, Signer, Storage};
+use herald_core::{Cipher, Inbox, Level, Loaded, Message, Signer, Storage};
 
 unsafe extern "C" {
     fn write(fd: i32, buf: *const u8, count: usize) -> isize;
@@ -152,10 +153,52 @@ fn check() -> Result<(), &'static str> {
         return Err("needs_session");
     }
     reader
-        .load_session(Some(&session[..n]))
+        .load_session(Some(&session[..n]), NOW)
         .map_err(|_| "load session")?;
     if reader.iter().count() != 20 {
         return Err("fallback count");
+    }
+    encrypted_and_expiring()
+}
+
+/// An encrypted cookie with an expiring message: shown before its expiry, dropped after.
+fn encrypted_and_expiring() -> Result<(), &'static str> {
+    let cipher: Cipher = Cipher::new(b"the no_std check secret, 32 bytes", "herald.messages", "messages", &[])
+        .map_err(|_| "cipher")?;
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox.load_cookie(None, &cipher, NOW, None).map_err(|_| "load")?;
+    inbox
+        .add_message(Message::new(Level::INFO, "Export ready.").with_expires_at(NOW + 600))
+        .map_err(|_| "add")?;
+    inbox.add(Level::INFO, "Saved.", "").map_err(|_| "add")?;
+    let plan = inbox.plan_for(&cipher, 2048, NOW);
+    let CookieAction::Set {
+        messages,
+        continued,
+    } = plan.cookie
+    else {
+        return Err("encrypted plan");
+    };
+    let mut out = [0u8; 2048];
+    let value = inbox
+        .seal_cookie(messages, continued, &cipher.with_nonce([7; 24]), plan.issued_at, &mut out)
+        .map_err(|_| "encrypt")?;
+    if value.as_bytes().windows(6).any(|w| w == b"U2F2ZW") {
+        return Err("plaintext visible");
+    }
+    for (now, shown, expired) in [(NOW + 599, 2, 0), (NOW + 600, 1, 1)] {
+        let mut reader: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        match reader.load_cookie(Some(value.as_bytes()), &cipher, now, None) {
+            Ok(Loaded::Messages { count, expired: e, .. }) if count == shown && e == expired => {}
+            _ => return Err("decrypt"),
+        }
+    }
+    let mut bad = [0u8; 2048];
+    bad[..value.len()].copy_from_slice(value.as_bytes());
+    bad[10] ^= 1;
+    let mut reader: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    if reader.load_cookie(Some(&bad[..value.len()]), &cipher, NOW, None).is_ok() {
+        return Err("tampered value accepted");
     }
     Ok(())
 }
