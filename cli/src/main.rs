@@ -826,7 +826,14 @@ fn native_decode(a: &DecodeArgs) -> Result<(), Failure> {
             "result": "ok",
             "messages": list
                 .iter()
-                .map(|m| describe(m.level.0, m.message, m.extra_tags, m.is_safe))
+                .map(|m| {
+                    let mut d = describe(m.level.0, m.message, m.extra_tags, m.is_safe);
+                    // herald's format 2 may carry a per-message expiry (RULES ).
+                    if let Some(t) = m.expires_at {
+                        d["expires_at"] = json!(t);
+                    }
+                    d
+                })
                 .collect::<Vec<_>>(),
             "all_retrieved": !header.continued,
         }),
@@ -862,6 +869,7 @@ fn native_encode(a: &EncodeArgs) -> Result<(), Failure> {
                     message: &m.message,
                     extra_tags: m.extra_tags.as_deref(),
                     is_safe: m.is_safe,
+                    expires_at: None,
                 })
                 .map_err(|e| Failure::input(format!("item {i}: {e}")))?,
         }
@@ -930,8 +938,11 @@ fn print_messages(items: Vec<(Option<Message<'_>>, String)>) {
                     Some(t) => format!("{t:?}"),
                     None => "None".to_owned(),
                 };
+                let expiry = m
+                    .expires_at
+                    .map_or(String::new(), |t| format!(", expires at {t}"));
                 say!(
-                    "  [{i}] level {} ({}), tags {:?}, extra_tags {extra}{}: {}",
+                    "  [{i}] level {} ({}), tags {:?}, extra_tags {extra}{}{expiry}: {}",
                     m.level,
                     match table.level_tag(m.level) {
                         "" => "no tag",

@@ -120,6 +120,12 @@ pub enum ConfigError {
     /// A request limit is zero.
     #[error("herald: the request limits must allow at least one message and one byte")]
     InvalidLimits,
+    /// Encrypted cookies ([`ConfigBuilder::encrypt_cookies`]) were asked for with
+    /// [`WireFormat::Django`], which Django signs and cannot encrypt.
+    #[error(
+        "herald: encrypted cookies need herald's own wire format; Django's format is signed as Django signs it"
+    )]
+    EncryptionNeedsHeraldFormat,
 }
 
 /// The complete, validated configuration. Cheap to clone (one reference count); build it
@@ -138,6 +144,10 @@ pub struct Config {
 
 pub(crate) struct Inner {
     pub(crate) signer: Signer,
+    /// The cipher for encrypted cookies ([`ConfigBuilder::encrypt_cookies`]), in place of
+    /// the signer for the messages cookie.
+    #[cfg(feature = "encryption")]
+    pub(crate) cipher: Option<herald_core::Cipher>,
     pub(crate) cookie_name: Box<str>,
     pub(crate) max_cookie_size: usize,
     pub(crate) path: Box<str>,
@@ -167,6 +177,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("secret", &"<redacted>")
             .field("fallback_secrets", &i.signer.fallback_count())
+            .field("encrypted", &i.encrypted())
             .field("cookie_name", &i.cookie_name)
             .field("max_cookie_size", &i.max_cookie_size)
             .field("path", &i.path)
@@ -181,6 +192,25 @@ impl fmt::Debug for Config {
             .field("max_age", &i.max_age)
             .field("wire_format", &i.wire_format)
             .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Whether the messages cookie is encrypted rather than signed.
+    pub(crate) fn encrypted(&self) -> bool {
+        #[cfg(feature = "encryption")]
+        return self.cipher.is_some();
+        #[cfg(not(feature = "encryption"))]
+        false
+    }
+
+    /// What opens (verifies, or decrypts) the messages cookie in herald's format.
+    pub(crate) fn cookie_opener(&self) -> &dyn herald_core::Open {
+        #[cfg(feature = "encryption")]
+        if let Some(cipher) = &self.cipher {
+            return cipher;
+        }
+        &self.signer
     }
 }
 
@@ -272,6 +302,7 @@ pub struct ConfigBuilder {
     session_key: String,
     max_age: Option<Duration>,
     wire_format: WireFormat,
+    encrypt: bool,
     clock: fn() -> u64,
 }
 
@@ -304,6 +335,7 @@ impl Default for ConfigBuilder {
             session_key: "_messages".into(),
             max_age: None,
             wire_format: WireFormat::Herald,
+            encrypt: false,
             clock: system_clock,
         }
     }
@@ -463,6 +495,33 @@ impl ConfigBuilder {
         self
     }
 
+    /// Encrypts the messages cookie instead of only signing it (default off; feature
+    /// `encryption`, herald's own format only): the browser, and anyone who can read its
+    /// cookies, can then neither read the message texts nor change them. XChaCha20-Poly1305
+    /// with a fresh random nonce per value and a key derived from the
+    /// [`secret`](Self::secret) (fallback secrets decrypt older values, and a value opened
+    /// with one is re-encrypted with the current key); the value is 8 bytes longer than a
+    /// signed one, and the size bound still holds exactly (RULES R-11.6).
+    ///
+    /// Turning it on (or off) makes the cookies of the other setting unreadable: the
+    /// messages in flight at that moment are dropped once, as with a new secret.
+    ///
+    /// ```
+    /// # #[cfg(feature = "encryption")] {
+    /// use herald_flash::Config;
+    /// let config = Config::builder()
+    ///     .secret("an example secret of at least 32 bytes!!")
+    ///     .encrypt_cookies(true)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(format!("{config:?}").contains("encrypted: true"));
+    /// # }
+    /// ```
+    pub fn encrypt_cookies(mut self, encrypt: bool) -> Self {
+        self.encrypt = encrypt;
+        self
+    }
+
     /// The clock used to sign and check cookies: whole seconds since the Unix epoch
     /// (default [`system_clock`]). For tests and simulations that need reproducible cookie
     /// values.
@@ -477,9 +536,20 @@ impl ConfigBuilder {
     /// [`ConfigError::MissingSecret`], [`ConfigError::SecretTooShort`],
     /// [`ConfigError::FallbackSecretTooShort`], [`ConfigError::TooManyFallbackSecrets`],
     /// [`ConfigError::InvalidCookieName`], [`ConfigError::CookieSizeOutOfRange`],
-    /// [`ConfigError::InvalidAttribute`] or [`ConfigError::InsecureCookie`].
+    /// [`ConfigError::InvalidAttribute`], [`ConfigError::InsecureCookie`],
+    /// [`ConfigError::InvalidLimits`], [`ConfigError::FeatureDisabled`] or
+    /// [`ConfigError::EncryptionNeedsHeraldFormat`].
     pub fn build(self) -> Result<Config, ConfigError> {
         let secret = self.secret.ok_or(ConfigError::MissingSecret)?;
+        if cfg!(not(feature = "encryption")) && self.encrypt {
+            return Err(ConfigError::FeatureDisabled {
+                what: "encrypted cookies",
+                feature: "encryption",
+            });
+        }
+        if self.encrypt && self.wire_format == WireFormat::Django {
+            return Err(ConfigError::EncryptionNeedsHeraldFormat);
+        }
         if cfg!(not(feature = "django")) && self.wire_format == WireFormat::Django {
             return Err(ConfigError::FeatureDisabled {
                 what: "WireFormat::Django",
@@ -589,9 +659,22 @@ impl ConfigBuilder {
                     },
                 }
             })?;
+        // The same secrets, checked above; the cipher derives its own keys from them.
+        #[cfg(feature = "encryption")]
+        let cipher = match self.encrypt {
+            true => Some(
+                herald_core::Cipher::new(&secret, SIGNING_PURPOSE, &self.cookie_name, &fallbacks)
+                    .map_err(|_| ConfigError::TooManyFallbackSecrets {
+                    count: self.fallbacks.len(),
+                })?,
+            ),
+            false => None,
+        };
         Ok(Config {
             inner: Arc::new(Inner {
                 signer,
+                #[cfg(feature = "encryption")]
+                cipher,
                 cookie_name: self.cookie_name.into(),
                 max_cookie_size: self.max_cookie_size,
                 path: self.path.into(),

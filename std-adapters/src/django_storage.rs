@@ -394,6 +394,7 @@ mod tests {
             loaded.ok(),
             Some(Loaded::Messages {
                 count: 1,
+                expired: 0,
                 continued: false,
                 key: KeyUsed::Current
             })

@@ -31,6 +31,9 @@ pub enum Added {
     IgnoredEmpty,
     /// The level is below the minimum level in force, so nothing was queued.
     IgnoredBelowLevel,
+    /// The message's expiry is not after the request's time, so nothing was queued: it
+    /// could never be shown (RULES R-11.5).
+    IgnoredExpired,
     /// No messages layer is installed and the extractor was asked to fail silently
     /// ([`FailSilently`]), so nothing was queued (Django's `fail_silently=True`).
     Silenced,
@@ -42,6 +45,7 @@ impl From<herald_core::Added> for Added {
             herald_core::Added::Queued => Added::Queued,
             herald_core::Added::IgnoredEmpty => Added::IgnoredEmpty,
             herald_core::Added::IgnoredBelowLevel => Added::IgnoredBelowLevel,
+            herald_core::Added::IgnoredExpired => Added::IgnoredExpired,
         }
     }
 }
@@ -75,6 +79,10 @@ pub enum MessagesError {
         /// Which limit was reached.
         reason: CapacityError,
     },
+    /// The message has an expiry (RULES R-11.5) and the wire format is Django's, which
+    /// cannot carry one; it was not queued. Only [`Messages::try_add_message`] returns it.
+    #[error("herald: a message with an expiry cannot be stored in Django's wire format")]
+    ExpiryNotSupported,
 }
 
 impl MessagesError {
@@ -239,6 +247,9 @@ impl Messages {
     /// As [`try_add`](Self::try_add).
     pub fn try_add_message(&self, message: Message<'_>) -> Result<Added, MessagesError> {
         self.with(Ok(Added::Silenced), |s| {
+            if s.refuses_expiry(&message) {
+                return Err(MessagesError::ExpiryNotSupported);
+            }
             match s.inbox.add_message(message) {
                 Ok(a) => Ok(a.into()),
                 Err(e) => Err(MessagesError::Capacity {
@@ -247,6 +258,36 @@ impl Messages {
                 }),
             }
         })
+    }
+
+    /// Adds a message that is shown only if a request reads it within `ttl` (RULES
+    /// R-11.5, "shown within ten minutes or never"): it expires `ttl` after the request's
+    /// clock ([`ConfigBuilder::clock`](crate::ConfigBuilder::clock)), in whole seconds
+    /// (a fraction of a second is dropped, so it is never shown late), and an expired
+    /// message is dropped when loaded and never shown. A `ttl` under a second is already
+    /// expired: the message is ignored, as [`try_add_message`](Self::try_add_message) says
+    /// ([`Added::IgnoredExpired`]). Chainable and reported like [`add`](Self::add); under
+    /// Django's wire format, which cannot carry an expiry, it is reported unstored
+    /// ([`UnstoredReason::ExpiryNotSupported`](crate::UnstoredReason::ExpiryNotSupported)).
+    ///
+    /// ```
+    /// # fn f(messages: herald_flash::Messages) {
+    /// use std::time::Duration;
+    /// use herald_flash::Level;
+    /// messages.add_expiring(Level::INFO, "Your export is ready.", Duration::from_secs(600));
+    /// # }
+    /// ```
+    pub fn add_expiring(
+        &self,
+        level: Level,
+        message: impl AsRef<str>,
+        ttl: std::time::Duration,
+    ) -> &Self {
+        self.with((), |s| {
+            let expires_at = s.config.now().saturating_add(ttl.as_secs());
+            s.add_reported(Message::new(level, message.as_ref()).with_expires_at(expires_at));
+        });
+        self
     }
 
     /// Adds a DEBUG (10) message (shown only if the minimum level allows it).

@@ -93,7 +93,50 @@ fn load_cookie<'h>(
     if let Some(codec) = &inner.django {
         return crate::django_storage::load_cookie(inbox, codec, value, now, inner.max_age);
     }
-    inbox.load_cookie(value.map(str::as_bytes), &inner.signer, now, inner.max_age)
+    inbox.load_cookie(
+        value.map(str::as_bytes),
+        inner.cookie_opener(),
+        now,
+        inner.max_age,
+    )
+}
+
+/// Seals the cookie value for `messages` into `out` (signed, or encrypted with a fresh
+/// nonce from the operating system), returning its length; why it could not, otherwise.
+fn seal_value(
+    inner: &Inner,
+    inbox: &RequestInbox,
+    messages: std::ops::Range<usize>,
+    continued: bool,
+    issued_at: u64,
+    out: &mut [u8],
+) -> Result<usize, UnstoredReason> {
+    let sealed = |e: herald_core::signer::SealError| {
+        tracing::error!(error = ?e, "herald: cannot seal the cookie");
+        UnstoredReason::CookieFull
+    };
+    #[cfg(feature = "encryption")]
+    if let Some(cipher) = &inner.cipher {
+        let mut nonce = [0u8; herald_core::cipher::NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| {
+            tracing::error!(error = %e, "herald: no random nonce for the encrypted cookie");
+            UnstoredReason::Encryption(e.to_string())
+        })?;
+        return inbox
+            .seal_cookie(
+                messages,
+                continued,
+                &cipher.with_nonce(nonce),
+                issued_at,
+                out,
+            )
+            .map(str::len)
+            .map_err(sealed);
+    }
+    inbox
+        .seal_cookie(messages, continued, &inner.signer, issued_at, out)
+        .map(str::len)
+        .map_err(sealed)
 }
 
 impl RequestState {
@@ -136,6 +179,15 @@ impl RequestState {
     /// Queues `message`; one past the request's limits is logged and kept for the
     /// response's [`Unstored`] report.
     pub(crate) fn add_reported(&mut self, message: Message<'_>) {
+        if self.refuses_expiry(&message) {
+            let message = OwnedMessage::new(message, &self.config.tags());
+            tracing::warn!(level = message.level.0, text = %message.message, "herald: message with an expiry not queued: Django's wire format cannot carry it");
+            self.refused.push(UnstoredMessage {
+                message,
+                reason: UnstoredReason::ExpiryNotSupported,
+            });
+            return;
+        }
         if let Err(e) = self.inbox.add_message(message) {
             let message = OwnedMessage::new(e.message, &self.config.tags());
             tracing::warn!(level = message.level.0, text = %message.message, reason = %e.reason, "herald: message not queued");
@@ -144,6 +196,12 @@ impl RequestState {
                 reason: UnstoredReason::Limit(e.reason),
             });
         }
+    }
+
+    /// Whether `message` must be refused because it has an expiry and the wire format is
+    /// Django's, which cannot carry one (RULES ).
+    pub(crate) fn refuses_expiry(&self, message: &Message<'_>) -> bool {
+        message.expires_at.is_some() && self.config.inner.wire_format == crate::WireFormat::Django
     }
 
     /// Whether the session entry must be read before the handler runs.
@@ -159,16 +217,17 @@ impl RequestState {
         // A missing session was reported when the request began.
         let Ok(session) = session else { return };
         let inner = &*self.config.inner;
+        let config_now = self.config.now();
         match session.get(&inner.session_key).await {
             Ok(bytes) => {
                 #[cfg(feature = "django")]
                 let loaded = if inner.django.is_some() {
                     crate::django_storage::load_session(&mut self.inbox, bytes.as_deref())
                 } else {
-                    self.inbox.load_session(bytes.as_deref())
+                    self.inbox.load_session(bytes.as_deref(), config_now)
                 };
                 #[cfg(not(feature = "django"))]
-                let loaded = self.inbox.load_session(bytes.as_deref());
+                let loaded = self.inbox.load_session(bytes.as_deref(), config_now);
                 if let Err(error) = loaded {
                     log_load_error("session entry", error);
                 }
@@ -194,7 +253,8 @@ impl RequestState {
         if let Some(codec) = &inner.django {
             return self.finish_django(codec, now, set_cookie);
         }
-        let plan = self.inbox.plan(inner.max_cookie_size, now);
+        let opener = inner.cookie_opener();
+        let plan = self.inbox.plan_for(opener, inner.max_cookie_size, now);
         let mut unstored = Vec::new();
         match plan.cookie {
             CookieAction::Keep => {}
@@ -212,21 +272,24 @@ impl RequestState {
                     issued_at: plan.issued_at,
                     continued,
                 };
-                let value_len =
-                    truncate::signed_len(&header, self.inbox.messages(messages.clone()));
+                let value_len = truncate::sealed_len(
+                    &header,
+                    self.inbox.messages(messages.clone()),
+                    opener.overhead(),
+                );
                 let inbox = &self.inbox;
+                let mut failure = None;
                 let line = cookies::sealed_line(inner, value_len, |out| {
-                    inbox
-                        .seal_cookie(
-                            messages.clone(),
-                            continued,
-                            &inner.signer,
-                            plan.issued_at,
-                            out,
-                        )
-                        .map(str::len)
-                        .map_err(|e| tracing::error!(error = ?e, "herald: cannot seal the cookie"))
-                        .ok()
+                    seal_value(
+                        inner,
+                        inbox,
+                        messages.clone(),
+                        continued,
+                        plan.issued_at,
+                        out,
+                    )
+                    .map_err(|reason| failure = Some(reason))
+                    .ok()
                 });
                 match line {
                     Some(line) => {
@@ -234,8 +297,12 @@ impl RequestState {
                         self.cookie_part = Some(messages);
                     }
                     // Unreachable with a valid configuration (the plan fits the value in
-                    // `max_cookie_size` <= MAX_VALUE_LEN); report rather than drop.
-                    None => self.report(&mut unstored, messages, &UnstoredReason::CookieFull),
+                    // `max_cookie_size` <= MAX_VALUE_LEN) and a working OS generator;
+                    // report rather than drop.
+                    None => {
+                        let reason = failure.unwrap_or(UnstoredReason::CookieFull);
+                        self.report(&mut unstored, messages, &reason);
+                    }
                 }
             }
         }

@@ -178,10 +178,10 @@ fn queued(
         #[cfg(feature = "django")]
         let loaded = match config.inner.django.is_some() {
             true => crate::django_storage::load_session(&mut state.inbox, None),
-            false => state.inbox.load_session(None),
+            false => state.inbox.load_session(None, config.now()),
         };
         #[cfg(not(feature = "django"))]
-        let loaded = state.inbox.load_session(None);
+        let loaded = state.inbox.load_session(None, config.now());
         loaded.map_err(TestingError::Invalid)?;
     }
     // Stored messages passed the level check of the request that stored them.
@@ -349,7 +349,7 @@ pub fn read_cookie_value(config: &Config, value: &str) -> Result<Vec<OwnedMessag
     inbox
         .load_cookie(
             Some(value.as_bytes()),
-            &inner.signer,
+            inner.cookie_opener(),
             config.now(),
             inner.max_age,
         )
@@ -462,10 +462,10 @@ pub fn read_session_entry(
     #[cfg(feature = "django")]
     let loaded = match config.inner.django.is_some() {
         true => crate::django_storage::load_session(&mut inbox, Some(entry)),
-        false => inbox.load_session(Some(entry)),
+        false => inbox.load_session(Some(entry), config.now()),
     };
     #[cfg(not(feature = "django"))]
-    let loaded = inbox.load_session(Some(entry));
+    let loaded = inbox.load_session(Some(entry), config.now());
     loaded.map_err(TestingError::Invalid)?;
     Ok(owned(config, &inbox))
 }

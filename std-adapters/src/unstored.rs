@@ -18,6 +18,13 @@ pub enum UnstoredReason {
     /// It was added past the request's limits
     /// ([`ConfigBuilder::request_limits`](crate::ConfigBuilder::request_limits)).
     Limit(CapacityError),
+    /// It has an expiry (RULES ), which Django's wire format
+    /// ([`WireFormat::Django`](crate::WireFormat::Django)) cannot carry: it was refused
+    /// rather than stored without it.
+    ExpiryNotSupported,
+    /// The encrypted cookie could not be written: the operating system's random generator
+    /// gave no nonce (the message says why).
+    Encryption(String),
 }
 
 impl fmt::Display for UnstoredReason {
@@ -26,6 +33,10 @@ impl fmt::Display for UnstoredReason {
             UnstoredReason::CookieFull => f.write_str("it does not fit in the messages cookie"),
             UnstoredReason::Session(e) => write!(f, "the session write failed: {e}"),
             UnstoredReason::Limit(e) => write!(f, "{e}"),
+            UnstoredReason::ExpiryNotSupported => {
+                f.write_str("Django's wire format cannot carry a message's expiry")
+            }
+            UnstoredReason::Encryption(e) => write!(f, "the cookie could not be encrypted: {e}"),
         }
     }
 }

@@ -222,6 +222,102 @@ mod seeds {
             codec::encode_body(&header, l.view(), &mut body).unwrap();
             write(root, "native_decode", &format!("body-{name}"), &body);
         }
+        // Format 2 with expiries (RULES ): relative to the issued-at, one already
+        // past at the targets' time 0 (issued at 0, expiring at 0) and one overflowing.
+        let mut expiring: MessageList<16384, 64> = MessageList::new();
+        for (i, t) in [0u64, 1, 600, 1 << 40].into_iter().enumerate() {
+            let m = Message::new(Level::INFO, "expiring").with_safe(i % 2 == 1);
+            expiring.push(m.with_expires_at(t)).unwrap();
+        }
+        expiring.push(Message::new(Level::INFO, "forever")).unwrap();
+        for issued_at in [0u64, 1_700_000_000] {
+            let header = Header {
+                issued_at,
+                continued: false,
+            };
+            let mut body = vec![0u8; codec::body_len(&header, expiring.view())];
+            codec::encode_body(&header, expiring.view(), &mut body).unwrap();
+            write(
+                root,
+                "native_decode",
+                &format!("body-expiring-{issued_at}"),
+                &body,
+            );
+            let mut out = [0u8; MAX_VALUE_LEN];
+            let v =
+                codec::seal_body(&header, expiring.view(), fuzzing::signer(), &mut out).unwrap();
+            write(
+                root,
+                "native_decode",
+                &format!("value-expiring-{issued_at}"),
+                v.as_bytes(),
+            );
+            // encrypted_decode: the same messages encrypted, with both keys, and the body.
+            for (name, cipher) in [
+                ("value", fuzzing::cipher()),
+                ("old-key", fuzzing::old_cipher()),
+            ] {
+                let mut out = [0u8; MAX_VALUE_LEN];
+                let v = cipher
+                    .encrypt(&body, &[issued_at as u8 ^ 0x5a; 24], &mut out)
+                    .unwrap();
+                write(
+                    root,
+                    "encrypted_decode",
+                    &format!("{name}-expiring-{issued_at}"),
+                    v.as_bytes(),
+                );
+            }
+            write(
+                root,
+                "encrypted_decode",
+                &format!("body-expiring-{issued_at}"),
+                &body,
+            );
+        }
+        write(
+            root,
+            "native_decode",
+            "body-bad-flags",
+            &[2, 0, 0, 1, 40, 1, b'x', 0, 4],
+        );
+        for (n, len) in [(1usize, 14usize), (10, 60), (30, 50)] {
+            let l = list(n, len);
+            let header = Header {
+                issued_at: 1_700_000_000,
+                continued: n == 30,
+            };
+            let mut body = vec![0u8; codec::body_len(&header, l.view())];
+            codec::encode_body(&header, l.view(), &mut body).unwrap();
+            let mut out = [0u8; MAX_VALUE_LEN];
+            if let Ok(v) = fuzzing::cipher().encrypt(&body, &[n as u8; 24], &mut out) {
+                write(
+                    root,
+                    "encrypted_decode",
+                    &format!("value-{n}x{len}"),
+                    v.as_bytes(),
+                );
+            }
+            write(root, "encrypted_decode", &format!("body-{n}x{len}"), &body);
+        }
+        // A signed value (never opens under the cipher) and garbage.
+        let mut out = [0u8; MAX_VALUE_LEN];
+        let signed = codec::seal_body(
+            &Header::default(),
+            list(2, 20).view(),
+            fuzzing::signer(),
+            &mut out,
+        )
+        .unwrap();
+        write(root, "encrypted_decode", "signed-value", signed.as_bytes());
+        write(root, "encrypted_decode", "garbage-short", b"AAAA");
+        write(
+            root,
+            "encrypted_decode",
+            "garbage-nonce-and-tag",
+            &[b'A'; 54],
+        );
+
         write(root, "native_decode", "garbage-padding", b"AAAA=");
         write(root, "native_decode", "garbage-short", b"AAAA");
         // An over-long varint (non-canonical) body.

@@ -152,6 +152,7 @@ fn run_ops(messages: &Big, ops: &[Value]) -> Vec<Value> {
                     message: op["message"].as_str().expect("message"),
                     extra_tags: op["extra_tags"].as_str(),
                     is_safe: op["is_safe"].as_bool().unwrap_or(false),
+                    expires_at: None,
                 };
                 match messages.try_add_message(m) {
                     Ok(_) => Value::Null,
@@ -1089,5 +1090,52 @@ async fn live_django_and_herald_read_each_other() {
             json!({ "_messages": django_session }),
             "{fw:?}: herald's session entry is real Django's"
         );
+    }
+}
+
+/// RULES: Django's format cannot carry a message's expiry, so a message added with
+/// `add_expiring` is refused and reported unstored (never stored without its expiry); the
+/// other messages of the request are stored as usual, in Django's format. And:
+/// encrypted cookies need herald's own format, which the configuration says at start-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn django_format_refuses_expiring_messages_and_encryption() {
+    assert_eq!(
+        django_config().encrypt_cookies(true).build().err(),
+        Some(herald_flash::ConfigError::EncryptionNeedsHeraldFormat)
+    );
+    let codec = DjangoCodec::new(SECRET);
+    for fw in FRAMEWORKS {
+        for (name, store) in stores() {
+            let server = spawn(fw, django_config().build().unwrap(), store).await;
+            let (c, _) = client();
+            let res = post_add(
+                &c,
+                &server,
+                &[
+                    ("text", "kept"),
+                    ("ttl", "600"),
+                    ("expiring", "within ten minutes"),
+                ],
+            )
+            .await;
+            let header = |h: &str| res.headers()[h].to_str().unwrap().to_owned();
+            assert_eq!(header("x-herald-unstored"), "1", "{fw:?} {name}");
+            assert_eq!(header("x-herald-unstored-texts"), "within ten minutes");
+            assert!(
+                header("x-herald-unstored-reason").contains("cannot carry a message's expiry"),
+                "{fw:?} {name}: {}",
+                header("x-herald-unstored-reason")
+            );
+            let lines = set_cookies(&res, "messages");
+            let decoded = codec
+                .decode(cookie_value(&lines[0]))
+                .expect("Django's codec verifies it")
+                .expect("not empty");
+            assert_eq!(
+                decoded.items,
+                [DjangoItem::Message(DjangoMessage::new(20, "kept"))]
+            );
+            assert_eq!(texts(&get_json(&c, &server, "/show").await), ["kept"]);
+        }
     }
 }

@@ -21,7 +21,12 @@
 //! | actix-web | session  | actix-session `RedisSessionStore` over a real `redis-server`     |
 //! | actix-web | fallback | actix-session `RedisSessionStore` over a real `redis-server`     |
 //!
-//! Behaviours, on each of those fourteen:
+//! The four that carry a messages cookie through both frameworks' own stacks run again
+//! with encrypted cookies (`ConfigBuilder::encrypt_cookies`, RULES ): `axum` cookie
+//! and fallback over tower-sessions `MemoryStore`, `actix-web` cookie and fallback over
+//! actix-session `CookieSessionStore` (modules ending in `_encrypted`).
+//!
+//! Behaviours, on each of those eighteen:
 //!
 //! * `read_once`: a POST adds a message and answers 303; the next GET shows it once (level
 //!   and tags included); the GET after that shows nothing and writes nothing.
@@ -40,6 +45,12 @@
 //!   is read (fallback storage: with its session part) and re-signed with the current
 //!   secret; a server without the old secret does not read it. In session storage nothing
 //!   is signed, so rotating the secret loses nothing.
+//! * `expiry` (RULES ): messages added with `Messages::add_expiring` are shown by a
+//!   read before their time and never after it, and a stored value holding only expired
+//!   messages is cleared by the next request, even one that does not touch the messages
+//!   (the tests wait out real two- and one-second expiries: the clock is the system's).
+//! * `sealing`: a signed cookie carries its text readably, an encrypted one does
+//!   not; each opens only on a server of its own kind.
 //!
 //! A failing backend (every session call fails at once, tests/common `FailingSessions`)
 //! runs one more behaviour, `backend_failure`, on axum and actix-web × session and
@@ -79,12 +90,20 @@ struct Combo {
     storage: Storage,
     backend: Option<Backend>,
     redis: Option<RedisServer>,
+    /// Encrypted cookies (`ConfigBuilder::encrypt_cookies`, RULES) for every server.
+    encrypted: bool,
 }
 
 impl Combo {
     /// Starts what the combination needs: `None` only when it is a Redis combination and
     /// the Redis tests are deselected (the harness reports `test` as not run).
-    async fn start(framework: Framework, storage: Storage, kind: Kind, test: &str) -> Option<Self> {
+    async fn start(
+        framework: Framework,
+        storage: Storage,
+        kind: Kind,
+        encrypted: bool,
+        test: &str,
+    ) -> Option<Self> {
         let mut redis = None;
         let backend = match kind {
             Kind::NoBackend => None,
@@ -109,8 +128,9 @@ impl Combo {
             }
         };
         let name = format!(
-            "{framework:?} {storage:?} {}",
-            backend.as_ref().map_or("(no backend)", Backend::name)
+            "{framework:?} {storage:?} {}{}",
+            backend.as_ref().map_or("(no backend)", Backend::name),
+            if encrypted { " encrypted" } else { "" }
         );
         Some(Combo {
             name,
@@ -118,7 +138,29 @@ impl Combo {
             storage,
             backend,
             redis,
+            encrypted,
         })
+    }
+
+    /// The configuration of this combination's servers, with `secret`.
+    fn config_with(&self, secret: &str) -> herald_flash::ConfigBuilder {
+        herald_flash::Config::builder()
+            .secret(secret)
+            .encrypt_cookies(self.encrypted)
+    }
+
+    /// The value of the `messages` cookie a cookie-storage server of this combination
+    /// (signed or encrypted as it is) sets for one message `text`, sealed with `secret`.
+    async fn sealed_cookie(&self, secret: &str, text: &str) -> String {
+        let config = self.config_with(secret).build().unwrap();
+        let server = spawn_with(self.framework, config, Storage::Cookie, None).await;
+        let res = raw_client()
+            .post(server.url("/add"))
+            .form(&[("text", text)])
+            .send()
+            .await
+            .unwrap();
+        cookie_value(&set_cookies(&res, "messages")[0]).to_owned()
     }
 
     /// A server of this combination with `config`, sharing the combination's backend.
@@ -128,7 +170,7 @@ impl Combo {
 
     /// A server with the test secret.
     async fn default_server(&self) -> Server {
-        self.server(config().build().unwrap()).await
+        self.server(self.config_with(SECRET).build().unwrap()).await
     }
 
     fn session_cookie(&self) -> Option<&'static str> {
@@ -191,23 +233,6 @@ fn header(res: &reqwest::Response, name: &str) -> Option<String> {
     res.headers()
         .get(name)
         .map(|v| v.to_str().expect("ascii header").to_owned())
-}
-
-/// The value of the `messages` cookie a cookie-storage server of `framework` sets for
-/// one message `text`, signed with `secret`.
-async fn signed_cookie(framework: Framework, secret: &str, text: &str) -> String {
-    let config = herald_flash::Config::builder()
-        .secret(secret)
-        .build()
-        .unwrap();
-    let server = spawn_with(framework, config, Storage::Cookie, None).await;
-    let res = raw_client()
-        .post(server.url("/add"))
-        .form(&[("text", text)])
-        .send()
-        .await
-        .unwrap();
-    cookie_value(&set_cookies(&res, "messages")[0]).to_owned()
 }
 
 mod behaviour {
@@ -393,7 +418,7 @@ mod behaviour {
     pub async fn bad_cookies(combo: &Combo) {
         let n = &combo.name;
         let server = combo.default_server().await;
-        let good = signed_cookie(combo.framework, SECRET, "secret").await;
+        let good = combo.sealed_cookie(SECRET, "secret").await;
         let mut flipped = good.clone().into_bytes();
         flipped[5] = if flipped[5] == b'A' { b'B' } else { b'A' };
         let bad = [
@@ -452,18 +477,117 @@ mod behaviour {
         }
     }
 
+    /// RULES over HTTP: a message added with `add_expiring` is shown by a read
+    /// before its time and by none after it; a stored value that holds only expired
+    /// messages is cleared by the first request that loads it, even one that does not
+    /// touch the messages.
+    pub async fn expiry(combo: &Combo) {
+        let n = &combo.name;
+        let server = combo.default_server().await;
+        let (c, _) = client();
+        let res = post_add(
+            &c,
+            &server,
+            &[
+                ("ttl", "600"),
+                ("expiring", "within ten minutes"),
+                ("text", "forever"),
+                ("ttl", "2"),
+                ("expiring", "within two seconds"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), 303, "{n}");
+        tokio::time::sleep(Duration::from_millis(3100)).await;
+        assert_eq!(
+            texts(&get_json(&c, &server, "/show").await),
+            ["within ten minutes", "forever"],
+            "{n}: the expired one is never shown"
+        );
+        assert!(
+            texts(&get_json(&c, &server, "/show").await).is_empty(),
+            "{n}: once"
+        );
+
+        // Only expired messages left: the next request clears them without a read.
+        let res = post_add(&c, &server, &[("ttl", "1"), ("expiring", "gone")]).await;
+        assert_eq!(res.status(), 303, "{n}");
+        if let Some(held) = combo.entries_held() {
+            assert_eq!(held, usize::from(combo.storage == Storage::Session), "{n}");
+        }
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let res = c.get(server.url("/plain")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{n}");
+        let lines = set_cookies(&res, "messages");
+        match combo.storage {
+            Storage::Cookie | Storage::Fallback => assert!(
+                lines.len() == 1 && lines[0].starts_with("messages=\"\";"),
+                "{n}: the expired cookie is deleted: {lines:?}"
+            ),
+            Storage::Session => assert!(lines.is_empty(), "{n}: {lines:?}"),
+        }
+        if let Some(held) = combo.entries_held() {
+            assert_eq!(held, 0, "{n}: the expired session entry is removed");
+        }
+        assert!(
+            texts(&get_json(&c, &server, "/show").await).is_empty(),
+            "{n}"
+        );
+    }
+
+    /// RULES: with encrypted cookies the client cannot read the texts (the value is
+    /// not their base64) and a server that only signs cannot open the value; signed values
+    /// carry the text readably, which is what encryption is for.
+    pub async fn sealing(combo: &Combo) {
+        use base64::Engine as _;
+        let n = &combo.name;
+        if combo.storage == Storage::Session {
+            return; // no messages cookie at all
+        }
+        let text = "Your card ending 4242 was charged.";
+        let value = combo.sealed_cookie(SECRET, text).await;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&value)
+            .expect("base64url");
+        let readable = raw.windows(text.len()).any(|w| w == text.as_bytes());
+        assert_eq!(
+            readable, !combo.encrypted,
+            "{n}: text readable in the cookie"
+        );
+        let signing = combo
+            .server(config().encrypt_cookies(false).build().unwrap())
+            .await;
+        let encrypting = combo
+            .server(config().encrypt_cookies(true).build().unwrap())
+            .await;
+        let (same, other) = if combo.encrypted {
+            (&encrypting, &signing)
+        } else {
+            (&signing, &encrypting)
+        };
+        let res = get_with_cookie(same, "/show", &format!("messages={value}")).await;
+        assert_eq!(texts(&res.json().await.unwrap()), [text], "{n}");
+        let res = get_with_cookie(other, "/show", &format!("messages={value}")).await;
+        assert_eq!(res.status(), 200, "{n}");
+        assert!(
+            texts(&res.json().await.unwrap()).is_empty(),
+            "{n}: the other sealing does not open it"
+        );
+    }
+
     pub async fn key_rotation(combo: &Combo) {
         let n = &combo.name;
         let old = combo
+            .server(combo.config_with(OLD_SECRET).build().unwrap())
+            .await;
+        let rotated = combo
             .server(
-                herald_flash::Config::builder()
-                    .secret(OLD_SECRET)
+                combo
+                    .config_with(SECRET)
+                    .fallback_secret(OLD_SECRET)
                     .build()
                     .unwrap(),
             )
-            .await;
-        let rotated = combo
-            .server(config().fallback_secret(OLD_SECRET).build().unwrap())
             .await;
         let new_only = combo.default_server().await;
 
@@ -608,7 +732,7 @@ mod behaviour {
                 // overflow, written by a healthy server with the same secret.
                 let healthy = spawn_with(
                     combo.framework,
-                    config().build().unwrap(),
+                    combo.config_with(SECRET).build().unwrap(),
                     Storage::Fallback,
                     Some(Backend::Memory(MemorySessions::new())),
                 )
@@ -687,6 +811,9 @@ fn herald_core_max_value_len() -> usize {
 /// One module per combination, one test per behaviour.
 macro_rules! combination {
     ($module:ident: $framework:ident $storage:ident $kind:ident => $($behaviour:ident),+) => {
+        combination!($module: $framework $storage $kind false => $($behaviour),+);
+    };
+    ($module:ident: $framework:ident $storage:ident $kind:ident $encrypted:literal => $($behaviour:ident),+) => {
         mod $module {
             use super::*;
             $(
@@ -697,6 +824,7 @@ macro_rules! combination {
                         Framework::$framework,
                         Storage::$storage,
                         Kind::$kind,
+                        $encrypted,
                         test,
                     )
                     .await;
@@ -710,11 +838,12 @@ macro_rules! combination {
     };
 }
 
-/// The fourteen working combinations, each with every behaviour.
+/// The fourteen working combinations, each with every behaviour; and the cookie-carrying
+/// ones again with encrypted cookies.
 macro_rules! matrix {
-    ($($module:ident: $framework:ident $storage:ident $kind:ident;)+) => {
-        $(combination!($module: $framework $storage $kind =>
-            read_once, order, overflow, bad_cookies, key_rotation);)+
+    ($($module:ident: $framework:ident $storage:ident $kind:ident $($encrypted:literal)?;)+) => {
+        $(combination!($module: $framework $storage $kind $($encrypted)? =>
+            read_once, order, overflow, bad_cookies, key_rotation, expiry, sealing);)+
     };
 }
 
@@ -733,6 +862,10 @@ matrix! {
     actix_fallback_actix_cookie: Actix Fallback ActixCookie;
     actix_session_redis: Actix Session Redis;
     actix_fallback_redis: Actix Fallback Redis;
+    axum_cookie_encrypted: Axum Cookie NoBackend true;
+    axum_fallback_tower_memory_encrypted: Axum Fallback TowerMemory true;
+    actix_cookie_encrypted: Actix Cookie NoBackend true;
+    actix_fallback_actix_cookie_encrypted: Actix Fallback ActixCookie true;
 }
 
 combination!(axum_session_failing: Axum Session Failing => backend_failure);

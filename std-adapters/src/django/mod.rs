@@ -188,6 +188,7 @@ impl DjangoMessage {
             message: &self.message,
             extra_tags: self.extra_tags.as_deref(),
             is_safe: self.is_safe,
+            expires_at: None,
         }
     }
 

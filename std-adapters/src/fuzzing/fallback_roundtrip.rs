@@ -121,6 +121,7 @@ pub fn fallback_roundtrip(data: &[u8]) {
         inbox.load_cookie(Some(cookie.as_bytes()), signer(), now, None),
         Ok(Loaded::Messages {
             count: k,
+            expired: 0,
             continued,
             key
         })
@@ -128,9 +129,10 @@ pub fn fallback_roundtrip(data: &[u8]) {
     assert_eq!(inbox.needs_session(), continued);
     if continued {
         assert_eq!(
-            inbox.load_session(session.as_deref()),
+            inbox.load_session(session.as_deref(), now),
             Ok(Loaded::Messages {
                 count: n - k,
+                expired: 0,
                 continued: false,
                 key: KeyUsed::Current
             })
@@ -188,7 +190,7 @@ pub fn fallback_roundtrip(data: &[u8]) {
         .load_cookie(cookie.as_deref().map(str::as_bytes), signer(), now, None)
         .expect("the remaining cookie is valid");
     if inbox.needs_session() {
-        assert_eq!(inbox.load_session(None), Ok(Loaded::Absent));
+        assert_eq!(inbox.load_session(None, now), Ok(Loaded::Absent));
     }
     assert!(
         matches!(loaded, Loaded::Absent | Loaded::Messages { count: 0, .. }),

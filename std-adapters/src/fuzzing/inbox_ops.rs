@@ -452,6 +452,7 @@ fn run_request_with<L: MessageStore>(
                         got,
                         Ok(Loaded::Messages {
                             count: c.msgs.len(),
+                            expired: 0,
                             continued: c.continued,
                             key
                         })
@@ -478,7 +479,7 @@ fn run_request_with<L: MessageStore>(
     }
     assert_eq!(inbox.needs_session(), consult_session);
     if consult_session {
-        let got = inbox.load_session(world.session.as_deref());
+        let got = inbox.load_session(world.session.as_deref(), now);
         match &world.m_session {
             None => assert_eq!(got, Ok(Loaded::Absent)),
             Some(s) => {
@@ -486,6 +487,7 @@ fn run_request_with<L: MessageStore>(
                     got,
                     Ok(Loaded::Messages {
                         count: s.len(),
+                        expired: 0,
                         continued: false,
                         key: KeyUsed::Current
                     })

@@ -16,6 +16,7 @@
 //! | [`truncation`](crate::fuzzing::truncation()) | [`truncate::fit`](herald_core::truncate::fit) on random lists and bounds: within the bound, partition, order, maximality, both policies |
 //! | [`fallback_roundtrip`](crate::fuzzing::fallback_roundtrip()) | fallback storage's cookie + session split and the next request's load: every message exactly once, in order |
 //! | `django_decode` | any bytes as a Django `messages` cookie value (feature `django`): no panic, nothing accepted without a valid signature |
+//! | [`encrypted_decode`](crate::fuzzing::encrypted_decode()) | any bytes as an encrypted cookie value and as a body to encrypt: no panic, nothing accepted unless it is exactly our encryption of its body, exact sizes, flipped bits rejected |
 //! | [`cookie_header`](crate::fuzzing::cookie_header()) | any `Cookie` header bytes through the core parser and the adapters' load path: no panic, values are sub-slices of the input, the parsers agree |
 //!
 //! **Bounded work.** No target loops over anything but its input: every value is capped
@@ -30,11 +31,12 @@
 use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
-use herald_core::{Level, Message, Signer};
+use herald_core::{Cipher, Level, Message, Signer};
 
 pub mod cookie_header;
 #[cfg(feature = "django")]
 pub mod django_decode;
+pub mod encrypted_decode;
 pub mod fallback_roundtrip;
 pub mod inbox_ops;
 pub mod native_decode;
@@ -43,6 +45,7 @@ pub mod truncation;
 pub use cookie_header::cookie_header;
 #[cfg(feature = "django")]
 pub use django_decode::django_decode;
+pub use encrypted_decode::encrypted_decode;
 pub use fallback_roundtrip::fallback_roundtrip;
 pub use inbox_ops::inbox_ops;
 pub use native_decode::native_decode;
@@ -60,6 +63,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     #[cfg(feature = "django")]
     ("django_decode", django_decode),
     ("cookie_header", cookie_header),
+    ("encrypted_decode", encrypted_decode),
 ];
 
 /// The secret the herald targets sign with (as long as [`Config`](crate::Config) requires).
@@ -84,6 +88,21 @@ pub fn signer() -> &'static Signer {
 pub fn old_signer() -> &'static Signer {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     SIGNER.get_or_init(|| Signer::new(OLD_SECRET, PURPOSE, COOKIE, &[]).expect("no fallback"))
+}
+
+/// The cipher of the encrypted-cookie target: [`SECRET`], with [`OLD_SECRET`] as fallback
+/// key 0 (its keys are derived apart from the signer's).
+pub fn cipher() -> &'static Cipher {
+    static CIPHER: OnceLock<Cipher> = OnceLock::new();
+    CIPHER.get_or_init(|| {
+        Cipher::new(SECRET, PURPOSE, COOKIE, &[OLD_SECRET]).expect("one fallback key fits")
+    })
+}
+
+/// A cipher that encrypts with [`OLD_SECRET`], as a server before the rotation did.
+pub fn old_cipher() -> &'static Cipher {
+    static CIPHER: OnceLock<Cipher> = OnceLock::new();
+    CIPHER.get_or_init(|| Cipher::new(OLD_SECRET, PURPOSE, COOKIE, &[]).expect("no fallback"))
 }
 
 /// A level as the fuzzer picks it: mostly the named ones, sometimes any `i32`.
@@ -128,6 +147,8 @@ pub struct Owned {
     pub extra_tags: Option<String>,
     /// The safe-HTML flag.
     pub is_safe: bool,
+    /// The expiry.
+    pub expires_at: Option<u64>,
 }
 
 impl Owned {
@@ -138,6 +159,7 @@ impl Owned {
             message: &self.message,
             extra_tags: self.extra_tags.as_deref(),
             is_safe: self.is_safe,
+            expires_at: self.expires_at,
         }
     }
 
@@ -148,16 +170,18 @@ impl Owned {
             message: m.message.to_owned(),
             extra_tags: m.extra_tags.map(str::to_owned),
             is_safe: m.is_safe,
+            expires_at: m.expires_at,
         }
     }
 
     /// Whether `m` has exactly these fields (not just equality, which ignores the
-    /// extra tags and the safe flag).
+    /// extra tags, the safe flag and the expiry).
     pub fn same_as(&self, m: &Message<'_>) -> bool {
         self.level == m.level
             && self.message == m.message
             && self.extra_tags.as_deref() == m.extra_tags
             && self.is_safe == m.is_safe
+            && self.expires_at == m.expires_at
     }
 }
 
@@ -202,6 +226,7 @@ impl ArbMessage {
                 .as_deref()
                 .map(|e| cut(e, MAX_TEXT).to_owned()),
             is_safe: self.is_safe,
+            expires_at: None,
         }
     }
 

@@ -24,10 +24,12 @@ type Small = MessageList<64, 3>;
 ///   input is canonical base64url of `body || tag` and `tag` equals
 ///   [`Signer::mac`](herald_core::Signer::mac) of `body` under the key that the inbox
 ///   reported (current or fallback).
-/// * The inbox holds exactly what [`codec::decode_body`] makes of that body; the body
-///   re-encodes canonically to at most its own length (postcard accepts over-long
-///   varints, so only a canonical body re-encodes byte for byte), and when it is
-///   canonical, re-sealing the decoded messages reproduces the input value exactly.
+/// * The inbox holds exactly what [`codec::decode_body_at`] makes of that body at the
+///   load's time (expired messages dropped and counted, R-11.5); the body re-encodes
+///   canonically to at most its own length (postcard accepts over-long varints, so only a
+///   canonical body re-encodes byte for byte; a format-1 body re-encodes as format 2,
+///   which differs in the version byte only), and when it is canonical and of the current
+///   format, re-sealing the decoded messages reproduces the input value exactly.
 ///
 /// **As a body** (what only a key holder can produce): [`codec::decode_body`] never
 /// panics, leaves the destination list untouched on error, and agrees with
@@ -66,6 +68,7 @@ fn as_cookie_value(data: &[u8]) {
         }
         let Ok(Loaded::Messages {
             count,
+            expired,
             continued,
             key,
         }) = loaded
@@ -92,13 +95,19 @@ fn as_cookie_value(data: &[u8]) {
             KeyUsed::Fallback(i) => panic!("no fallback key {i}"),
         };
         assert_eq!(tag, expected, "accepted without a valid MAC");
-        // The inbox holds exactly the decoded body.
+        // The inbox holds exactly the decoded body, less what had expired at its time.
         let mut list = Full::new();
         let header = codec::decode_body(body, &mut list).expect("an accepted body decodes");
-        assert_eq!((count, continued), (list.len(), header.continued));
+        let mut unexpired = Full::new();
+        let at = codec::decode_body_at(body, &mut unexpired, 0).expect("it decoded");
+        assert_eq!(
+            (count, expired, continued),
+            (unexpired.len(), at.expired, header.continued)
+        );
+        assert_eq!((at.count, at.header), (list.len(), header));
         let held: Vec<Owned> = inbox.iter().map(|m| Owned::of(&m)).collect();
-        assert_eq!(held.len(), list.len());
-        for (h, m) in held.iter().zip(list.iter()) {
+        assert_eq!(held.len(), unexpired.len());
+        for (h, m) in held.iter().zip(unexpired.iter()) {
             assert!(h.same_as(&m), "inbox holds {h:?}, body has {m:?}");
         }
         // Re-encoding: canonical, never longer; equal length means identical bytes, and
@@ -110,7 +119,13 @@ fn as_cookie_value(data: &[u8]) {
             enc.len() <= body.len(),
             "canonical encoding longer than input"
         );
-        if enc.len() == body.len() {
+        if enc.len() == body.len() && body[0] != codec::FORMAT_VERSION {
+            assert_eq!(
+                enc[1..],
+                body[1..],
+                "an older format re-encodes but for its version"
+            );
+        } else if enc.len() == body.len() {
             assert_eq!(enc, body, "same length but different bytes");
             let resigner = if key == KeyUsed::Current {
                 signer
@@ -186,7 +201,13 @@ fn as_body(data: &[u8]) {
         predicted <= data.len(),
         "canonical encoding longer than input"
     );
-    if predicted == data.len() {
+    if predicted == data.len() && data[0] != codec::FORMAT_VERSION {
+        assert_eq!(
+            enc[1..],
+            data[1..],
+            "an older format re-encodes but for its version"
+        );
+    } else if predicted == data.len() {
         assert_eq!(enc, data, "same length but different bytes");
     }
     let mut again = Full::new();
@@ -215,17 +236,25 @@ fn check_sealed_body(body: &[u8], decoded: Result<Header, DecodeError>, msgs: &[
             Ok(h),
             Ok(Loaded::Messages {
                 count,
+                expired,
                 continued,
                 key,
             }),
         ) => {
+            // The load's time is 0: only a message expiring at 0 has expired.
+            let shown: Vec<&Owned> = msgs.iter().filter(|m| m.expires_at != Some(0)).collect();
             assert_eq!(
-                (count, continued, key),
-                (msgs.len(), h.continued, KeyUsed::Current)
+                (count, expired, continued, key),
+                (
+                    shown.len(),
+                    msgs.len() - shown.len(),
+                    h.continued,
+                    KeyUsed::Current
+                )
             );
             let held: Vec<Owned> = inbox.iter().map(|m| Owned::of(&m)).collect();
-            assert_eq!(held.len(), msgs.len());
-            for (h, m) in held.iter().zip(msgs) {
+            assert_eq!(held.len(), shown.len());
+            for (h, m) in held.iter().zip(shown) {
                 assert!(m.same_as(&h.as_message()));
             }
         }

@@ -185,15 +185,23 @@ pub fn config() -> herald_flash::ConfigBuilder {
 }
 
 /// Applies the form pairs of `/add`: `level` and `extra` set the level and extra tags of
-/// the `text`s that follow; `set_level` sets the request's minimum level.
+/// the `text`s that follow; `set_level` sets the request's minimum level; `expiring` adds
+/// a message that expires in `ttl` seconds (`Messages::add_expiring`, RULES; `ttl`
+/// is set by a `ttl` pair before it).
 pub fn apply_adds(messages: &Messages, pairs: &[(String, String)]) -> Vec<String> {
     let mut level = Level::INFO;
     let mut extra = String::new();
+    let mut ttl = 0;
     let mut results = Vec::new();
     for (k, v) in pairs {
         match k.as_str() {
             "level" => level = Level(v.parse().expect("level")),
             "extra" => extra = v.clone(),
+            "ttl" => ttl = v.parse().expect("ttl in seconds"),
+            "expiring" => {
+                messages.add_expiring(level, v, std::time::Duration::from_secs(ttl));
+                results.push("expiring".to_owned());
+            }
             "set_level" => {
                 messages.set_level(if v.is_empty() {
                     None
