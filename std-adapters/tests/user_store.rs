@@ -51,9 +51,10 @@ struct User {
     user: String,
 }
 
-/// A hook a handler runs between its add and the response (the Redis outage test stops
-/// Redis there).
-type Hook = Arc<Mutex<Option<Box<dyn FnMut() + Send>>>>;
+/// A one-shot hook a handler runs between its add and the response (the Redis outage test
+/// stops Redis there; the order test adds a background message there).
+type Hook = Arc<Mutex<Option<Box<dyn FnOnce() -> BoxFuture + Send>>>>;
+type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// The app: `/show` reads, `/keep` reads and keeps, `/plain` does not touch the messages,
 /// `/add?text=` adds and redirects, `/login?user=` signs in (adding a welcome message
@@ -98,8 +99,9 @@ fn app<U: UserStore>(config: Config, store: U, hook: Hook) -> Router {
             "/add-hook",
             post_route(move |m: Messages, Query(t): Query<Text>| async move {
                 m.success(t.text);
-                if let Some(f) = hook.lock().unwrap().as_mut() {
-                    f();
+                let f = hook.lock().unwrap().take();
+                if let Some(f) = f {
+                    f().await;
                 }
                 Redirect::to("/show")
             }),
@@ -191,14 +193,27 @@ fn cfg() -> Config {
 }
 
 /// Two app instances over two stores (shared for memory, two connections for Redis).
-async fn instances<B: Backend>(b: &B, options: UserStoreOptions) -> (Server, Server, Outbox<B::Store>) {
+async fn instances<B: Backend>(
+    b: &B,
+    options: UserStoreOptions,
+) -> (Server, Server, Outbox<B::Store>) {
+    let (one, two, outbox, _) = instances_with_hook(b, options).await;
+    (one, two, outbox)
+}
+
+/// [`instances`], with the hook of instance one's `/add-hook`.
+async fn instances_with_hook<B: Backend>(
+    b: &B,
+    options: UserStoreOptions,
+) -> (Server, Server, Outbox<B::Store>, Hook) {
     let [s1, s2, s3] = b.stores(options).await;
     let outbox = Outbox::new(cfg(), s3);
-    let none = || Arc::new(Mutex::new(None));
+    let hook: Hook = Arc::new(Mutex::new(None));
     (
-        serve_axum(app(cfg(), s1, none())).await,
-        serve_axum(app(cfg(), s2, none())).await,
+        serve_axum(app(cfg(), s1, hook.clone())).await,
+        serve_axum(app(cfg(), s2, Arc::new(Mutex::new(None)))).await,
         outbox,
+        hook,
     )
 }
 
@@ -392,6 +407,51 @@ async fn unread_and_kept_messages_are_put_back_in_order<B: Backend>(b: &B) {
     assert!(shown(&c, &two).await.is_empty());
 }
 
+async fn a_background_add_during_a_request_keeps_its_place<B: Backend>(b: &B)
+where
+    B::Store: Clone,
+{
+    let (one, two, outbox, hook) = instances_with_hook(b, UserStoreOptions::default()).await;
+    let outbox = Arc::new(outbox);
+    outbox.to_user(user("ned")).info("held by the request").await.unwrap();
+    let c = signed_in(&one, "ned").await;
+    let phone = signed_in(&two, "ned").await;
+    {
+        let outbox = outbox.clone();
+        *hook.lock().unwrap() = Some(Box::new(move || {
+            Box::pin(async move {
+                // While the request holds ned's messages: a background add ...
+                outbox.to_user(user("ned")).info("added meanwhile").await.unwrap();
+            }) as BoxFuture
+        }));
+    }
+    // (... which another device sees at once: the held message is not shown twice.)
+    let res = post(&c, &one, "/add-hook?text=added%20by%20the%20request").await;
+    assert_eq!(res.status(), 303);
+    // The request's messages are put back in front of the background one.
+    assert_eq!(
+        shown(&phone, &two).await,
+        ["held by the request", "added by the request", "added meanwhile"],
+        "{}",
+        b.name()
+    );
+    // A concurrent device during the hold sees only what was added meanwhile.
+    outbox.to_user(user("ned")).info("held again").await.unwrap();
+    {
+        let url = two.url("/show");
+        *hook.lock().unwrap() = Some(Box::new(move || {
+            Box::pin(async move {
+                let (c, jar) = client();
+                jar.add_cookie_str("user=ned; Path=/", &url.parse().unwrap());
+                let v: serde_json::Value = c.get(&url).send().await.unwrap().json().await.unwrap();
+                assert!(texts(&v).is_empty(), "held: not shown to another device");
+            }) as BoxFuture
+        }));
+    }
+    post(&c, &one, "/add-hook?text=then").await;
+    assert_eq!(shown(&phone, &two).await, ["held again", "then"]);
+}
+
 async fn ttl_expires_abandoned_messages<B: Backend>(b: &B) {
     let options = UserStoreOptions::default().ttl(Duration::from_millis(400));
     let (one, _two, outbox) = instances(b, options).await;
@@ -436,13 +496,17 @@ async fn bound_drops_the_oldest_and_reports_them<B: Backend>(b: &B) {
 }
 
 /// Runs the whole suite on `b`.
-async fn suite<B: Backend>(b: &B) {
+async fn suite<B: Backend>(b: &B)
+where
+    B::Store: Clone,
+{
     let started = Instant::now();
     shown_once_across_instances_and_devices(b).await;
     background_message_reaches_the_next_request(b).await;
     anonymous_cookie_login_carry_over_and_isolation(b).await;
     concurrent_readers_show_each_message_once(b).await;
     unread_and_kept_messages_are_put_back_in_order(b).await;
+    a_background_add_during_a_request_keeps_its_place(b).await;
     bound_drops_the_oldest_and_reports_them(b).await;
     ttl_expires_abandoned_messages(b).await;
     eprintln!("user_store suite on {}: {:?}", b.name(), started.elapsed());
@@ -490,12 +554,14 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
     // fails, so the response is a 503 listing what it could not store, nothing claimed.
     {
         let redis = redis.clone();
-        *hook.lock().unwrap() = Some(Box::new(move || redis.lock().unwrap().kill()));
+        *hook.lock().unwrap() = Some(Box::new(move || {
+            redis.lock().unwrap().kill();
+            Box::pin(async {})
+        }));
     }
     let started = Instant::now();
     let res = post(&c, &one, "/add-hook?text=added%20during%20the%20outage").await;
     let elapsed = started.elapsed();
-    *hook.lock().unwrap() = None;
     assert_eq!(res.status(), 503, "the handler's 303 is not sent");
     assert!(res.headers().get("location").is_none());
     assert!(elapsed < BOUND, "answered after {elapsed:?}");
