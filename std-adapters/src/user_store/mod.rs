@@ -71,9 +71,10 @@ use std::time::Duration;
 
 use herald_core::inbox::SessionAction;
 use herald_core::list::GrowableList;
-use herald_core::{Added, CapacityError, Inbox, Level, Message, MessageStore, Storage, codec};
+use herald_core::{CapacityError, Inbox, Level, Message, MessageStore, Storage, codec};
 
 use crate::config::Config;
+use crate::messages::Added;
 use crate::storage::{MessageStorage, StorageError, Stored};
 use crate::view::OwnedMessage;
 
@@ -289,9 +290,11 @@ impl<U: UserStore> UserOutbox<'_, U> {
         );
         // Nothing is loaded: only the new message is planned.
         let _ = inbox.load_session(None);
-        let added = inbox
-            .add_message(message)
-            .map_err(|e| OutboxError::Capacity(e.reason))?;
+        let added = Added::from(
+            inbox
+                .add_message(message)
+                .map_err(|e| OutboxError::Capacity(e.reason))?,
+        );
         let now = self.outbox.config.now();
         let plan = inbox.plan(inner.max_cookie_size, now);
         let SessionAction::Set { messages } = plan.session else {
