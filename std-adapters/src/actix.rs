@@ -224,8 +224,10 @@ where
         {
             let storage = keyed.storage.clone();
             let config = self.setup.config.clone();
-            let (mut state, carried) =
-                keyed::begin(&config, req.headers().get_all(COOKIE).map(HeaderValue::as_bytes));
+            let (mut state, carried) = keyed::begin(
+                &config,
+                req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
+            );
             let service = Rc::clone(&self.service);
             return Box::pin(async move {
                 let pending = keyed::load(&mut state, storage, key, carried).await;

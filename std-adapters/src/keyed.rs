@@ -167,9 +167,10 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
         st.refused.append(&mut unstored);
         if keyed.load_failed {
             // The storage was not read: storing now could replace what it holds.
-            let error = st.storage_error.clone().unwrap_or_else(|| {
-                StorageError::backend(std::io::Error::other("the load failed"))
-            });
+            let error = st
+                .storage_error
+                .clone()
+                .unwrap_or_else(|| StorageError::backend(std::io::Error::other("the load failed")));
             let mut unstored = Vec::new();
             st.report(&mut unstored, range, &UnstoredReason::Storage(error));
             unstored.append(&mut st.refused);
@@ -181,7 +182,10 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
         let mut entries = Vec::with_capacity(range.len() + keyed.untouched.len());
         for i in range.clone() {
             let mut bytes = vec![0u8; st.inbox.session_len(i..i + 1, plan.issued_at)];
-            match st.inbox.encode_session(i..i + 1, plan.issued_at, &mut bytes) {
+            match st
+                .inbox
+                .encode_session(i..i + 1, plan.issued_at, &mut bytes)
+            {
                 Ok(n) => {
                     bytes.truncate(n);
                     entries.push(bytes);

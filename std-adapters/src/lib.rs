@@ -45,11 +45,11 @@
 pub mod config;
 pub mod context;
 mod cookies;
+mod keyed;
 pub mod messages;
 pub mod session;
 mod state;
 pub mod storage;
-mod keyed;
 pub mod tower;
 pub mod unstored;
 pub mod user_store;

@@ -114,11 +114,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-#[cfg(feature = "tower-sessions-redis")]
-pub use tower_sessions_redis_store::RedisStore;
 /// The Redis client the store is built on (fred 10, the one tower-sessions-redis-store
 /// uses), re-exported for its types.
 pub use fred;
+#[cfg(feature = "tower-sessions-redis")]
+pub use tower_sessions_redis_store::RedisStore;
 
 use fred::prelude::{
     Builder, ClientLike, Config as FredConfig, EventInterface, Options, Pool, ReconnectPolicy,

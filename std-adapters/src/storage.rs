@@ -129,8 +129,10 @@ pub trait MessageStorage: Clone + Send + Sync + 'static {
     /// # Errors
     /// [`StorageError`] when the backend fails; the request's `Messages` extractor then
     /// answers 503.
-    fn load(&self, key: &Self::Key)
-    -> impl Future<Output = Result<Vec<Vec<u8>>, StorageError>> + Send;
+    fn load(
+        &self,
+        key: &Self::Key,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>, StorageError>> + Send;
 
     /// Stores `entries` (oldest first) under `key`, replacing what [`load`](Self::load)
     /// returned; reports in [`Stored::dropped`] what it did not keep.

@@ -251,8 +251,17 @@ async fn shown_once_across_instances_and_devices<B: Backend>(b: &B) {
         "{}: a signed-in user's message is not in the cookie",
         b.name()
     );
-    assert_eq!(shown(&phone, &two).await, ["Saved on the laptop"], "{}", b.name());
-    assert!(shown(&laptop, &one).await.is_empty(), "{}: once in total", b.name());
+    assert_eq!(
+        shown(&phone, &two).await,
+        ["Saved on the laptop"],
+        "{}",
+        b.name()
+    );
+    assert!(
+        shown(&laptop, &one).await.is_empty(),
+        "{}: once in total",
+        b.name()
+    );
     assert!(shown(&phone, &two).await.is_empty());
     assert!(shown(&laptop, &two).await.is_empty());
 }
@@ -269,7 +278,12 @@ async fn background_message_reaches_the_next_request<B: Backend>(b: &B) {
     assert!(sent.dropped.is_empty());
     let phone = signed_in(&two, "bo").await;
     let laptop = signed_in(&one, "bo").await;
-    assert_eq!(shown(&phone, &two).await, ["Your export is ready"], "{}", b.name());
+    assert_eq!(
+        shown(&phone, &two).await,
+        ["Your export is ready"],
+        "{}",
+        b.name()
+    );
     assert!(shown(&laptop, &one).await.is_empty(), "{}", b.name());
     assert!(shown(&phone, &two).await.is_empty());
     // The core decides for the outbox too: below the minimum level, or empty, is ignored.
@@ -286,7 +300,12 @@ async fn anonymous_cookie_login_carry_over_and_isolation<B: Backend>(b: &B) {
     // Anonymous: the message goes to the cookie.
     let res = post(&visitor, &one, "/add?text=Added%20anonymously").await;
     assert_eq!(res.status(), 303);
-    assert_eq!(set_cookies(&res, "messages").len(), 1, "{}: in the cookie", b.name());
+    assert_eq!(
+        set_cookies(&res, "messages").len(),
+        1,
+        "{}: in the cookie",
+        b.name()
+    );
     // Signing in: the login view adds a message (still anonymous: the cookie) ...
     let res = post(&visitor, &one, "/login?user=cy").await;
     assert_eq!(res.status(), 303);
@@ -300,7 +319,12 @@ async fn anonymous_cookie_login_carry_over_and_isolation<B: Backend>(b: &B) {
         b.name()
     );
     let v: serde_json::Value = res.json().await.unwrap();
-    assert_eq!(texts(&v), ["Added anonymously", "Welcome back, cy"], "{}", b.name());
+    assert_eq!(
+        texts(&v),
+        ["Added anonymously", "Welcome back, cy"],
+        "{}",
+        b.name()
+    );
     assert!(shown(&visitor, &one).await.is_empty());
 
     // Carried over but not read: it moves into the user's entry and is shown later.
@@ -308,12 +332,23 @@ async fn anonymous_cookie_login_carry_over_and_isolation<B: Backend>(b: &B) {
     post(&other, &one, "/add?text=Before%20login").await;
     post(&other, &one, "/login?user=dee").await;
     let res = other.get(one.url("/plain")).send().await.unwrap();
-    assert_eq!(set_cookies(&res, "messages").len(), 1, "deleted: moved to the store");
+    assert_eq!(
+        set_cookies(&res, "messages").len(),
+        1,
+        "deleted: moved to the store"
+    );
     let phone = signed_in(&two, "dee").await;
-    assert_eq!(shown(&phone, &two).await, ["Before login", "Welcome back, dee"]);
+    assert_eq!(
+        shown(&phone, &two).await,
+        ["Before login", "Welcome back, dee"]
+    );
 
     // A second user never sees the first user's messages.
-    outbox.to_user(user("cy")).info("For cy only").await.unwrap();
+    outbox
+        .to_user(user("cy"))
+        .info("For cy only")
+        .await
+        .unwrap();
     let eve = signed_in(&one, "eve").await;
     assert!(shown(&eve, &one).await.is_empty(), "{}", b.name());
     assert!(shown(&eve, &two).await.is_empty());
@@ -323,7 +358,11 @@ async fn anonymous_cookie_login_carry_over_and_isolation<B: Backend>(b: &B) {
     assert_eq!(shown(&visitor, &two).await, ["For cy only"]);
     // Signed out again: the cookie serves the visitor.
     post(&visitor, &one, "/logout").await;
-    outbox.to_user(user("cy")).info("While signed out").await.unwrap();
+    outbox
+        .to_user(user("cy"))
+        .info("While signed out")
+        .await
+        .unwrap();
     assert!(shown(&visitor, &two).await.is_empty());
     let again = signed_in(&one, "cy").await;
     assert_eq!(shown(&again, &one).await, ["While signed out"]);
@@ -356,7 +395,11 @@ async fn concurrent_readers_show_each_message_once<B: Backend>(b: &B) {
     };
     let mut tasks = Vec::new();
     for (i, c) in clients.into_iter().enumerate() {
-        let url = if i % 2 == 0 { one.url("/show") } else { two.url("/show") };
+        let url = if i % 2 == 0 {
+            one.url("/show")
+        } else {
+            two.url("/show")
+        };
         tasks.push(tokio::spawn(async move {
             let mut seen = Vec::new();
             for _ in 0..6 {
@@ -379,8 +422,14 @@ async fn concurrent_readers_show_each_message_once<B: Backend>(b: &B) {
     for s in seen {
         *counts.entry(s).or_default() += 1;
     }
-    let expected: BTreeMap<String, usize> = (0..MESSAGES).map(|i| (format!("m{i:02}"), 1)).collect();
-    assert_eq!(counts, expected, "{}: each message shown exactly once", b.name());
+    let expected: BTreeMap<String, usize> =
+        (0..MESSAGES).map(|i| (format!("m{i:02}"), 1)).collect();
+    assert_eq!(
+        counts,
+        expected,
+        "{}: each message shown exactly once",
+        b.name()
+    );
 }
 
 async fn unread_and_kept_messages_are_put_back_in_order<B: Backend>(b: &B) {
@@ -393,7 +442,10 @@ async fn unread_and_kept_messages_are_put_back_in_order<B: Backend>(b: &B) {
     let res = c.get(one.url("/plain")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     // A page that reads and keeps them: shown, and still stored, in order.
-    assert_eq!(texts(&get_json(&c, &two, "/keep").await), ["first", "second"]);
+    assert_eq!(
+        texts(&get_json(&c, &two, "/keep").await),
+        ["first", "second"]
+    );
     // Added meanwhile by a background job: after the ones put back.
     to.info("third").await.unwrap();
     // A request that adds without reading: its message after what was stored.
@@ -413,7 +465,11 @@ where
 {
     let (one, two, outbox, hook) = instances_with_hook(b, UserStoreOptions::default()).await;
     let outbox = Arc::new(outbox);
-    outbox.to_user(user("ned")).info("held by the request").await.unwrap();
+    outbox
+        .to_user(user("ned"))
+        .info("held by the request")
+        .await
+        .unwrap();
     let c = signed_in(&one, "ned").await;
     let phone = signed_in(&two, "ned").await;
     {
@@ -421,7 +477,11 @@ where
         *hook.lock().unwrap() = Some(Box::new(move || {
             Box::pin(async move {
                 // While the request holds ned's messages: a background add ...
-                outbox.to_user(user("ned")).info("added meanwhile").await.unwrap();
+                outbox
+                    .to_user(user("ned"))
+                    .info("added meanwhile")
+                    .await
+                    .unwrap();
             }) as BoxFuture
         }));
     }
@@ -431,12 +491,20 @@ where
     // The request's messages are put back in front of the background one.
     assert_eq!(
         shown(&phone, &two).await,
-        ["held by the request", "added by the request", "added meanwhile"],
+        [
+            "held by the request",
+            "added by the request",
+            "added meanwhile"
+        ],
         "{}",
         b.name()
     );
     // A concurrent device during the hold sees only what was added meanwhile.
-    outbox.to_user(user("ned")).info("held again").await.unwrap();
+    outbox
+        .to_user(user("ned"))
+        .info("held again")
+        .await
+        .unwrap();
     {
         let url = two.url("/show");
         *hook.lock().unwrap() = Some(Box::new(move || {
@@ -464,7 +532,12 @@ async fn ttl_expires_abandoned_messages<B: Backend>(b: &B) {
     let c = signed_in(&one, "hal").await;
     assert!(shown(&c, &one).await.is_empty(), "{}: expired", b.name());
     let c = signed_in(&one, "ida").await;
-    assert_eq!(shown(&c, &one).await, ["refreshed", "again"], "{}", b.name());
+    assert_eq!(
+        shown(&c, &one).await,
+        ["refreshed", "again"],
+        "{}",
+        b.name()
+    );
     outbox.to_user(user("ida")).info("abandoned").await.unwrap();
     b.advance(Duration::from_millis(600)).await;
     assert!(shown(&c, &one).await.is_empty(), "{}: expired", b.name());
@@ -479,7 +552,12 @@ async fn bound_drops_the_oldest_and_reports_them<B: Backend>(b: &B) {
     }
     let sent = to.info("n4").await.unwrap();
     let dropped: Vec<&str> = sent.dropped.iter().map(|m| m.message.as_str()).collect();
-    assert_eq!(dropped, ["n1"], "{}: the oldest is dropped and reported", b.name());
+    assert_eq!(
+        dropped,
+        ["n1"],
+        "{}: the oldest is dropped and reported",
+        b.name()
+    );
     // A request that adds without reading puts back four: the oldest is reported unstored.
     let c = signed_in(&one, "jo").await;
     let res = post(&c, &one, "/add?text=n5").await;
@@ -541,14 +619,19 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
     };
     let redis = Arc::new(Mutex::new(redis));
     let url = redis.lock().unwrap().url();
-    let store = RedisUserStore::connect(&url, &RedisOptions::default(), UserStoreOptions::default())
-        .await
-        .unwrap();
+    let store =
+        RedisUserStore::connect(&url, &RedisOptions::default(), UserStoreOptions::default())
+            .await
+            .unwrap();
     let hook: Hook = Arc::new(Mutex::new(None));
     let one = serve_axum(app(cfg(), store.clone(), hook.clone())).await;
     let outbox = Outbox::new(cfg(), store.clone());
     let c = signed_in(&one, "kim").await;
-    outbox.to_user(user("kim")).info("stored before").await.unwrap();
+    outbox
+        .to_user(user("kim"))
+        .info("stored before")
+        .await
+        .unwrap();
 
     // Redis stops while a request holds kim's messages (taken at its start): its put-back
     // fails, so the response is a 503 listing what it could not store, nothing claimed.
@@ -590,8 +673,15 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
     assert!(started.elapsed() < BOUND);
     // The outbox gets a typed error, fast.
     let started = Instant::now();
-    let err = outbox.to_user(user("kim")).info("not sent").await.unwrap_err();
-    assert!(matches!(err, OutboxError::Storage(StorageError::Backend(_))), "{err:?}");
+    let err = outbox
+        .to_user(user("kim"))
+        .info("not sent")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, OutboxError::Storage(StorageError::Backend(_))),
+        "{err:?}"
+    );
     assert!(started.elapsed() < BOUND);
     // Anonymous visitors are served by the cookie meanwhile.
     let (anon, _) = client();
@@ -610,7 +700,11 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
         assert!(Instant::now() < deadline, "no recovery: {}", res.status());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    outbox.to_user(user("kim")).info("after the outage").await.unwrap();
+    outbox
+        .to_user(user("kim"))
+        .info("after the outage")
+        .await
+        .unwrap();
     assert_eq!(shown(&c, &one).await, ["after the outage"]);
     assert!(shown(&c, &one).await.is_empty());
 }
@@ -654,9 +748,13 @@ async fn actix_middleware_serves_the_per_user_store() {
     else {
         return;
     };
-    let store = RedisUserStore::connect(&redis.url(), &RedisOptions::default(), UserStoreOptions::default())
-        .await
-        .unwrap();
+    let store = RedisUserStore::connect(
+        &redis.url(),
+        &RedisOptions::default(),
+        UserStoreOptions::default(),
+    )
+    .await
+    .unwrap();
     let outbox = Outbox::new(cfg(), store.clone());
     async fn show(m: Messages) -> HttpResponse {
         HttpResponse::Ok().json(common::show(&m))
@@ -686,16 +784,24 @@ async fn actix_middleware_serves_the_per_user_store() {
         );
     });
     // The axum instance over the same Redis: a second app, another framework.
-    let axum_store = RedisUserStore::connect(&redis.url(), &RedisOptions::default(), UserStoreOptions::default())
-        .await
-        .unwrap();
+    let axum_store = RedisUserStore::connect(
+        &redis.url(),
+        &RedisOptions::default(),
+        UserStoreOptions::default(),
+    )
+    .await
+    .unwrap();
     let axum = serve_axum(app(cfg(), axum_store, Arc::new(Mutex::new(None)))).await;
 
     let (c, _) = client();
     let res = post(&c, &actix, "/login?user=max").await;
     assert_eq!(res.status(), 303);
     assert_eq!(shown(&c, &actix).await, ["Welcome back, max"]);
-    outbox.to_user(user("max")).success("From the job").await.unwrap();
+    outbox
+        .to_user(user("max"))
+        .success("From the job")
+        .await
+        .unwrap();
     let phone = signed_in(&axum, "max").await;
     assert_eq!(shown(&phone, &axum).await, ["From the job"]);
     assert!(shown(&c, &actix).await.is_empty());

@@ -189,7 +189,8 @@ async fn page(router: &Router, device: &mut Device, path: &str) -> (Vec<String>,
         let line = line.to_str().unwrap();
         if let Some(rest) = line.strip_prefix("messages=") {
             let value = rest.split(';').next().unwrap();
-            device.cookie = (!line.contains("Max-Age=0") && !value.is_empty()).then(|| value.into());
+            device.cookie =
+                (!line.contains("Max-Age=0") && !value.is_empty()).then(|| value.into());
         }
     }
     let unstored: Vec<String> = res
@@ -197,7 +198,9 @@ async fn page(router: &Router, device: &mut Device, path: &str) -> (Vec<String>,
         .get::<Unstored>()
         .map(|u| u.texts().map(str::to_owned).collect())
         .unwrap_or_default();
-    let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (serde_json::from_slice(&body).unwrap(), unstored)
 }
 
@@ -234,7 +237,12 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
         Plain,
         Add,
     }
-    fn expect(model: &mut Model, d: usize, action: Action, added: Option<String>) -> (Vec<String>, Vec<String>) {
+    fn expect(
+        model: &mut Model,
+        d: usize,
+        action: Action,
+        added: Option<String>,
+    ) -> (Vec<String>, Vec<String>) {
         match model.identity[d] {
             None => {
                 // The cookie (anonymous storage).
@@ -352,10 +360,14 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
             return Err(format!("{text} shown {n} times"));
         }
         if n == 0 && !gone {
-            return Err(format!("{text} never shown, neither expired nor reported unstored"));
+            return Err(format!(
+                "{text} never shown, neither expired nor reported unstored"
+            ));
         }
         if n == 1 && gone {
-            return Err(format!("{text} shown although reported expired or unstored"));
+            return Err(format!(
+                "{text} shown although reported expired or unstored"
+            ));
         }
     }
     if shown.keys().any(|t| !accepted.contains(t)) {
