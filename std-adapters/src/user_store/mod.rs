@@ -19,7 +19,9 @@
 //!   [`UserId::new`] refuses an empty id.
 //! * **Signing in keeps the messages.** A keyed request carries over what the messages
 //!   cookie holds (the message the login view added, before its redirect): it is shown or
-//!   moved into the user's entry, and the cookie is deleted once the store has it.
+//!   moved into the user's entry, and the cookie is deleted once the store has it. Only
+//!   the cookie is carried over: under fallback storage, an anonymous overflow in the
+//!   session stays there (it is shown when the visitor is anonymous again).
 //! * **Exactly once.** A keyed request *takes* the user's entries when it begins (an
 //!   atomic read-and-clear: one Lua script in Redis, one lock in process), and at response
 //!   time puts back *in front* what the core decided stays stored (messages it did not
