@@ -96,20 +96,20 @@ pub(crate) async fn load<M: MessageStorage>(
     };
     let limits = state.config.inner.limits;
     let mut all = GrowableList::new(limits);
-    for entry in entries {
+    for entry in &entries {
         if !keyed.untouched.is_empty() {
-            keyed.untouched.push(entry);
+            keyed.untouched.push(entry.clone());
             continue;
         }
         let mut one = GrowableList::new(limits);
-        match codec::decode_body(&entry, &mut one) {
+        match codec::decode_body(entry, &mut one) {
             Ok(_) => {
                 let before = all.len();
                 if one.view().iter().try_for_each(|m| all.push(m)).is_err() {
                     // Past the request's limits: this entry and the following ones are
-                    // put back as they are, in front of the request's own.
+                    // put back as they are, after the request's own.
                     all.truncate(before);
-                    keyed.untouched.push(entry);
+                    keyed.untouched.push(entry.clone());
                 }
             }
             Err(error) => {
@@ -144,8 +144,12 @@ pub(crate) async fn load<M: MessageStorage>(
         }
     };
     if let Err(error) = state.inbox.load_session_foreign(value) {
-        // Cannot happen: `all` fits the request's limits, which are the inbox's.
+        // Not expected (`all` fits the request's limits, which are the inbox's); should it
+        // happen, every entry taken is put back as it was, and the cookie left alone.
         tracing::error!(%error, "herald: could not load the stored messages into the inbox");
+        keyed.untouched = entries;
+        keyed.loaded = 0;
+        keyed.carried_cookie = false;
     }
     keyed
 }
@@ -180,6 +184,7 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
             };
         }
         let mut entries = Vec::with_capacity(range.len() + keyed.untouched.len());
+        let mut not_encoded = Vec::new();
         for i in range.clone() {
             let mut bytes = vec![0u8; st.inbox.session_len(i..i + 1, plan.issued_at)];
             match st
@@ -191,10 +196,13 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
                     entries.push(bytes);
                 }
                 Err(e) => {
+                    // Unreachable (the buffer has the exact length): reported, not dropped.
                     tracing::error!(error = ?e, "herald: cannot encode a message entry");
+                    st.report(&mut not_encoded, i..i + 1, &UnstoredReason::StorageFull);
                 }
             }
         }
+        st.refused.append(&mut not_encoded);
         // Entries the inbox could not hold (a store holding more than the request's
         // limits, which a bound below them avoids) follow, as they were.
         entries.extend(keyed.untouched.iter().cloned());
