@@ -1,6 +1,8 @@
 //! The proptest model of the per-user store: random runs of several devices and several
-//! identities — sign-ins and sign-outs, adds, reads, keeps, pages that do not touch the
-//! messages, background adds through the `Outbox`, and time passing on a test clock —
+//! identities — sign-ins and sign-outs, adds at three levels (DEBUG ignored by the core),
+//! reads, filtered reads (ERROR only), keeps, messages for this request only, pages that
+//! do not touch the messages, background adds through the `Outbox`, and time passing on a
+//! test clock —
 //! through the real tower layer (`MessagesLayer::cookie(..).with_message_storage(..)` over
 //! a `MemoryUserStore`), each response's cookie carried by the device as a browser would.
 //!
@@ -21,7 +23,7 @@ use axum::response::Json;
 use axum::routing::get;
 use herald_flash::tower::MessagesLayer;
 use herald_flash::user_store::{MemoryUserStore, Outbox, UserId, UserStoreOptions};
-use herald_flash::{Added, Config, Messages, Unstored};
+use herald_flash::{Added, Config, Level, Messages, Unstored};
 use proptest::prelude::*;
 use serde::Deserialize;
 use tower::ServiceExt as _;
@@ -37,18 +39,34 @@ enum Op {
     SignIn(usize, usize),
     /// The device signs out.
     SignOut(usize),
-    /// A page that adds one message (INFO, or DEBUG which the core ignores).
-    Add(usize, bool),
+    /// A page that adds one message at this level (DEBUG is ignored by the core).
+    Add(usize, Lvl),
     /// A page that shows the messages.
     Read(usize),
+    /// A page that shows the ERROR messages only (a filtered read: the others stay).
+    ReadErrors(usize),
+    /// A page that adds a message for this request only (`Messages::now`) and shows all.
+    Now(usize),
     /// A page that shows the messages and keeps them.
     Keep(usize),
     /// A page that does not touch the messages.
     Plain(usize),
-    /// A background job adds a message for the user.
-    Background(usize),
+    /// A background job adds a message for the user (INFO or ERROR).
+    Background(usize, bool),
     /// Time passes on the store's clock.
     Advance(u64),
+}
+
+/// A message level in the model; a text says its level: `i3` INFO, `e3` ERROR, `d3` DEBUG.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lvl {
+    Debug,
+    Info,
+    Error,
+}
+
+fn is_error(text: &str) -> bool {
+    text.starts_with('e')
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -57,11 +75,14 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         1 => (d.clone(), u.clone()).prop_map(|(d, u)| Op::SignIn(d, u)),
         1 => d.clone().prop_map(Op::SignOut),
-        3 => (d.clone(), any::<bool>()).prop_map(|(d, debug)| Op::Add(d, debug && d == 0)),
+        3 => (d.clone(), prop_oneof![Just(Lvl::Debug), Just(Lvl::Info), Just(Lvl::Info), Just(Lvl::Error)])
+            .prop_map(|(d, l)| Op::Add(d, l)),
         3 => d.clone().prop_map(Op::Read),
+        1 => d.clone().prop_map(Op::ReadErrors),
+        1 => d.clone().prop_map(Op::Now),
         1 => d.clone().prop_map(Op::Keep),
         1 => d.clone().prop_map(Op::Plain),
-        3 => u.prop_map(Op::Background),
+        3 => (u, any::<bool>()).prop_map(|(u, e)| Op::Background(u, e)),
         1 => prop_oneof![Just(300u64), Just(700), Just(1_200)].prop_map(Op::Advance),
     ]
 }
@@ -127,7 +148,6 @@ impl Model {
 #[derive(Deserialize)]
 struct AddQuery {
     text: String,
-    debug: Option<String>,
 }
 
 fn app(config: Config, store: MemoryUserStore) -> Router {
@@ -140,12 +160,20 @@ fn app(config: Config, store: MemoryUserStore) -> Router {
         Json(v)
     }
     async fn add(m: Messages, Query(q): Query<AddQuery>) -> Json<Vec<String>> {
-        if q.debug.is_some() {
-            m.debug(q.text);
-        } else {
-            m.info(q.text);
-        }
+        match &q.text[..1] {
+            "d" => m.debug(q.text),
+            "e" => m.error(q.text),
+            _ => m.info(q.text),
+        };
         Json(Vec::new())
+    }
+    async fn errors(m: Messages) -> Json<Vec<String>> {
+        let read = m.read_levels(&[Level::ERROR]);
+        Json(read.iter().map(|m| m.message().to_owned()).collect())
+    }
+    async fn now(m: Messages, Query(q): Query<AddQuery>) -> Json<Vec<String>> {
+        m.now(Level::INFO, q.text);
+        Json(m.iter().map(|m| m.message).collect())
     }
     async fn plain() -> Json<Vec<String>> {
         Json(Vec::new())
@@ -154,6 +182,8 @@ fn app(config: Config, store: MemoryUserStore) -> Router {
         .route("/show", get(show))
         .route("/keep", get(keep))
         .route("/add", get(add))
+        .route("/errors", get(errors))
+        .route("/now", get(now))
         .route("/plain", get(plain))
         .layer(
             MessagesLayer::cookie(config).with_message_storage(store, |headers, _| {
@@ -223,9 +253,9 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
     let mut accepted: Vec<String> = Vec::new();
     let mut shown: BTreeMap<String, usize> = BTreeMap::new();
     let mut next = 0usize;
-    let mut fresh = || {
+    let mut fresh = |prefix: char| {
         next += 1;
-        format!("m{next}")
+        format!("{prefix}{next}")
     };
 
     // One page view on device `d` in the model: returns the expected texts shown and
@@ -233,9 +263,12 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
     #[derive(Clone, Copy, PartialEq)]
     enum Action {
         Read,
+        ReadErrors,
         Keep,
         Plain,
         Add,
+        /// A message for this request only, then a read of everything.
+        Now,
     }
     fn expect(
         model: &mut Model,
@@ -249,6 +282,16 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
                 let cookie = &mut model.cookies[d];
                 let shown = match action {
                     Action::Read => std::mem::take(cookie),
+                    Action::Now => {
+                        let mut all = std::mem::take(cookie);
+                        all.extend(added);
+                        return (all, Vec::new());
+                    }
+                    Action::ReadErrors => {
+                        let (errors, rest) = cookie.drain(..).partition(|t| is_error(t));
+                        *cookie = rest;
+                        errors
+                    }
                     Action::Keep => cookie.clone(),
                     Action::Plain | Action::Add => Vec::new(),
                 };
@@ -260,6 +303,12 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
                 inbox.append(&mut model.cookies[d]);
                 let (shown, mut rest) = match action {
                     Action::Read => (inbox, Vec::new()),
+                    Action::Now => {
+                        inbox.extend(added);
+                        let dropped = model.push(u, Vec::new(), true);
+                        return (inbox, dropped);
+                    }
+                    Action::ReadErrors => inbox.into_iter().partition(|t| is_error(t)),
                     Action::Keep => (inbox.clone(), inbox),
                     Action::Plain | Action::Add => (Vec::new(), inbox),
                 };
@@ -296,13 +345,15 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
                 model.now += ms;
                 continue;
             }
-            Op::Background(u) => {
-                let text = fresh();
-                let sent = outbox
-                    .to_user(UserId::new(format!("user{u}")).unwrap())
-                    .info(&text)
-                    .await
-                    .map_err(|e| format!("outbox: {e}"))?;
+            Op::Background(u, error) => {
+                let text = fresh(if error { 'e' } else { 'i' });
+                let to = outbox.to_user(UserId::new(format!("user{u}")).unwrap());
+                let sent = if error {
+                    to.error(&text).await
+                } else {
+                    to.info(&text).await
+                };
+                let sent = sent.map_err(|e| format!("outbox: {e}"))?;
                 if sent.added != Added::Queued {
                     return Err(format!("background add not queued: {:?}", sent.added));
                 }
@@ -311,16 +362,31 @@ async fn run(ops: Vec<Op>) -> Result<(), String> {
                 let want = model.push(u, vec![text], false);
                 ((Vec::new(), got), (Vec::new(), want), "background")
             }
-            Op::Add(d, debug) => {
-                let text = fresh();
-                let path = format!("/add?text={text}{}", if debug { "&debug=1" } else { "" });
-                let got = page(&router, &mut devices[d], &path).await;
+            Op::Add(d, level) => {
+                let debug = level == Lvl::Debug;
+                let text = fresh(match level {
+                    Lvl::Debug => 'd',
+                    Lvl::Info => 'i',
+                    Lvl::Error => 'e',
+                });
+                let got = page(&router, &mut devices[d], &format!("/add?text={text}")).await;
                 let added = (!debug).then(|| text.clone());
                 if !debug {
                     accepted.push(text);
                 }
                 (got, expect(&mut model, d, Action::Add, added), "add")
             }
+            Op::Now(d) => {
+                let text = fresh('i');
+                let got = page(&router, &mut devices[d], &format!("/now?text={text}")).await;
+                accepted.push(text.clone());
+                (got, expect(&mut model, d, Action::Now, Some(text)), "now")
+            }
+            Op::ReadErrors(d) => (
+                page(&router, &mut devices[d], "/errors").await,
+                expect(&mut model, d, Action::ReadErrors, None),
+                "errors",
+            ),
             Op::Read(d) => (
                 page(&router, &mut devices[d], "/show").await,
                 expect(&mut model, d, Action::Read, None),
