@@ -182,3 +182,48 @@ async fn a_failing_custom_storage_is_a_503_with_the_messages_reported() {
     storage.down.store(false, Ordering::SeqCst);
     assert_eq!(call(&app, "/show", Some("cat")).await.1, ["saved"]);
 }
+
+/// A storage holding more than one request may load (its bound above the request limits):
+/// the request shows what fits, and the rest stays stored, in order, for the next.
+#[tokio::test]
+async fn entries_past_the_request_limits_stay_stored() {
+    use herald_flash::Limits;
+    use herald_flash::user_store::{MemoryUserStore, Outbox, UserId, UserStoreOptions};
+
+    let users = MemoryUserStore::with_options(UserStoreOptions::default().max_entries(50));
+    let outbox = Outbox::new(
+        Config::builder().secret([7u8; 32]).build().unwrap(),
+        users.clone(),
+    );
+    let dan = UserId::new("dan").unwrap();
+    for i in 0..5 {
+        outbox
+            .to_user(dan.clone())
+            .info(format!("n{i}"))
+            .await
+            .unwrap();
+    }
+    let config = Config::builder()
+        .secret([7u8; 32])
+        .request_limits(Limits {
+            max_bytes: 1024,
+            max_messages: 3,
+        })
+        .build()
+        .unwrap();
+    async fn show(m: Messages) -> Json<Vec<String>> {
+        Json(m.iter().map(|m| m.message).collect())
+    }
+    let app = Router::new().route("/show", get(show)).layer(
+        MessagesLayer::cookie(config).with_message_storage(users.clone(), |headers, _| {
+            UserId::new(headers.get("x-user")?.to_str().ok()?).ok()
+        }),
+    );
+    let (status, shown, unstored, _) = call(&app, "/show", Some("dan")).await;
+    assert_eq!(status, 200);
+    assert_eq!(shown, ["n0", "n1", "n2"]);
+    assert!(unstored.is_none());
+    assert_eq!(users.pending(&dan), 2);
+    assert_eq!(call(&app, "/show", Some("dan")).await.1, ["n3", "n4"]);
+    assert_eq!(users.pending(&dan), 0);
+}
