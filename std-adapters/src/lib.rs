@@ -16,7 +16,7 @@
 //! | [`storage`] | [`MessageStorage`](storage::MessageStorage), your own storage (Django's `BaseStorage`), beside the built-in ones |
 //! | [`user_store`] | messages for a signed-in user wherever they are: per-user stores in process and on Redis (feature `user-store-redis`), and the [`Outbox`](user_store::Outbox) a background job writes to |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
-//! | `redis` | a Redis session store for tower-sessions that fails fast while Redis is down and reconnects by itself (feature `tower-sessions-redis`) |
+//! | `redis` | a Redis session store for tower-sessions that fails fast while Redis is down and reconnects by itself (feature `tower-sessions-redis`), and the same fail-fast client for the per-user store (feature `user-store-redis`) |
 //! | [`context`] | [`Context`](context::Context), the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
 //! | `htmx` | `HtmxLayer` (tower) and `HtmxMiddleware` (actix-web): an htmx request's messages in `HX-Trigger` (feature `htmx`) |
 //! | `success` | a success message formatted from a form's fields, Django's `SuccessMessageMixin` (feature `success`) |

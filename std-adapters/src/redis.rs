@@ -67,6 +67,11 @@
 //!   [`require_connection`](RedisOptions::require_connection) to fail with
 //!   [`ConnectError::Unreachable`] instead of starting.
 //!
+//! The same client, without the session store, is [`connect_client`] (also with the
+//! feature `user-store-redis` alone): the per-user message store
+//! (`herald_flash::user_store::RedisUserStore`) is built on it, so it fails fast, is
+//! bounded and recovers exactly as described here.
+//!
 //! Nothing here makes Redis durable: with persistence off, a restarted Redis has lost the
 //! sessions it held, and with them any overflow messages not yet shown.
 //!
