@@ -648,6 +648,7 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
     assert_eq!(res.status(), 503, "the handler's 303 is not sent");
     assert!(res.headers().get("location").is_none());
     assert!(elapsed < BOUND, "answered after {elapsed:?}");
+    eprintln!("put-back failed mid-request: 503 after {elapsed:?}");
     assert_eq!(res.headers()["x-herald-unstored"], "2");
     assert_eq!(
         res.headers()["x-herald-unstored-texts"],
@@ -666,6 +667,10 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
         let res = c.get(one.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 503, "{path}");
         assert!(started.elapsed() < BOUND, "{path}: {:?}", started.elapsed());
+        eprintln!(
+            "GET {path} while Redis is down: 503 after {:?}",
+            started.elapsed()
+        );
     }
     let started = Instant::now();
     let res = post(&c, &one, "/add?text=refused").await;
@@ -683,6 +688,7 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
         "{err:?}"
     );
     assert!(started.elapsed() < BOUND);
+    eprintln!("Outbox while Redis is down: {err} after {:?}", started.elapsed());
     // Anonymous visitors are served by the cookie meanwhile.
     let (anon, _) = client();
     let res = post(&anon, &one, "/add?text=anonymous%20still%20works").await;
@@ -691,10 +697,12 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
 
     // Redis back (empty: persistence is off): the same client recovers by itself.
     redis.lock().unwrap().restart();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let restarted = Instant::now();
+    let deadline = restarted + Duration::from_secs(10);
     loop {
         let res = c.get(one.url("/show")).send().await.unwrap();
         if res.status() == 200 {
+            eprintln!("recovered {:?} after the restart", restarted.elapsed());
             break;
         }
         assert!(Instant::now() < deadline, "no recovery: {}", res.status());
