@@ -521,14 +521,14 @@ where
 }
 
 async fn ttl_expires_abandoned_messages<B: Backend>(b: &B) {
-    let options = UserStoreOptions::default().ttl(Duration::from_millis(400));
+    let options = UserStoreOptions::default().ttl(Duration::from_millis(1000));
     let (one, _two, outbox) = instances(b, options).await;
     outbox.to_user(user("hal")).info("soon gone").await.unwrap();
     outbox.to_user(user("ida")).info("refreshed").await.unwrap();
-    b.advance(Duration::from_millis(250)).await;
+    b.advance(Duration::from_millis(600)).await;
     // A write refreshes ida's entry.
     outbox.to_user(user("ida")).info("again").await.unwrap();
-    b.advance(Duration::from_millis(250)).await;
+    b.advance(Duration::from_millis(600)).await;
     let c = signed_in(&one, "hal").await;
     assert!(shown(&c, &one).await.is_empty(), "{}: expired", b.name());
     let c = signed_in(&one, "ida").await;
@@ -539,7 +539,7 @@ async fn ttl_expires_abandoned_messages<B: Backend>(b: &B) {
         b.name()
     );
     outbox.to_user(user("ida")).info("abandoned").await.unwrap();
-    b.advance(Duration::from_millis(600)).await;
+    b.advance(Duration::from_millis(1500)).await;
     assert!(shown(&c, &one).await.is_empty(), "{}: expired", b.name());
 }
 
