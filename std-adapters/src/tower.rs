@@ -132,6 +132,11 @@ impl<S> MessagesLayer<S> {
     /// deleted. See [`crate::storage`] for the contract and [`crate::user_store`] for
     /// per-user stores.
     ///
+    /// The hook is synchronous and runs before the inner service: the user must already be
+    /// in the request when herald's layer sees it — put your auth layer outside herald's
+    /// (axum-login's `AuthSession` in the extensions, or a small middleware that reads the
+    /// user id from the tower-sessions session and inserts it).
+    ///
     /// ```
     /// use herald_flash::user_store::{MemoryUserStore, UserId};
     /// use herald_flash::{Config, tower::MessagesLayer};
