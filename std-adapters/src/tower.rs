@@ -236,8 +236,10 @@ where
                 let pending = keyed::load(&mut state, storage, key, carried).await;
                 let (messages, handle) = Messages::attached(state);
                 req.extensions_mut().insert(messages);
-                let mut res = inner.call(req).await?;
+                let res = inner.call(req).await;
+                // Even when the inner service fails: what the request took is put back.
                 let done = keyed::finish(&handle, pending).await;
+                let mut res = res?;
                 if let Some(line) = done.delete_cookie {
                     append_set_cookie(res.headers_mut(), line);
                 }

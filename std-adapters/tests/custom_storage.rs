@@ -227,3 +227,40 @@ async fn entries_past_the_request_limits_stay_stored() {
     assert_eq!(call(&app, "/show", Some("dan")).await.1, ["n3", "n4"]);
     assert_eq!(users.pending(&dan), 0);
 }
+
+/// An inner service that fails still gets what the request took put back.
+#[tokio::test]
+async fn a_failing_inner_service_loses_nothing_taken() {
+    use herald_flash::user_store::{MemoryUserStore, Outbox, UserId};
+    use tower::Layer as _;
+
+    let config = Config::builder().secret([7u8; 32]).build().unwrap();
+    let users = MemoryUserStore::new();
+    let eve = UserId::new("eve").unwrap();
+    Outbox::new(config.clone(), users.clone())
+        .to_user(eve.clone())
+        .info("held")
+        .await
+        .unwrap();
+    let failing = tower::service_fn(|req: Request<Body>| async move {
+        let messages = req
+            .extensions()
+            .get::<Messages>()
+            .expect("the layer")
+            .clone();
+        messages.info("added before the failure");
+        Err::<axum::response::Response, _>(std::io::Error::other("the inner service failed"))
+    });
+    let service = MessagesLayer::cookie(config)
+        .with_message_storage(users.clone(), |headers, _| {
+            UserId::new(headers.get("x-user")?.to_str().ok()?).ok()
+        })
+        .layer(failing);
+    let req = Request::get("/")
+        .header("x-user", "eve")
+        .body(Body::empty())
+        .unwrap();
+    let err = service.oneshot(req).await.unwrap_err();
+    assert_eq!(err.to_string(), "the inner service failed");
+    assert_eq!(users.pending(&eve), 2, "put back, with the request's own");
+}

@@ -688,7 +688,10 @@ async fn redis_stopped_gives_a_fast_503_and_recovers() {
         "{err:?}"
     );
     assert!(started.elapsed() < BOUND);
-    eprintln!("Outbox while Redis is down: {err} after {:?}", started.elapsed());
+    eprintln!(
+        "Outbox while Redis is down: {err} after {:?}",
+        started.elapsed()
+    );
     // Anonymous visitors are served by the cookie meanwhile.
     let (anon, _) = client();
     let res = post(&anon, &one, "/add?text=anonymous%20still%20works").await;

@@ -28,7 +28,8 @@
 //!   read, kept ones, those below the minimum level, its own new ones), before anything a
 //!   background job added meanwhile. Two requests — two devices, two instances — never
 //!   both see a message: a request running while another holds the user's messages sees
-//!   the ones added since, and the held ones once they are put back. A process that dies
+//!   the ones added since, and the held ones once they are put back (an inner service
+//!   that fails still gets them put back). A process that dies, or a handler that panics,
 //!   between the take and the put-back loses what it held (the messages were taken, not
 //!   shown): the price of never showing a message twice.
 //! * **Expiry and bound.** Each user's entry expires [`UserStoreOptions::ttl`] after its
