@@ -29,9 +29,11 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Respon
 use herald_core::Storage;
 
 use crate::config::Config;
+use crate::keyed;
 use crate::messages::{FailSilently, Messages, MessagesError};
 use crate::session::{NoSession, SessionError};
 use crate::state::{self, RequestState, SessionWrite, Setup, lock};
+use crate::storage::{MessageStorage, NoStorage};
 
 /// The name the missing-middleware error gives.
 pub(crate) const MIDDLEWARE_NAME: &str = "herald_flash::actix::MessagesMiddleware";
@@ -53,9 +55,32 @@ pub use crate::session::ActixSessionSource;
 /// let with_overflow = MessagesMiddleware::fallback(config, MemorySessions::new());
 /// # let _ = (cookie_only, with_overflow);
 /// ```
+///
+/// `M` is the middleware's own [`MessageStorage`], if it has one (see
+/// [`with_message_storage`](Self::with_message_storage)).
 #[derive(Clone, Debug)]
-pub struct MessagesMiddleware<S = NoSession> {
+pub struct MessagesMiddleware<S = NoSession, M: MessageStorage = NoStorage> {
     setup: Setup<S>,
+    keyed: Option<KeyedSetup<M>>,
+}
+
+/// The hook that picks a request's key in a [`MessageStorage`] (`None`: the built-in
+/// storage serves the request).
+type Select<K> = std::sync::Arc<dyn Fn(&HttpRequest) -> Option<K> + Send + Sync>;
+
+/// A middleware's own message storage and the hook that picks a request's key in it.
+#[derive(Clone)]
+struct KeyedSetup<M: MessageStorage> {
+    storage: M,
+    select: Select<M::Key>,
+}
+
+impl<M: MessageStorage> std::fmt::Debug for KeyedSetup<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedSetup")
+            .field("storage", &std::any::type_name::<M>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MessagesMiddleware {
@@ -87,25 +112,69 @@ impl<S: ActixSessionSource> MessagesMiddleware<S> {
                 storage,
                 source,
             },
+            keyed: None,
         }
     }
+}
 
-    /// The storage this middleware uses.
+impl<S> MessagesMiddleware<S> {
+    /// Adds your own [`MessageStorage`] beside the built-in storage: `select` picks the
+    /// key a request's messages live under in `storage` (from your auth extractor or
+    /// session: actix-identity's `Identity`, actix-session's `Session`); a request for
+    /// which it answers `None` uses the built-in storage. As
+    /// [`MessagesLayer::with_message_storage`](crate::tower::MessagesLayer::with_message_storage),
+    /// including the carry-over of the messages cookie.
+    ///
+    /// ```
+    /// use actix_web::HttpMessage as _;
+    /// use herald_flash::user_store::{MemoryUserStore, UserId};
+    /// use herald_flash::{Config, actix::MessagesMiddleware};
+    ///
+    /// #[derive(Clone)]
+    /// struct CurrentUser(u64);
+    ///
+    /// let config = Config::builder().secret([7u8; 32]).build().unwrap();
+    /// let middleware = MessagesMiddleware::cookie(config)
+    ///     .with_message_storage(MemoryUserStore::new(), |req| {
+    ///         let user = req.extensions().get::<CurrentUser>()?.0;
+    ///         UserId::new(user.to_string()).ok()
+    ///     });
+    /// # let _ = middleware;
+    /// ```
+    pub fn with_message_storage<M: MessageStorage>(
+        self,
+        storage: M,
+        select: impl Fn(&HttpRequest) -> Option<M::Key> + Send + Sync + 'static,
+    ) -> MessagesMiddleware<S, M> {
+        MessagesMiddleware {
+            setup: self.setup,
+            keyed: Some(KeyedSetup {
+                storage,
+                select: std::sync::Arc::new(select),
+            }),
+        }
+    }
+}
+
+impl<S, M: MessageStorage> MessagesMiddleware<S, M> {
+    /// The built-in storage this middleware uses (for requests without a key in its own
+    /// message storage, if it has one).
     pub fn storage(&self) -> Storage {
         self.setup.storage
     }
 }
 
-impl<Svc, Body, S> Transform<Svc, ServiceRequest> for MessagesMiddleware<S>
+impl<Svc, Body, S, M> Transform<Svc, ServiceRequest> for MessagesMiddleware<S, M>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<Body>, Error = actix_web::Error>
         + 'static,
     Body: MessageBody + 'static,
     S: ActixSessionSource,
+    M: MessageStorage,
 {
     type Response = ServiceResponse<Body>;
     type Error = actix_web::Error;
-    type Transform = MessagesMiddlewareService<Svc, S>;
+    type Transform = MessagesMiddlewareService<Svc, S, M>;
     type InitError = ();
     type Future = Ready<Result<Self::Transform, ()>>;
 
@@ -113,17 +182,19 @@ where
         ready(Ok(MessagesMiddlewareService {
             service: Rc::new(service),
             setup: self.setup.clone(),
+            keyed: self.keyed.clone(),
         }))
     }
 }
 
 /// The service [`MessagesMiddleware`] wraps around the inner service.
-pub struct MessagesMiddlewareService<Svc, S = NoSession> {
+pub struct MessagesMiddlewareService<Svc, S = NoSession, M: MessageStorage = NoStorage> {
     service: Rc<Svc>,
     setup: Setup<S>,
+    keyed: Option<KeyedSetup<M>>,
 }
 
-impl<Svc, S> std::fmt::Debug for MessagesMiddlewareService<Svc, S> {
+impl<Svc, S, M: MessageStorage> std::fmt::Debug for MessagesMiddlewareService<Svc, S, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessagesMiddlewareService")
             .field("setup", &self.setup)
@@ -131,12 +202,13 @@ impl<Svc, S> std::fmt::Debug for MessagesMiddlewareService<Svc, S> {
     }
 }
 
-impl<Svc, Body, S> Service<ServiceRequest> for MessagesMiddlewareService<Svc, S>
+impl<Svc, Body, S, M> Service<ServiceRequest> for MessagesMiddlewareService<Svc, S, M>
 where
     Svc: Service<ServiceRequest, Response = ServiceResponse<Body>, Error = actix_web::Error>
         + 'static,
     Body: MessageBody + 'static,
     S: ActixSessionSource,
+    M: MessageStorage,
 {
     type Response = ServiceResponse<Body>;
     type Error = actix_web::Error;
@@ -147,6 +219,36 @@ where
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        if let Some(keyed) = &self.keyed
+            && let Some(key) = (keyed.select)(req.request())
+        {
+            let storage = keyed.storage.clone();
+            let config = self.setup.config.clone();
+            let (mut state, carried) = keyed::begin(
+                &config,
+                req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
+            );
+            let service = Rc::clone(&self.service);
+            return Box::pin(async move {
+                let pending = keyed::load(&mut state, storage, key, carried).await;
+                let (messages, handle) = Messages::attached(state);
+                req.extensions_mut().insert(messages);
+                let res = service.call(req).await;
+                // Even when the inner service fails: what the request took is put back.
+                let done = keyed::finish(&handle, pending).await;
+                let mut res = res?;
+                if let Some(line) = done.delete_cookie {
+                    append_set_cookie(res.headers_mut(), line);
+                }
+                if let Some(u) = done.unstored {
+                    if u.lost_to_the_session_backend() {
+                        unavailable(&mut res, &config.inner.cookie_name);
+                    }
+                    res.response_mut().extensions_mut().insert(u);
+                }
+                Ok(res)
+            });
+        }
         let mw = &self.setup;
         let mut state = RequestState::begin(
             &mw.config,
@@ -181,27 +283,31 @@ where
             }
             if let Some(u) = unstored {
                 if u.lost_to_the_session_backend() {
-                    // As in the tower layer: not the handler's answer but a 503, and none
-                    // of this write (the messages cookie is taken back too).
-                    res.response_mut().head_mut().status = StatusCode::SERVICE_UNAVAILABLE;
                     let name = lock(&handle).config.inner.cookie_name.clone();
-                    let prefix = format!("{name}=");
-                    let headers = res.headers_mut();
-                    headers.remove(actix_web::http::header::LOCATION);
-                    let kept: Vec<HeaderValue> = headers
-                        .get_all(SET_COOKIE)
-                        .filter(|v| !v.as_bytes().starts_with(prefix.as_bytes()))
-                        .cloned()
-                        .collect();
-                    headers.remove(SET_COOKIE);
-                    for v in kept {
-                        headers.append(SET_COOKIE, v);
-                    }
+                    unavailable(&mut res, &name);
                 }
                 res.response_mut().extensions_mut().insert(u);
             }
             Ok(res)
         })
+    }
+}
+
+/// As in the tower layer: not the handler's answer but a 503, and none of this write (the
+/// messages cookie is taken back too).
+fn unavailable<Body>(res: &mut ServiceResponse<Body>, cookie_name: &str) {
+    res.response_mut().head_mut().status = StatusCode::SERVICE_UNAVAILABLE;
+    let prefix = format!("{cookie_name}=");
+    let headers = res.headers_mut();
+    headers.remove(actix_web::http::header::LOCATION);
+    let kept: Vec<HeaderValue> = headers
+        .get_all(SET_COOKIE)
+        .filter(|v| !v.as_bytes().starts_with(prefix.as_bytes()))
+        .cloned()
+        .collect();
+    headers.remove(SET_COOKIE);
+    for v in kept {
+        headers.append(SET_COOKIE, v);
     }
 }
 
@@ -216,8 +322,8 @@ fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
 fn extract(req: &HttpRequest) -> Result<Option<Messages>, MessagesError> {
     match req.extensions().get::<Messages>() {
         None => Ok(None),
-        Some(m) => match m.session_error() {
-            Some(e) => Err(MessagesError::Session(e)),
+        Some(m) => match m.load_error() {
+            Some(e) => Err(e),
             None => Ok(Some(m.clone())),
         },
     }

@@ -13,8 +13,10 @@
 //! | [`messages`] | [`Messages`], the extractor handlers use, and the [`Snapshot`] a read returns |
 //! | [`tower`] | [`MessagesLayer`](tower::MessagesLayer) for axum and any tower server |
 //! | `actix` | `MessagesMiddleware` for actix-web (feature `actix`) |
+//! | [`storage`] | [`MessageStorage`](storage::MessageStorage), your own storage (Django's `BaseStorage`), beside the built-in ones |
+//! | [`user_store`] | messages for a signed-in user wherever they are: per-user stores in process and on Redis (feature `user-store-redis`), and the [`Outbox`](user_store::Outbox) a background job writes to |
 //! | [`session`] | the [`SessionBackend`](session::SessionBackend) trait, an in-memory store, tower-sessions and actix-session (and through them Redis and SQL) |
-//! | `redis` | a Redis session store for tower-sessions that fails fast while Redis is down and reconnects by itself (feature `tower-sessions-redis`) |
+//! | `redis` | a Redis session store for tower-sessions that fails fast while Redis is down and reconnects by itself (feature `tower-sessions-redis`), and the same fail-fast client for the per-user store (feature `user-store-redis`) |
 //! | [`context`] | [`Context`](context::Context), the template context (Django's messages context processor), with minijinja, askama and tera bindings (features of those names) |
 //! | `htmx` | `HtmxLayer` (tower) and `HtmxMiddleware` (actix-web): an htmx request's messages in `HX-Trigger` (feature `htmx`) |
 //! | `success` | a success message formatted from a form's fields, Django's `SuccessMessageMixin` (feature `success`) |
@@ -43,18 +45,25 @@
 pub mod config;
 pub mod context;
 mod cookies;
+mod keyed;
 pub mod messages;
 pub mod session;
 mod state;
+pub mod storage;
 pub mod tower;
 pub mod unstored;
+pub mod user_store;
 pub mod view;
 
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 pub mod actix;
 
-#[cfg(feature = "tower-sessions-redis")]
+#[cfg(any(feature = "tower-sessions-redis", feature = "user-store-redis"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "tower-sessions-redis", feature = "user-store-redis")))
+)]
 pub mod redis;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};

@@ -69,6 +69,10 @@ pub enum MessagesError {
     /// ([`SessionError::Missing`], a 500) or its backend failed (a 503).
     #[error("herald: the messages could not be read from the session: {0}")]
     Session(#[from] SessionError),
+    /// The request's [`MessageStorage`](crate::storage::MessageStorage) could not be read
+    /// (a 503).
+    #[error("herald: the messages could not be read from the message storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
     /// The message does not fit the request's limits (see
     /// [`ConfigBuilder::request_limits`](crate::ConfigBuilder::request_limits)); it was
     /// not queued. Only [`Messages::try_add`] returns it.
@@ -86,11 +90,12 @@ pub enum MessagesError {
 }
 
 impl MessagesError {
-    /// The HTTP status this error maps to: 503 for a failing session backend, 500 for
-    /// everything else (a missing layer is a programming error, not an outage).
+    /// The HTTP status this error maps to: 503 for a failing session backend or message
+    /// storage, 500 for everything else (a missing layer is a programming error, not an
+    /// outage).
     pub fn status(&self) -> http::StatusCode {
         match self {
-            MessagesError::Session(SessionError::Backend(_)) => {
+            MessagesError::Session(SessionError::Backend(_)) | MessagesError::Storage(_) => {
                 http::StatusCode::SERVICE_UNAVAILABLE
             }
             _ => http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -196,12 +201,19 @@ impl Messages {
         matches!(self.inner, Inner::Attached(_))
     }
 
-    /// The session error the layer met while loading, if any (extractors turn it into
-    /// [`MessagesError::Session`]).
+    /// The error the layer met while loading, if any: a session error
+    /// ([`MessagesError::Session`]) or a message storage's ([`MessagesError::Storage`]).
+    /// Extractors reject with it.
     #[cfg(any(feature = "axum", feature = "actix"))]
-    pub(crate) fn session_error(&self) -> Option<SessionError> {
+    pub(crate) fn load_error(&self) -> Option<MessagesError> {
         match &self.inner {
-            Inner::Attached(h) => lock(h).session_error.clone(),
+            Inner::Attached(h) => {
+                let state = lock(h);
+                if let Some(e) = &state.session_error {
+                    return Some(MessagesError::Session(e.clone()));
+                }
+                state.storage_error.clone().map(MessagesError::Storage)
+            }
             Inner::Detached(_) => None,
         }
     }

@@ -67,6 +67,11 @@
 //!   [`require_connection`](RedisOptions::require_connection) to fail with
 //!   [`ConnectError::Unreachable`] instead of starting.
 //!
+//! The same client, without the session store, is [`connect_client`] (also with the
+//! feature `user-store-redis` alone): the per-user message store
+//! (`herald_flash::user_store::RedisUserStore`) is built on it, so it fails fast, is
+//! bounded and recovers exactly as described here.
+//!
 //! Nothing here makes Redis durable: with persistence off, a restarted Redis has lost the
 //! sessions it held, and with them any overflow messages not yet shown.
 //!
@@ -114,9 +119,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The Redis client the store is built on (fred 10, the one tower-sessions-redis-store
+/// uses), re-exported for its types.
+pub use fred;
+#[cfg(feature = "tower-sessions-redis")]
 pub use tower_sessions_redis_store::RedisStore;
-/// The Redis client the store is built on (fred 10), re-exported for its types.
-pub use tower_sessions_redis_store::fred;
 
 use fred::prelude::{
     Builder, ClientLike, Config as FredConfig, EventInterface, Options, Pool, ReconnectPolicy,
@@ -125,6 +132,7 @@ use fred::types::config::UnresponsiveConfig;
 
 /// The session store [`connect`] returns: tower-sessions-redis-store's [`RedisStore`] over
 /// a fred [`Pool`] whose commands all carry the fail-fast options.
+#[cfg(feature = "tower-sessions-redis")]
 pub type Store = RedisStore<fred::clients::WithOptions<Pool>>;
 
 /// How long to wait between reconnection attempts. Attempts never stop.
@@ -281,7 +289,22 @@ pub enum ConnectError {
 /// [`ConnectError::Url`] for a malformed URL, [`ConnectError::Options`] for an option out
 /// of range, and — only with [`RedisOptions::require_connection`] —
 /// [`ConnectError::Unreachable`] when Redis does not answer within the wait.
+#[cfg(feature = "tower-sessions-redis")]
 pub async fn connect(url: &str, options: &RedisOptions) -> Result<Store, ConnectError> {
+    connect_client(url, options).await.map(RedisStore::new)
+}
+
+/// The fail-fast client [`connect`] builds its store on: a [`fred`] pool whose every
+/// command carries the fail-fast options. The per-user store on Redis
+/// (`herald_flash::user_store::RedisUserStore`) uses it too, so both behave alike while
+/// Redis is down and after it is back.
+pub type Client = fred::clients::WithOptions<Pool>;
+
+/// Connects to the Redis at `url` as [`connect`] does, and returns the [`Client`] itself.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_client(url: &str, options: &RedisOptions) -> Result<Client, ConnectError> {
     options.check()?;
     // fred reads any scheme as a plain Redis server: say so for `http://` and the like.
     if !url.starts_with("redis") {
@@ -345,7 +368,7 @@ pub async fn connect(url: &str, options: &RedisOptions) -> Result<Store, Connect
         timeout: Some(options.command_timeout),
         ..Options::default()
     };
-    Ok(RedisStore::new(pool.with_options(&fail_fast)))
+    Ok(pool.with_options(&fail_fast))
 }
 
 /// fred's default reconnect jitter (50 ms), with a margin.

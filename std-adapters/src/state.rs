@@ -53,6 +53,9 @@ pub(crate) struct RequestState {
     pub(crate) inbox: RequestInbox,
     /// Why the session could not be read, if it could not: the extractor reports it.
     pub(crate) session_error: Option<SessionError>,
+    /// Why the request's [`MessageStorage`](crate::storage::MessageStorage) could not be
+    /// read, if it could not: the extractor reports it.
+    pub(crate) storage_error: Option<crate::storage::StorageError>,
     /// Messages added past the request's limits, reported with the response.
     pub(crate) refused: Vec<UnstoredMessage>,
     /// The messages the cookie written by this response holds, if it writes one: when the
@@ -82,7 +85,7 @@ pub(crate) enum SessionValue {
 
 /// The messages cookie value from the `Cookie` headers, read as the configured format
 /// expects, and loaded into `inbox`.
-fn load_cookie<'h>(
+pub(crate) fn load_cookie<'h>(
     inbox: &mut RequestInbox,
     inner: &Inner,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
@@ -159,6 +162,7 @@ impl RequestState {
             config: config.clone(),
             inbox,
             session_error: None,
+            storage_error: None,
             refused: Vec::new(),
             cookie_part: None,
         }

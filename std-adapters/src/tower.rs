@@ -25,6 +25,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use herald_core::Storage;
@@ -35,9 +36,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::Config;
+use crate::keyed;
 use crate::messages::Messages;
 use crate::session::{NoSession, SessionError};
 use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
+use crate::storage::{MessageStorage, NoStorage};
 use crate::unstored::UnstoredMessage;
 
 pub use crate::session::TowerSessionSource;
@@ -56,9 +59,32 @@ pub use crate::session::TowerSessionSource;
 /// let with_overflow = MessagesLayer::fallback(config, MemorySessions::new());
 /// # let _ = (cookie_only, with_overflow);
 /// ```
+///
+/// `M` is the layer's own [`MessageStorage`], if it has one (see
+/// [`with_message_storage`](Self::with_message_storage)).
 #[derive(Clone, Debug)]
-pub struct MessagesLayer<S = NoSession> {
+pub struct MessagesLayer<S = NoSession, M: MessageStorage = NoStorage> {
     setup: Setup<S>,
+    keyed: Option<KeyedSetup<M>>,
+}
+
+/// The hook that picks a request's key in a [`MessageStorage`] from its headers and
+/// extensions (`None`: the layer's built-in storage serves the request).
+type Select<K> = Arc<dyn Fn(&HeaderMap, &http::Extensions) -> Option<K> + Send + Sync>;
+
+/// A layer's own message storage and the hook that picks a request's key in it.
+#[derive(Clone)]
+struct KeyedSetup<M: MessageStorage> {
+    storage: M,
+    select: Select<M::Key>,
+}
+
+impl<M: MessageStorage> std::fmt::Debug for KeyedSetup<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyedSetup")
+            .field("storage", &std::any::type_name::<M>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl MessagesLayer {
@@ -90,42 +116,96 @@ impl<S: TowerSessionSource> MessagesLayer<S> {
                 storage,
                 source,
             },
+            keyed: None,
         }
     }
+}
 
-    /// The storage this layer uses.
+impl<S> MessagesLayer<S> {
+    /// Adds your own [`MessageStorage`] beside the built-in storage: `select` picks, from
+    /// a request's headers and extensions (put there by your auth layer), the key its
+    /// messages live under in `storage`; a request for which it answers `None` (an
+    /// anonymous visitor) uses the built-in storage this layer was built with.
+    ///
+    /// A keyed request also carries over what the messages cookie holds (the message the
+    /// login view added before the redirect): it is moved into `storage` and the cookie
+    /// deleted. See [`crate::storage`] for the contract and [`crate::user_store`] for
+    /// per-user stores.
+    ///
+    /// The hook is synchronous and runs before the inner service: the user must already be
+    /// in the request when herald's layer sees it — put your auth layer outside herald's
+    /// (axum-login's `AuthSession` in the extensions, or a small middleware that reads the
+    /// user id from the tower-sessions session and inserts it).
+    ///
+    /// ```
+    /// use herald_flash::user_store::{MemoryUserStore, UserId};
+    /// use herald_flash::{Config, tower::MessagesLayer};
+    ///
+    /// /// What the application's auth layer puts into the request extensions.
+    /// #[derive(Clone)]
+    /// struct CurrentUser(u64);
+    ///
+    /// let config = Config::builder().secret([7u8; 32]).build().unwrap();
+    /// let users = MemoryUserStore::new();
+    /// let layer = MessagesLayer::cookie(config).with_message_storage(users, |_, extensions| {
+    ///     let user = extensions.get::<CurrentUser>()?;
+    ///     UserId::new(user.0.to_string()).ok()
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn with_message_storage<M: MessageStorage>(
+        self,
+        storage: M,
+        select: impl Fn(&HeaderMap, &http::Extensions) -> Option<M::Key> + Send + Sync + 'static,
+    ) -> MessagesLayer<S, M> {
+        MessagesLayer {
+            setup: self.setup,
+            keyed: Some(KeyedSetup {
+                storage,
+                select: Arc::new(select),
+            }),
+        }
+    }
+}
+
+impl<S, M: MessageStorage> MessagesLayer<S, M> {
+    /// The built-in storage this layer uses (for requests without a key in its own
+    /// message storage, if it has one).
     pub fn storage(&self) -> Storage {
         self.setup.storage
     }
 }
 
-impl<Inner, S: Clone> Layer<Inner> for MessagesLayer<S> {
-    type Service = MessagesService<Inner, S>;
+impl<Inner, S: Clone, M: MessageStorage> Layer<Inner> for MessagesLayer<S, M> {
+    type Service = MessagesService<Inner, S, M>;
     fn layer(&self, inner: Inner) -> Self::Service {
         MessagesService {
             inner,
             setup: self.setup.clone(),
+            keyed: self.keyed.clone(),
         }
     }
 }
 
 /// The service [`MessagesLayer`] wraps around an inner service.
 #[derive(Clone, Debug)]
-pub struct MessagesService<Inner, S = NoSession> {
+pub struct MessagesService<Inner, S = NoSession, M: MessageStorage = NoStorage> {
     inner: Inner,
     setup: Setup<S>,
+    keyed: Option<KeyedSetup<M>>,
 }
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 type SessionSlot<S> = Option<Result<<S as TowerSessionSource>::Session, SessionError>>;
 
-impl<Inner, S, ReqBody, ResBody> Service<Request<ReqBody>> for MessagesService<Inner, S>
+impl<Inner, S, M, ReqBody, ResBody> Service<Request<ReqBody>> for MessagesService<Inner, S, M>
 where
     Inner: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     Inner::Future: Send + 'static,
     Inner::Error: Send + 'static,
     S: TowerSessionSource,
+    M: MessageStorage,
     ReqBody: Send + 'static,
     ResBody: Send + 'static,
 {
@@ -138,6 +218,43 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        if let Some(keyed) = &self.keyed
+            && let Some(key) = (keyed.select)(req.headers(), req.extensions())
+        {
+            let storage = keyed.storage.clone();
+            let config = self.setup.config.clone();
+            let (mut state, carried) = keyed::begin(
+                &config,
+                req.headers()
+                    .get_all(COOKIE)
+                    .iter()
+                    .map(HeaderValue::as_bytes),
+            );
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            let fut = async move {
+                let pending = keyed::load(&mut state, storage, key, carried).await;
+                let (messages, handle) = Messages::attached(state);
+                req.extensions_mut().insert(messages);
+                let res = inner.call(req).await;
+                // Even when the inner service fails: what the request took is put back.
+                let done = keyed::finish(&handle, pending).await;
+                let mut res = res?;
+                if let Some(line) = done.delete_cookie {
+                    append_set_cookie(res.headers_mut(), line);
+                }
+                if let Some(u) = done.unstored {
+                    if u.lost_to_the_session_backend() {
+                        unavailable(&mut res, &config.inner.cookie_name);
+                    }
+                    res.extensions_mut().insert(u);
+                }
+                Ok(res)
+            };
+            return ResponseFuture {
+                kind: Kind::Boxed { fut: Box::pin(fut) },
+            };
+        }
         let layer = &self.setup;
         let state = RequestState::begin(
             &layer.config,
@@ -323,28 +440,32 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
     }
     if let Some(u) = unstored {
         if u.lost_to_the_session_backend() {
-            // The handler's answer (often a 303 "saved") would claim messages were kept
-            // that the failing backend lost: the client gets a 503 instead, and none of
-            // this write (the messages cookie is taken back too; it keeps the one it had).
-            *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-            let headers = res.headers_mut();
-            headers.remove(http::header::LOCATION);
             let name = lock(&handle).config.inner.cookie_name.clone();
-            let prefix = format!("{name}=");
-            let kept: Vec<HeaderValue> = headers
-                .get_all(SET_COOKIE)
-                .iter()
-                .filter(|v| !v.as_bytes().starts_with(prefix.as_bytes()))
-                .cloned()
-                .collect();
-            headers.remove(SET_COOKIE);
-            for v in kept {
-                headers.append(SET_COOKIE, v);
-            }
+            unavailable(&mut res, &name);
         }
         res.extensions_mut().insert(u);
     }
     res
+}
+
+/// The handler's answer (often a 303 "saved") would claim messages were kept that the
+/// failing backend lost: the client gets a 503 instead, and none of this write (the
+/// messages cookie is taken back too; it keeps the one it had).
+fn unavailable<ResBody>(res: &mut Response<ResBody>, cookie_name: &str) {
+    *res.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+    let headers = res.headers_mut();
+    headers.remove(http::header::LOCATION);
+    let prefix = format!("{cookie_name}=");
+    let kept: Vec<HeaderValue> = headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter(|v| !v.as_bytes().starts_with(prefix.as_bytes()))
+        .cloned()
+        .collect();
+    headers.remove(SET_COOKIE);
+    for v in kept {
+        headers.append(SET_COOKIE, v);
+    }
 }
 
 /// Appends a `Set-Cookie` line; the bytes become the header value without a copy.
@@ -370,8 +491,8 @@ mod axum_impl {
     fn extract(parts: &Parts) -> Result<Option<Messages>, MessagesError> {
         match parts.extensions.get::<Messages>() {
             None => Ok(None),
-            Some(m) => match m.session_error() {
-                Some(e) => Err(MessagesError::Session(e)),
+            Some(m) => match m.load_error() {
+                Some(e) => Err(e),
                 None => Ok(Some(m.clone())),
             },
         }

@@ -5,6 +5,7 @@ use std::fmt;
 use herald_core::CapacityError;
 
 use crate::session::SessionError;
+use crate::storage::StorageError;
 use crate::view::OwnedMessage;
 
 /// Why a message was not stored.
@@ -25,6 +26,11 @@ pub enum UnstoredReason {
     /// The encrypted cookie could not be written: the operating system's random generator
     /// gave no nonce (the message says why).
     Encryption(String),
+    /// The [`MessageStorage`](crate::storage::MessageStorage) failed when it was written.
+    Storage(StorageError),
+    /// The message storage's bound was reached (a per-user store keeps at most so many
+    /// entries a user): the oldest entries were dropped.
+    StorageFull,
 }
 
 impl fmt::Display for UnstoredReason {
@@ -37,6 +43,10 @@ impl fmt::Display for UnstoredReason {
                 f.write_str("Django's wire format cannot carry a message's expiry")
             }
             UnstoredReason::Encryption(e) => write!(f, "the cookie could not be encrypted: {e}"),
+            UnstoredReason::Storage(e) => write!(f, "the message storage write failed: {e}"),
+            UnstoredReason::StorageFull => {
+                f.write_str("the message storage's bound was reached; the oldest were dropped")
+            }
         }
     }
 }
@@ -79,11 +89,16 @@ impl Unstored {
     /// any `Location` removed) and takes back the messages cookie of the same write (the
     /// browser keeps the cookie it had), so that no client is told "saved" for messages
     /// that were not kept and nothing of the failed write is half applied; every message
-    /// of the write is in the report, which stays in the response extensions.
+    /// of the write is in the report, which stays in the response extensions. A failing
+    /// [`MessageStorage`](crate::storage::MessageStorage) counts as a failing backend too
+    /// ([`UnstoredReason::Storage`]).
     pub fn lost_to_the_session_backend(&self) -> bool {
-        self.messages
-            .iter()
-            .any(|m| matches!(m.reason, UnstoredReason::Session(SessionError::Backend(_))))
+        self.messages.iter().any(|m| {
+            matches!(
+                m.reason,
+                UnstoredReason::Session(SessionError::Backend(_)) | UnstoredReason::Storage(_)
+            )
+        })
     }
 
     /// The texts, oldest first.

@@ -1,5 +1,6 @@
 //! The small examples (`examples/axum_cookie.rs`, `axum_tower_sessions.rs`,
-//! `actix_cookie.rs`, `actix_redis.rs`, `django_interop.rs`), each included here and its
+//! `axum_user_store.rs`, `actix_cookie.rs`, `actix_redis.rs`, `django_interop.rs`), each
+//! included here and its
 //! `app` served exactly as its `main` serves it, on a free loopback port, driven by a real
 //! HTTP client with a cookie jar that does not follow redirects:
 //!
@@ -24,6 +25,9 @@ mod axum_redis;
 #[path = "../examples/axum_tower_sessions.rs"]
 #[allow(dead_code)]
 mod axum_tower_sessions;
+#[path = "../examples/axum_user_store.rs"]
+#[allow(dead_code)]
+mod axum_user_store;
 
 #[path = "../examples/actix_cookie.rs"]
 #[allow(dead_code)]
@@ -348,6 +352,70 @@ async fn axum_redis() {
         1,
         "the session (with the overflow) is in Redis"
     );
+}
+
+/// Messages per signed-in user on Redis: the login view's message is shown after its
+/// redirect, the background export's message once, on whichever of two instances and two
+/// devices asks first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_user_store() {
+    let Some(redis) = redis_server::RedisServer::start_or_skip("axum_user_store") else {
+        return;
+    };
+    let one = serve_axum(
+        axum_user_store::app(SECRET, &redis.url())
+            .await
+            .expect("app"),
+    )
+    .await;
+    let two = serve_axum(
+        axum_user_store::app(SECRET, &redis.url())
+            .await
+            .expect("app"),
+    )
+    .await;
+    let sign_in = async |server: &Running| {
+        let (c, _) = client();
+        let res = c
+            .post(server.url("/login"))
+            .form(&[("name", "ada")])
+            .send()
+            .await
+            .expect("POST /login");
+        assert_eq!(res.status(), 303);
+        c
+    };
+    let laptop = sign_in(&one).await;
+    let html = page(&laptop, &two).await;
+    assert!(html.contains("Signed in as ada."), "{html}");
+    assert!(
+        html.contains("Welcome, ada."),
+        "the login view's message: {html}"
+    );
+    let phone = sign_in(&two).await;
+    assert!(page(&phone, &one).await.contains("Welcome, ada."));
+
+    let res = laptop
+        .post(one.url("/export"))
+        .send()
+        .await
+        .expect("POST /export");
+    assert_eq!(res.status(), 303);
+    assert!(page(&laptop, &one).await.contains("Export started"));
+    // The device that asks first after the export is done sees it (polled: the job runs
+    // on its own), and only that one.
+    let ready = |html: &str| html.contains("Your export is ready.");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        tokio::time::sleep(axum_user_store::EXPORT_TIME / 4).await;
+        let html = page(&phone, &two).await;
+        if ready(&html) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never shown: {html}");
+    }
+    assert!(!ready(&page(&laptop, &one).await), "shown once");
+    assert!(!ready(&page(&phone, &one).await));
 }
 
 /// The example's app refuses a Django key herald considers too short, at start-up.
