@@ -66,3 +66,64 @@ impl Limit {
         Some(body.len())
     }
 }
+
+/// The physical limit of an encrypted value: XChaCha20-Poly1305 in place over the raw
+/// bytes and base64url of `nonce || ciphertext || tag`, keyed with a key derived like
+/// herald's (one HMAC at set-up, none per value): what herald's encrypted rows are divided by.
+pub struct AeadLimit {
+    cipher: chacha20poly1305::XChaCha20Poly1305,
+}
+
+impl Default for AeadLimit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AeadLimit {
+    /// A limit keyed from [`SECRET`].
+    pub fn new() -> Self {
+        let mut kdf = <Hmac<Sha256> as Mac>::new_from_slice(SECRET).expect("any key length");
+        kdf.update(b"limit key");
+        let key: [u8; 32] = kdf.finalize().into_bytes().into();
+        AeadLimit {
+            cipher: <chacha20poly1305::XChaCha20Poly1305 as chacha20poly1305::KeyInit>::new(
+                &key.into(),
+            ),
+        }
+    }
+
+    /// Encrypts `buf[24..24 + raw_len]` in place under the nonce in `buf[..24]`, puts the
+    /// tag after it and base64url-encodes the whole into `out`; returns the text length.
+    pub fn encrypt(&self, buf: &mut [u8], raw_len: usize, out: &mut [u8]) -> usize {
+        use chacha20poly1305::aead::AeadInPlace;
+        let (nonce, rest) = buf.split_at_mut(24);
+        let (body, tag) = rest.split_at_mut(raw_len);
+        let t = self
+            .cipher
+            .encrypt_in_place_detached(chacha20poly1305::XNonce::from_slice(nonce), b"", body)
+            .expect("short enough");
+        tag[..16].copy_from_slice(&t);
+        URL_SAFE_NO_PAD
+            .encode_slice(&buf[..24 + raw_len + 16], out)
+            .expect("output large enough")
+    }
+
+    /// Decodes `value` into `scratch` and decrypts it in place (tag checked first);
+    /// returns the body length.
+    pub fn decrypt(&self, value: &[u8], scratch: &mut [u8]) -> Option<usize> {
+        use chacha20poly1305::aead::AeadInPlace;
+        let n = URL_SAFE_NO_PAD.decode_slice(value, scratch).ok()?;
+        let (nonce, rest) = scratch[..n].split_at_mut(24);
+        let (body, tag) = rest.split_at_mut(rest.len() - 16);
+        self.cipher
+            .decrypt_in_place_detached(
+                chacha20poly1305::XNonce::from_slice(nonce),
+                b"",
+                body,
+                chacha20poly1305::Tag::from_slice(tag),
+            )
+            .ok()?;
+        Some(body.len())
+    }
+}

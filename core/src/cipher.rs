@@ -82,7 +82,7 @@ const LABEL: &[u8] = b"herald-v1 message encryption key\0";
 #[derive(Clone)]
 pub struct Cipher<const FALLBACKS: usize = DEFAULT_FALLBACKS> {
     current: XChaCha20Poly1305,
-    fallbacks: heapless::Vec<XChaCha20Poly1305, FALLBACKS>,
+    fallbacks: arrayvec::ArrayVec<XChaCha20Poly1305, FALLBACKS>,
 }
 
 impl<const FALLBACKS: usize> fmt::Debug for Cipher<FALLBACKS> {
@@ -114,10 +114,10 @@ impl<const FALLBACKS: usize> Cipher<FALLBACKS> {
         fallbacks: &[&[u8]],
     ) -> Result<Self, KeyError> {
         signer::check_secrets(secret, fallbacks, FALLBACKS)?;
-        let mut ciphers = heapless::Vec::new();
+        let mut ciphers = arrayvec::ArrayVec::new();
         for fallback in fallbacks {
             // Cannot fail: the count was checked above.
-            let _ = ciphers.push(bound_cipher(fallback, purpose, cookie_name));
+            let _ = ciphers.try_push(bound_cipher(fallback, purpose, cookie_name));
         }
         Ok(Cipher {
             current: bound_cipher(secret, purpose, cookie_name),
@@ -175,10 +175,7 @@ impl<const FALLBACKS: usize> Cipher<FALLBACKS> {
         self.seal_with(
             nonce,
             body_len,
-            |body| {
-                // Cannot fail: `body` is exactly `body_len` bytes.
-                let _ = codec::encode_body(header, messages, body);
-            },
+            |body| codec::write_body_exact(header, messages, body),
             out,
         )
     }
@@ -370,7 +367,7 @@ mod tests {
                 "the text is not readable"
             );
             let need = value.len();
-            let value: heapless::Vec<u8, 4096> = value.as_bytes().iter().copied().collect();
+            let value: arrayvec::ArrayVec<u8, 4096> = value.as_bytes().iter().copied().collect();
             assert_eq!(
                 c.encrypt(body, &nonce, &mut out[..need - 1]),
                 Err(SealError::BufferTooSmall { needed: need })

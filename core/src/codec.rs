@@ -1,4 +1,6 @@
-//! herald's own wire format for a message list, encoded with `postcard`.
+//! herald's own wire format for a message list: postcard's encoding of the layout below,
+//! written and read directly (no serde on the request path; the tests check both
+//! directions against postcard itself).
 //!
 //! A *body* is what both storages carry (the cookie signs or encrypts it, the session
 //! stores it as is). This crate writes format 2:
@@ -24,15 +26,10 @@
 
 use core::fmt;
 
-use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
-use serde::ser::SerializeTuple;
-use serde::{Serialize, Serializer};
-
-use crate::header::map_postcard;
 pub use crate::header::{
     DecodeError, FORMAT_VERSION, Header, MIN_READ_VERSION, is_readable_version, peek_issued_at,
 };
-use crate::level::Level;
+use crate::header::{FLAG_EXPIRES, FLAG_SAFE, Reader};
 use crate::list::{ListView, MessageStore};
 use crate::message::Message;
 use crate::signer::{SealError, SealWriter, Signer};
@@ -77,10 +74,6 @@ fn str_len(s: &str) -> usize {
     varint_len(s.len() as u64) + s.len()
 }
 
-/// A message's flags byte: bit 0 is `is_safe`, bit 1 says an expiry follows.
-const FLAG_SAFE: u8 = 1;
-const FLAG_EXPIRES: u8 = 2;
-
 /// The expiry as stored in a body issued at `issued_at`: seconds after it, 0 for a
 /// message that expires earlier (it is then expired for every reader whose clock has
 /// reached `issued_at`; an inbox never stores such a message, R-11.5).
@@ -115,55 +108,98 @@ pub fn body_len(header: &Header, messages: ListView<'_>) -> usize {
             .sum::<usize>()
 }
 
-/// One message as format 2 writes it.
-struct WireMessage<'m> {
-    message: Message<'m>,
-    issued_at: u64,
+/// Where [`write_body`] puts a body's bytes: a slice of the exact size, or a sealing
+/// writer that MACs and base64-encodes as it goes.
+trait Sink {
+    fn byte(&mut self, b: u8);
+    fn bytes(&mut self, b: &[u8]);
 }
 
-impl Serialize for WireMessage<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let m = &self.message;
-        let expires_in = expires_in(m, self.issued_at);
+/// A slice the body was sized for ([`body_len`]); never written past.
+struct SliceSink<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.out[self.at] = b;
+        self.at += 1;
+    }
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.out[self.at..self.at + b.len()].copy_from_slice(b);
+        self.at += b.len();
+    }
+}
+
+impl Sink for SealWriter<'_> {
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.write_byte(b);
+    }
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.write(b);
+    }
+}
+
+/// A postcard varint (LEB128).
+#[inline]
+fn put_varint(s: &mut impl Sink, mut v: u64) {
+    if v < 0x80 {
+        return s.byte(v as u8);
+    }
+    let mut buf = [0u8; 10];
+    let mut n = 0;
+    while v >= 0x80 {
+        buf[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    buf[n] = v as u8;
+    s.bytes(&buf[..=n]);
+}
+
+#[inline]
+fn put_str(s: &mut impl Sink, text: &str) {
+    put_varint(s, text.len() as u64);
+    s.bytes(text.as_bytes());
+}
+
+/// Writes the format-2 body of `messages` with `header`: exactly the bytes postcard
+/// writes for the layout in the module docs (varints, `bool` and `option` bytes, strings
+/// with their length), written directly rather than through serde, which is what the
+/// encoding costs on top of the MAC or the cipher. `tests::matches_postcard` checks the
+/// two agree.
+fn write_body(header: &Header, messages: ListView<'_>, s: &mut impl Sink) {
+    s.byte(FORMAT_VERSION);
+    put_varint(s, header.issued_at);
+    s.byte(u8::from(header.continued));
+    put_varint(s, messages.len() as u64);
+    for m in messages.iter() {
+        put_varint(s, zigzag(m.level.0));
+        put_str(s, m.message);
+        match m.extra_tags {
+            None => s.byte(0),
+            Some(e) => {
+                s.byte(1);
+                put_str(s, e);
+            }
+        }
+        let expires_in = expires_in(&m, header.issued_at);
         let flags = if m.is_safe { FLAG_SAFE } else { 0 }
             | if expires_in.is_some() {
                 FLAG_EXPIRES
             } else {
                 0
             };
-        // postcard writes no tuple length, so the optional fifth element costs nothing
-        // when absent.
-        let mut t = s.serialize_tuple(4 + usize::from(expires_in.is_some()))?;
-        t.serialize_element(&m.level)?;
-        t.serialize_element(m.message)?;
-        t.serialize_element(&m.extra_tags)?;
-        t.serialize_element(&flags)?;
+        s.byte(flags);
         if let Some(e) = expires_in {
-            t.serialize_element(&e)?;
+            put_varint(s, e);
         }
-        t.end()
     }
-}
-
-struct SeqOf<'a> {
-    messages: ListView<'a>,
-    issued_at: u64,
-}
-
-impl Serialize for SeqOf<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.messages.iter().map(|message| WireMessage {
-            message,
-            issued_at: self.issued_at,
-        }))
-    }
-}
-
-#[derive(Serialize)]
-struct BodyOut<'a> {
-    issued_at: u64,
-    continued: bool,
-    messages: SeqOf<'a>,
 }
 
 /// Encodes `messages` with `header` into `out` and returns the number of bytes written.
@@ -179,44 +215,24 @@ pub fn encode_body(
     if out.len() < needed {
         return Err(EncodeError::BufferTooSmall { needed });
     }
-    let (version, rest) = out[..needed].split_at_mut(1);
-    version[0] = FORMAT_VERSION;
-    let body = BodyOut {
-        issued_at: header.issued_at,
-        continued: header.continued,
-        messages: SeqOf {
-            messages,
-            issued_at: header.issued_at,
-        },
+    let mut sink = SliceSink {
+        out: &mut out[..needed],
+        at: 0,
     };
-    let written = postcard::to_slice(&body, rest)
-        .map_err(|_| EncodeError::BufferTooSmall { needed })?
-        .len();
+    write_body(header, messages, &mut sink);
     debug_assert_eq!(
-        written + 1,
-        needed,
+        sink.at, needed,
         "body_len must predict the encoding exactly"
     );
-    Ok(written + 1)
+    Ok(needed)
 }
 
-struct SealFlavor<'w, 'o>(&'w mut SealWriter<'o>);
-
-impl postcard::ser_flavors::Flavor for SealFlavor<'_, '_> {
-    type Output = ();
-    #[inline]
-    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.write_byte(byte);
-        Ok(())
-    }
-    #[inline]
-    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.write(data);
-        Ok(())
-    }
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
-    }
+/// Writes the body of `messages` into `out`, which is exactly [`body_len`] bytes long.
+#[cfg(feature = "encryption")]
+pub(crate) fn write_body_exact(header: &Header, messages: ListView<'_>, out: &mut [u8]) {
+    let mut sink = SliceSink { out, at: 0 };
+    write_body(header, messages, &mut sink);
+    debug_assert_eq!(sink.at, sink.out.len(), "sized by body_len");
 }
 
 /// Encodes `messages` with `header` and signs the body in one pass, writing the signed
@@ -232,17 +248,8 @@ pub fn seal_body<'o, const F: usize>(
     out: &'o mut [u8],
 ) -> Result<&'o str, SealError> {
     let mut writer = signer.seal_writer(out);
-    writer.write(&[FORMAT_VERSION]);
-    let body = BodyOut {
-        issued_at: header.issued_at,
-        continued: header.continued,
-        messages: SeqOf {
-            messages,
-            issued_at: header.issued_at,
-        },
-    };
-    // The flavor never fails; a short output is reported by `finish`.
-    let _ = postcard::serialize_with_flavor(&body, SealFlavor(&mut writer));
+    write_body(header, messages, &mut writer);
+    // A short output is reported by `finish`.
     writer.finish()
 }
 
@@ -305,186 +312,447 @@ fn decode_inner<S: MessageStore>(
     if !is_readable_version(version) {
         return Err(DecodeError::UnsupportedVersion(version));
     }
-    let mut problem = None;
-    let mut de = postcard::Deserializer::from_bytes(rest);
-    let seed = BodySeed {
-        list: into,
-        problem: &mut problem,
-        remaining: rest.len(),
-        version,
-        now,
-    };
-    let decoded = match seed.deserialize(&mut de) {
-        Ok(d) => d,
-        Err(e) => return Err(problem.unwrap_or_else(|| map_postcard(e))),
-    };
-    let remaining = de.finalize().map_err(map_postcard)?;
-    if !remaining.is_empty() {
+    let mut r = Reader::new(rest);
+    let issued_at = r.varint_u64()?;
+    let continued = r.bool()?;
+    let count = r.varint_usize()?;
+    // The body's bytes bound the text it holds: one reservation instead of regrowing.
+    // A message takes at least 5 bytes, so a hostile count reserves nothing extra.
+    let hint = if r.remaining() < count { 0 } else { count };
+    into.reserve(hint.min(rest.len() / 5), rest.len());
+    let mut expired = 0;
+    for _ in 0..count {
+        let m = r.message(version, issued_at)?;
+        if m.message.is_empty() {
+            return Err(DecodeError::EmptyText);
+        }
+        if now.is_some_and(|now| m.is_expired(now)) {
+            expired += 1;
+            continue;
+        }
+        into.push(m).map_err(DecodeError::Capacity)?;
+    }
+    if r.remaining() != 0 {
         return Err(DecodeError::TrailingBytes);
     }
-    Ok(decoded)
-}
-
-struct BodySeed<'l, 'p, S> {
-    list: &'l mut S,
-    problem: &'p mut Option<DecodeError>,
-    /// The body's length after the version byte: an upper bound on the text it holds.
-    remaining: usize,
-    version: u8,
-    now: Option<u64>,
-}
-
-impl<'de, S: MessageStore> DeserializeSeed<'de> for BodySeed<'_, '_, S> {
-    type Value = Decoded;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Decoded, D::Error> {
-        d.deserialize_tuple(3, self)
-    }
-}
-
-impl<'de, S: MessageStore> Visitor<'de> for BodySeed<'_, '_, S> {
-    type Value = Decoded;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a herald message body")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
-        let missing = || de::Error::custom("truncated");
-        let issued_at: u64 = seq.next_element()?.ok_or_else(missing)?;
-        let continued: bool = seq.next_element()?.ok_or_else(missing)?;
-        let (count, expired) = seq
-            .next_element_seed(MessagesSeed {
-                list: self.list,
-                problem: self.problem,
-                remaining: self.remaining,
-                version: self.version,
-                issued_at,
-                now: self.now,
-            })?
-            .ok_or_else(missing)?;
-        Ok(Decoded {
-            header: Header {
-                issued_at,
-                continued,
-            },
-            count,
-            expired,
-        })
-    }
-}
-
-struct MessagesSeed<'l, 'p, S> {
-    list: &'l mut S,
-    problem: &'p mut Option<DecodeError>,
-    remaining: usize,
-    version: u8,
-    issued_at: u64,
-    now: Option<u64>,
-}
-
-impl<'de, S: MessageStore> DeserializeSeed<'de> for MessagesSeed<'_, '_, S> {
-    type Value = (usize, usize);
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(usize, usize), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, S: MessageStore> Visitor<'de> for MessagesSeed<'_, '_, S> {
-    type Value = (usize, usize);
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a sequence of messages")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(usize, usize), A::Error> {
-        // The body's bytes bound the text it holds: one reservation instead of regrowing.
-        // A message takes at least 5 bytes, so a hostile count reserves nothing extra.
-        let count = seq.size_hint().unwrap_or(0).min(self.remaining / 5);
-        self.list.reserve(count, self.remaining);
-        let (mut count, mut expired) = (0, 0);
-        loop {
-            let seed = MessageSeed {
-                problem: &mut *self.problem,
-                version: self.version,
-                issued_at: self.issued_at,
-            };
-            let Some(m) = seq.next_element_seed(seed)? else {
-                break;
-            };
-            count += 1;
-            if m.message.is_empty() {
-                *self.problem = Some(DecodeError::EmptyText);
-                return Err(de::Error::custom("empty text"));
-            }
-            if self.now.is_some_and(|now| m.is_expired(now)) {
-                expired += 1;
-                continue;
-            }
-            if let Err(e) = self.list.push(m) {
-                *self.problem = Some(DecodeError::Capacity(e));
-                return Err(de::Error::custom("capacity"));
-            }
-        }
-        Ok((count, expired))
-    }
-}
-
-/// One message of a body of format `version` issued at `issued_at`.
-struct MessageSeed<'p> {
-    problem: &'p mut Option<DecodeError>,
-    version: u8,
-    issued_at: u64,
-}
-
-impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
-    type Value = Message<'de>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Message<'de>, D::Error> {
-        // Five elements at most; postcard reads only those the visitor asks for.
-        d.deserialize_tuple(5, self)
-    }
-}
-
-impl<'de> Visitor<'de> for MessageSeed<'_> {
-    type Value = Message<'de>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a herald message")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Message<'de>, A::Error> {
-        let missing = || de::Error::custom("truncated");
-        let level: Level = seq.next_element()?.ok_or_else(missing)?;
-        let message: &'de str = seq.next_element()?.ok_or_else(missing)?;
-        let extra_tags: Option<&'de str> = seq.next_element()?.ok_or_else(missing)?;
-        let (is_safe, expires_at) = if self.version == 1 {
-            (seq.next_element::<bool>()?.ok_or_else(missing)?, None)
-        } else {
-            let flags: u8 = seq.next_element()?.ok_or_else(missing)?;
-            if flags & !(FLAG_SAFE | FLAG_EXPIRES) != 0 {
-                *self.problem = Some(DecodeError::BadFlags);
-                return Err(de::Error::custom("bad flags"));
-            }
-            let expires_at = if flags & FLAG_EXPIRES != 0 {
-                let delta: u64 = seq.next_element()?.ok_or_else(missing)?;
-                match self.issued_at.checked_add(delta) {
-                    Some(t) => Some(t),
-                    None => {
-                        *self.problem = Some(DecodeError::BadExpiry);
-                        return Err(de::Error::custom("bad expiry"));
-                    }
-                }
-            } else {
-                None
-            };
-            (flags & FLAG_SAFE != 0, expires_at)
-        };
-        Ok(Message {
-            level,
-            message,
-            extra_tags,
-            is_safe,
-            expires_at,
-        })
-    }
+    Ok(Decoded {
+        header: Header {
+            issued_at,
+            continued,
+        },
+        count,
+        expired,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
+
+    fn map_postcard(e: postcard::Error) -> DecodeError {
+        use postcard::Error as E;
+        match e {
+            E::DeserializeUnexpectedEnd => DecodeError::Truncated,
+            E::DeserializeBadVarint => DecodeError::BadVarint,
+            E::DeserializeBadBool => DecodeError::BadBool,
+            E::DeserializeBadOption => DecodeError::BadOption,
+            E::DeserializeBadUtf8 => DecodeError::BadUtf8,
+            _ => DecodeError::Malformed,
+        }
+    }
+
+    // The serde description of the decoder, through postcard: the reference the
+    // hand-written reader is checked against.
+    fn decode_postcard<S: MessageStore>(
+        bytes: &[u8],
+        into: &mut S,
+        now: Option<u64>,
+    ) -> Result<Decoded, DecodeError> {
+        let (&version, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+        if !is_readable_version(version) {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let mut problem = None;
+        let mut de = postcard::Deserializer::from_bytes(rest);
+        let seed = BodySeed {
+            list: into,
+            problem: &mut problem,
+            remaining: rest.len(),
+            version,
+            now,
+        };
+        let decoded = match seed.deserialize(&mut de) {
+            Ok(d) => d,
+            Err(e) => return Err(problem.unwrap_or_else(|| map_postcard(e))),
+        };
+        let remaining = de.finalize().map_err(map_postcard)?;
+        if !remaining.is_empty() {
+            return Err(DecodeError::TrailingBytes);
+        }
+        Ok(decoded)
+    }
+
+    struct BodySeed<'l, 'p, S> {
+        list: &'l mut S,
+        problem: &'p mut Option<DecodeError>,
+        /// The body's length after the version byte: an upper bound on the text it holds.
+        remaining: usize,
+        version: u8,
+        now: Option<u64>,
+    }
+
+    impl<'de, S: MessageStore> DeserializeSeed<'de> for BodySeed<'_, '_, S> {
+        type Value = Decoded;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Decoded, D::Error> {
+            d.deserialize_tuple(3, self)
+        }
+    }
+
+    impl<'de, S: MessageStore> Visitor<'de> for BodySeed<'_, '_, S> {
+        type Value = Decoded;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a herald message body")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Decoded, A::Error> {
+            let missing = || de::Error::custom("truncated");
+            let issued_at: u64 = seq.next_element()?.ok_or_else(missing)?;
+            let continued: bool = seq.next_element()?.ok_or_else(missing)?;
+            let (count, expired) = seq
+                .next_element_seed(MessagesSeed {
+                    list: self.list,
+                    problem: self.problem,
+                    remaining: self.remaining,
+                    version: self.version,
+                    issued_at,
+                    now: self.now,
+                })?
+                .ok_or_else(missing)?;
+            Ok(Decoded {
+                header: Header {
+                    issued_at,
+                    continued,
+                },
+                count,
+                expired,
+            })
+        }
+    }
+
+    struct MessagesSeed<'l, 'p, S> {
+        list: &'l mut S,
+        problem: &'p mut Option<DecodeError>,
+        remaining: usize,
+        version: u8,
+        issued_at: u64,
+        now: Option<u64>,
+    }
+
+    impl<'de, S: MessageStore> DeserializeSeed<'de> for MessagesSeed<'_, '_, S> {
+        type Value = (usize, usize);
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(usize, usize), D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+
+    impl<'de, S: MessageStore> Visitor<'de> for MessagesSeed<'_, '_, S> {
+        type Value = (usize, usize);
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence of messages")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(usize, usize), A::Error> {
+            // The body's bytes bound the text it holds: one reservation instead of regrowing.
+            // A message takes at least 5 bytes, so a hostile count reserves nothing extra.
+            let count = seq.size_hint().unwrap_or(0).min(self.remaining / 5);
+            self.list.reserve(count, self.remaining);
+            let (mut count, mut expired) = (0, 0);
+            loop {
+                let seed = MessageSeed {
+                    problem: &mut *self.problem,
+                    version: self.version,
+                    issued_at: self.issued_at,
+                };
+                let Some(m) = seq.next_element_seed(seed)? else {
+                    break;
+                };
+                count += 1;
+                if m.message.is_empty() {
+                    *self.problem = Some(DecodeError::EmptyText);
+                    return Err(de::Error::custom("empty text"));
+                }
+                if self.now.is_some_and(|now| m.is_expired(now)) {
+                    expired += 1;
+                    continue;
+                }
+                if let Err(e) = self.list.push(m) {
+                    *self.problem = Some(DecodeError::Capacity(e));
+                    return Err(de::Error::custom("capacity"));
+                }
+            }
+            Ok((count, expired))
+        }
+    }
+
+    /// One message of a body of format `version` issued at `issued_at`.
+    struct MessageSeed<'p> {
+        problem: &'p mut Option<DecodeError>,
+        version: u8,
+        issued_at: u64,
+    }
+
+    impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
+        type Value = Message<'de>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Message<'de>, D::Error> {
+            // Five elements at most; postcard reads only those the visitor asks for.
+            d.deserialize_tuple(5, self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for MessageSeed<'_> {
+        type Value = Message<'de>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a herald message")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Message<'de>, A::Error> {
+            let missing = || de::Error::custom("truncated");
+            let level: Level = seq.next_element()?.ok_or_else(missing)?;
+            let message: &'de str = seq.next_element()?.ok_or_else(missing)?;
+            let extra_tags: Option<&'de str> = seq.next_element()?.ok_or_else(missing)?;
+            let (is_safe, expires_at) = if self.version == 1 {
+                (seq.next_element::<bool>()?.ok_or_else(missing)?, None)
+            } else {
+                let flags: u8 = seq.next_element()?.ok_or_else(missing)?;
+                if flags & !(FLAG_SAFE | FLAG_EXPIRES) != 0 {
+                    *self.problem = Some(DecodeError::BadFlags);
+                    return Err(de::Error::custom("bad flags"));
+                }
+                let expires_at = if flags & FLAG_EXPIRES != 0 {
+                    let delta: u64 = seq.next_element()?.ok_or_else(missing)?;
+                    match self.issued_at.checked_add(delta) {
+                        Some(t) => Some(t),
+                        None => {
+                            *self.problem = Some(DecodeError::BadExpiry);
+                            return Err(de::Error::custom("bad expiry"));
+                        }
+                    }
+                } else {
+                    None
+                };
+                (flags & FLAG_SAFE != 0, expires_at)
+            };
+            Ok(Message {
+                level,
+                message,
+                extra_tags,
+                is_safe,
+                expires_at,
+            })
+        }
+    }
+
+    /// The reference decode with `decode_body_at`'s contract (nothing appended on error).
+    fn reference<S: MessageStore>(
+        b: &[u8],
+        into: &mut S,
+        now: u64,
+    ) -> Result<Decoded, DecodeError> {
+        let before = into.len();
+        let r = decode_postcard(b, into, Some(now));
+        if r.is_err() {
+            into.truncate(before);
+        }
+        r
+    }
+
+    #[test]
+    fn matches_postcard_decoding() {
+        let mut l: MessageList<4096, 64> = MessageList::new();
+        for (i, t) in ["a", "Profile saved.", "ünïcode 😀", "x"]
+            .iter()
+            .cycle()
+            .take(12)
+            .enumerate()
+        {
+            let mut m = Message::new(Level((i as i32 - 6) * 40_000), t).with_safe(i % 2 == 0);
+            if i % 3 == 0 {
+                m.extra_tags = None;
+            } else if i % 3 == 1 {
+                m = m.with_extra_tags("tags");
+            }
+            if i % 4 == 0 {
+                m = m.with_expires_at(1_700_000_000 + 300 * i as u64);
+            }
+            l.push(m).unwrap();
+        }
+        let mut bodies: arrayvec::ArrayVec<arrayvec::ArrayVec<u8, 1024>, 16> =
+            arrayvec::ArrayVec::new();
+        for (issued_at, n) in [
+            (0u64, 0usize),
+            (1_700_000_000, 1),
+            (1_700_000_000, 12),
+            (u64::MAX - 5, 5),
+        ] {
+            let header = Header {
+                issued_at,
+                continued: n % 2 == 0,
+            };
+            let mut out = [0u8; 1024];
+            let k = encode_body(&header, l.view().slice(0..n), &mut out).unwrap();
+            bodies.push(out[..k].iter().copied().collect());
+            // The same body as format 1 (its `safe` bytes are bools; flags bit 1 is not).
+            let mut v1: arrayvec::ArrayVec<u8, 1024> = out[..k].iter().copied().collect();
+            v1[0] = 1;
+            bodies.push(v1);
+        }
+        let mut checked = 0;
+        for body in &bodies {
+            let body = &body[..];
+            let mut case = |bytes: &[u8]| {
+                for now in [0u64, 1_700_000_001, u64::MAX] {
+                    let (mut a, mut b): (MessageList<4096, 64>, MessageList<4096, 64>) =
+                        (MessageList::new(), MessageList::new());
+                    let (ra, rb) = (
+                        decode_body_at(bytes, &mut a, now),
+                        reference(bytes, &mut b, now),
+                    );
+                    assert_eq!(ra, rb, "{bytes:?} at {now}");
+                    assert_eq!(a.len(), b.len());
+                    for (x, y) in a.iter().zip(b.iter()) {
+                        assert_eq!(
+                            (x.level, x.message, x.extra_tags, x.is_safe, x.expires_at),
+                            (y.level, y.message, y.extra_tags, y.is_safe, y.expires_at)
+                        );
+                    }
+                    // A small list: the same capacity errors.
+                    let (mut a, mut b): (MessageList<8, 2>, MessageList<8, 2>) =
+                        (MessageList::new(), MessageList::new());
+                    assert_eq!(
+                        decode_body_at(bytes, &mut a, now),
+                        reference(bytes, &mut b, now)
+                    );
+                    checked += 1;
+                }
+            };
+            for cut in 0..=body.len() {
+                case(&body[..cut]);
+            }
+            let mut changed = [0u8; 1024];
+            for i in 0..body.len() {
+                for v in [0u8, 1, 2, 3, 4, 0x7f, 0x80, 0xff, body[i] ^ 0x40] {
+                    changed[..body.len()].copy_from_slice(body);
+                    changed[i] = v;
+                    case(&changed[..body.len()]);
+                }
+            }
+            let mut longer = [0u8; 1025];
+            longer[..body.len()].copy_from_slice(body);
+            case(&longer[..body.len() + 1]);
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+    use serde::ser::SerializeTuple;
+    use serde::{Serialize, Serializer};
+
+    // The serde description of format 2, as postcard serializes it: the reference the
+    // hand-written writer is checked against.
+    /// One message as format 2 writes it.
+    struct WireMessage<'m> {
+        message: Message<'m>,
+        issued_at: u64,
+    }
+
+    impl Serialize for WireMessage<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let m = &self.message;
+            let expires_in = expires_in(m, self.issued_at);
+            let flags = if m.is_safe { FLAG_SAFE } else { 0 }
+                | if expires_in.is_some() {
+                    FLAG_EXPIRES
+                } else {
+                    0
+                };
+            // postcard writes no tuple length, so the optional fifth element costs nothing
+            // when absent.
+            let mut t = s.serialize_tuple(4 + usize::from(expires_in.is_some()))?;
+            t.serialize_element(&m.level)?;
+            t.serialize_element(m.message)?;
+            t.serialize_element(&m.extra_tags)?;
+            t.serialize_element(&flags)?;
+            if let Some(e) = expires_in {
+                t.serialize_element(&e)?;
+            }
+            t.end()
+        }
+    }
+
+    struct SeqOf<'a> {
+        messages: ListView<'a>,
+        issued_at: u64,
+    }
+
+    impl Serialize for SeqOf<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.messages.iter().map(|message| WireMessage {
+                message,
+                issued_at: self.issued_at,
+            }))
+        }
+    }
+
+    #[derive(serde::Serialize)]
+    struct BodyOut<'a> {
+        issued_at: u64,
+        continued: bool,
+        messages: SeqOf<'a>,
+    }
+
+    #[test]
+    fn matches_postcard() {
+        let texts = ["a", "Profile saved.", "ünïcode 😀", &"long ".repeat(60)];
+        let mut l: MessageList<4096, 64> = MessageList::new();
+        for (i, t) in texts.iter().cycle().take(40).enumerate() {
+            let mut m = Message::new(Level((i as i32 - 20) * 997), t).with_safe(i % 3 == 0);
+            if i % 4 == 1 {
+                m.extra_tags = None;
+            } else if i % 4 == 2 {
+                m = m.with_extra_tags("x y");
+            }
+            if i % 5 == 0 {
+                m = m.with_expires_at(1_700_000_000 + (i as u64) * 1000);
+            } else if i % 5 == 1 {
+                m = m.with_expires_at(3);
+            }
+            l.push(m).unwrap();
+        }
+        for issued_at in [0, 127, 128, 1_700_000_000, u64::MAX] {
+            for continued in [false, true] {
+                for n in [0, 1, 7, 40] {
+                    let header = Header {
+                        issued_at,
+                        continued,
+                    };
+                    let view = l.view().slice(0..n);
+                    let mut ours = [0u8; 8192];
+                    let k = encode_body(&header, view, &mut ours).unwrap();
+                    let mut reference = [0u8; 8192];
+                    reference[0] = FORMAT_VERSION;
+                    let body = BodyOut {
+                        issued_at,
+                        continued,
+                        messages: SeqOf {
+                            messages: view,
+                            issued_at,
+                        },
+                    };
+                    let r = postcard::to_slice(&body, &mut reference[1..])
+                        .unwrap()
+                        .len()
+                        + 1;
+                    assert_eq!(&ours[..k], &reference[..r], "{issued_at} {continued} {n}");
+                }
+            }
+        }
+    }
     use crate::level::Level;
     use crate::list::{CapacityError, MessageList};
 
@@ -604,7 +872,7 @@ mod tests {
             let mut back: MessageList<64, 4> = MessageList::new();
             let d = decode_body_at(&out[..n], &mut back, now).unwrap();
             assert_eq!((d.header, d.count, d.expired), (h, 3, expired), "now {now}");
-            let texts: heapless::Vec<&str, 4> = back.iter().map(|m| m.message).collect();
+            let texts: arrayvec::ArrayVec<&str, 4> = back.iter().map(|m| m.message).collect();
             assert_eq!(&texts[..], shown, "now {now}");
         }
     }

@@ -331,7 +331,7 @@ enum Source {
 /// let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
 /// assert_eq!(inbox.add(Level::SUCCESS, "Profile saved.", ""), Ok(Added::Queued));
 /// assert_eq!(inbox.add(Level::DEBUG, "hidden", ""), Ok(Added::IgnoredBelowLevel));
-/// let texts: heapless::Vec<&str, 4> = inbox.iter().map(|m| m.message).collect();
+/// let texts: arrayvec::ArrayVec<&str, 4> = inbox.iter().map(|m| m.message).collect();
 /// assert_eq!(texts, ["Profile saved."]);
 /// ```
 #[derive(Clone)]

@@ -146,8 +146,8 @@ pub trait MessageStore: sealed::Sealed + Clone {
 /// returns a [`CapacityError`] and changes nothing.
 #[derive(Clone)]
 pub struct MessageList<const BYTES: usize = DEFAULT_BYTES, const MSGS: usize = DEFAULT_MSGS> {
-    arena: heapless::String<BYTES>,
-    entries: heapless::Vec<Entry, MSGS>,
+    arena: arrayvec::ArrayString<BYTES>,
+    entries: arrayvec::ArrayVec<Entry, MSGS>,
 }
 
 impl<const BYTES: usize, const MSGS: usize> Default for MessageList<BYTES, MSGS> {
@@ -172,8 +172,8 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
             )
         };
         MessageList {
-            arena: heapless::String::new(),
-            entries: heapless::Vec::new(),
+            arena: arrayvec::ArrayString::new_const(),
+            entries: arrayvec::ArrayVec::new_const(),
         }
     }
 
@@ -194,9 +194,9 @@ impl<const BYTES: usize, const MSGS: usize> MessageList<BYTES, MSGS> {
         }
         let entry = Entry::new(&message, self.arena.len()).ok_or(CapacityError::TooManyBytes)?;
         // Cannot fail: the free space was checked above.
-        let _ = self.arena.push_str(message.message);
-        let _ = self.arena.push_str(extra);
-        let _ = self.entries.push(entry);
+        let _ = self.arena.try_push_str(message.message);
+        let _ = self.arena.try_push_str(extra);
+        let _ = self.entries.try_push(entry);
         Ok(())
     }
 

@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn r_1_9_display_is_text_and_tags_follow_table() {
         let m = Message::new(Level::SUCCESS, "Saved.").with_extra_tags("big");
-        let mut buf = heapless::String::<32>::new();
+        let mut buf = arrayvec::ArrayString::<32>::new();
         core::fmt::write(&mut buf, format_args!("{m}")).unwrap();
         assert_eq!(buf.as_str(), "Saved.");
         let t = TagTable::defaults();

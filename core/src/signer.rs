@@ -271,7 +271,7 @@ fn bound_state(secret: &[u8], purpose: &str, cookie_name: &str) -> HmacSha256 {
 #[derive(Clone)]
 pub struct Signer<const FALLBACKS: usize = DEFAULT_FALLBACKS> {
     current: HmacSha256,
-    fallbacks: heapless::Vec<HmacSha256, FALLBACKS>,
+    fallbacks: arrayvec::ArrayVec<HmacSha256, FALLBACKS>,
 }
 
 impl<const FALLBACKS: usize> fmt::Debug for Signer<FALLBACKS> {
@@ -300,10 +300,10 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
         fallbacks: &[&[u8]],
     ) -> Result<Self, KeyError> {
         check_secrets(secret, fallbacks, FALLBACKS)?;
-        let mut states = heapless::Vec::new();
+        let mut states = arrayvec::ArrayVec::new();
         for fallback in fallbacks {
             // Cannot fail: the count was checked above.
-            let _ = states.push(bound_state(fallback, purpose, cookie_name));
+            let _ = states.try_push(bound_state(fallback, purpose, cookie_name));
         }
         Ok(Signer {
             current: bound_state(secret, purpose, cookie_name),

@@ -6,10 +6,10 @@
 
 use std::hint::black_box;
 
-use herald_benches::{Limit, NOW, SECRET, texts};
+use herald_benches::{AeadLimit, Limit, NOW, SECRET, texts};
 use herald_core::codec::{self, Header};
 use herald_core::truncate::{self, Policy};
-use herald_core::{Level, Message, MessageList, Signer};
+use herald_core::{Cipher, Level, Message, MessageList, Seal, Signer};
 
 type BigList = MessageList<16384, 256>;
 
@@ -42,6 +42,18 @@ const ROWS: &[&str] = &[
     "limit_truncate_keep_newest/200",
     "herald_truncate_keep_oldest/200",
     "limit_truncate_keep_oldest/200",
+    "herald_encrypt/1",
+    "limit_encrypt/1",
+    "herald_decrypt/1",
+    "limit_decrypt/1",
+    "herald_encrypt/10",
+    "limit_encrypt/10",
+    "herald_decrypt/10",
+    "limit_decrypt/10",
+    "herald_encrypt/50",
+    "limit_encrypt/50",
+    "herald_decrypt/50",
+    "limit_decrypt/50",
 ];
 
 fn main() {
@@ -94,8 +106,44 @@ fn main() {
     assert_eq!(lvalue.len(), value.len());
     let mut scratch = vec![0u8; 32768];
     let mut into = BigList::new();
+    // The encrypted rows: the cipher and the AEAD limit on the same bytes.
+    let cipher: Cipher = Cipher::new(SECRET, "herald.messages", "messages", &[]).unwrap();
+    let aead = AeadLimit::new();
+    let nonce = [9u8; 24];
+    let evalue = cipher
+        .with_nonce(nonce)
+        .seal_messages(&header, l.slice(range.clone()), &mut out)
+        .unwrap()
+        .to_owned();
+    let mut ebuf = vec![7u8; 24 + raw_len + 16];
+    let elvalue = {
+        let k = aead.encrypt(&mut ebuf, raw_len, &mut lout);
+        lout[..k].to_vec()
+    };
+    assert_eq!(elvalue.len(), evalue.len());
     for _ in 0..iters {
         match kind {
+            "herald_encrypt" => {
+                let v = cipher
+                    .with_nonce(nonce)
+                    .seal_messages(&header, black_box(l.view()), &mut out)
+                    .unwrap();
+                black_box(v.len());
+            }
+            "limit_encrypt" => {
+                black_box(aead.encrypt(black_box(&mut ebuf), raw_len, &mut lout));
+            }
+            "herald_decrypt" => {
+                into.clear();
+                let opened = cipher
+                    .open(black_box(evalue.as_bytes()), NOW, None, &mut scratch)
+                    .unwrap();
+                codec::decode_body(opened.body, &mut into).unwrap();
+                black_box(into.len());
+            }
+            "limit_decrypt" => {
+                black_box(aead.decrypt(black_box(&elvalue), &mut scratch));
+            }
             "herald_encode" => {
                 let v = codec::seal_body(&header, black_box(l.view()), &signer, &mut out).unwrap();
                 black_box(v.len());

@@ -238,6 +238,31 @@ fn main() {
         };
         table.row("core", &format!("herald_{r}"), h, &against, &ratio);
     }
+    // Encrypted cookies (RULES ): against the AEAD's own limit on the same bytes.
+    for r in [
+        "encrypt/1",
+        "decrypt/1",
+        "encrypt/10",
+        "decrypt/10",
+        "encrypt/50",
+        "decrypt/50",
+        "encrypt/200",
+        "decrypt/200",
+    ] {
+        let h = t(&format!("core/herald_{r}"));
+        let l = t(&format!("core/limit_{r}"));
+        let (against, ratio) = match (h, l) {
+            (Some(h), Some(l)) => (
+                format!(
+                    "limit (XChaCha20-Poly1305 + base64url, same bytes) {}",
+                    fmt_ns(l)
+                ),
+                format!("{:.2}× limit", h / l),
+            ),
+            _ => ("limit: not run".to_owned(), "—".to_owned()),
+        };
+        table.row("core", &format!("herald_{r}"), h, &against, &ratio);
+    }
 
     // Adapters: overhead above the floor; peers as a multiple of herald's overhead.
     let overhead = |row: Row, n: usize| -> Option<f64> {
