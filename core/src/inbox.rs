@@ -321,7 +321,7 @@ enum Source {
 
 /// The per-request message state (Django's storage object), keeping its messages in a
 /// [`MessageStore`] `L`: by default a fixed [`MessageList`] (3072 bytes of text, 32
-/// messages, no heap: the whole state is about 3.8 KiB, `core::mem::size_of::<Inbox>()`,
+/// messages, no heap: the whole state is about 3.9 KiB, `core::mem::size_of::<Inbox>()`,
 /// reported in the README), or with the `alloc` feature a
 /// `GrowableList` (`list::GrowableList`) bounded only by run-time limits
 /// ([`Inbox::with_store`]).
