@@ -598,9 +598,13 @@ async fn expiring_messages_are_shown_in_time_or_never<B: Backend>(b: &B) {
         "{}",
         b.name()
     );
-    to.add_message(expiring("within two seconds, unread", 2))
-        .await
-        .unwrap();
+    to.add_expiring(
+        herald_flash::Level::INFO,
+        "within two seconds, unread",
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
     to.info("forever").await.unwrap();
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let c = signed_in(&two, "kim").await;

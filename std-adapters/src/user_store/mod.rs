@@ -327,6 +327,25 @@ impl<U: UserStore> UserOutbox<'_, U> {
         self.add_message(Message::new(level, text.as_ref())).await
     }
 
+    /// Stores a message at `level` that the user sees only if a page shows it within `ttl`
+    /// (RULES, "your export is ready" that is stale after an hour): it expires
+    /// `ttl` after the outbox configuration's clock, in whole seconds, and is never shown
+    /// after that, whichever device or instance asks. Also bounded by the store's time to
+    /// live, whichever comes first.
+    ///
+    /// # Errors
+    /// As [`add_message`](Self::add_message).
+    pub async fn add_expiring(
+        &self,
+        level: Level,
+        text: impl AsRef<str>,
+        ttl: Duration,
+    ) -> Result<Sent, OutboxError> {
+        let expires_at = self.outbox.config.now().saturating_add(ttl.as_secs());
+        self.add_message(Message::new(level, text.as_ref()).with_expires_at(expires_at))
+            .await
+    }
+
     /// A DEBUG message (ignored under the default minimum level, INFO).
     ///
     /// # Errors
