@@ -30,7 +30,7 @@ pub use crate::header::{
     DecodeError, FORMAT_VERSION, Header, MIN_READ_VERSION, is_readable_version, peek_issued_at,
 };
 use crate::header::{FLAG_EXPIRES, FLAG_SAFE, Reader};
-use crate::list::{ListView, MessageStore};
+use crate::list::{ListView, MessageStore, RawMessage};
 use crate::message::Message;
 use crate::signer::{SealError, SealWriter, Signer};
 
@@ -94,6 +94,21 @@ pub fn message_len(m: &Message<'_>, issued_at: u64) -> usize {
         + expires_in(m, issued_at).map_or(0, varint_len)
 }
 
+fn bytes_len(b: &[u8]) -> usize {
+    varint_len(b.len() as u64) + b.len()
+}
+
+/// [`message_len`] from the stored fields.
+#[inline]
+pub(crate) fn raw_message_len(m: &RawMessage<'_>, issued_at: u64) -> usize {
+    varint_len(zigzag(m.level))
+        + bytes_len(m.text)
+        + m.extra_tags.map_or(1, |e| 1 + bytes_len(e))
+        + 1
+        + m.expires_at
+            .map_or(0, |t| varint_len(t.saturating_sub(issued_at)))
+}
+
 /// The exact size of a body's framing (everything but the messages) for `count` messages.
 pub fn framing_len(header: &Header, count: usize) -> usize {
     1 + varint_len(header.issued_at) + 1 + varint_len(count as u64)
@@ -103,8 +118,8 @@ pub fn framing_len(header: &Header, count: usize) -> usize {
 pub fn body_len(header: &Header, messages: ListView<'_>) -> usize {
     framing_len(header, messages.len())
         + messages
-            .iter()
-            .map(|m| message_len(&m, header.issued_at))
+            .raw()
+            .map(|m| raw_message_len(&m, header.issued_at))
             .sum::<usize>()
 }
 
@@ -163,9 +178,9 @@ fn put_varint(s: &mut impl Sink, mut v: u64) {
 }
 
 #[inline]
-fn put_str(s: &mut impl Sink, text: &str) {
+fn put_bytes(s: &mut impl Sink, text: &[u8]) {
     put_varint(s, text.len() as u64);
-    s.bytes(text.as_bytes());
+    s.bytes(text);
 }
 
 /// Writes the format-2 body of `messages` with `header`: exactly the bytes postcard
@@ -178,17 +193,17 @@ fn write_body(header: &Header, messages: ListView<'_>, s: &mut impl Sink) {
     put_varint(s, header.issued_at);
     s.byte(u8::from(header.continued));
     put_varint(s, messages.len() as u64);
-    for m in messages.iter() {
-        put_varint(s, zigzag(m.level.0));
-        put_str(s, m.message);
+    for m in messages.raw() {
+        put_varint(s, zigzag(m.level));
+        put_bytes(s, m.text);
         match m.extra_tags {
             None => s.byte(0),
             Some(e) => {
                 s.byte(1);
-                put_str(s, e);
+                put_bytes(s, e);
             }
         }
-        let expires_in = expires_in(&m, header.issued_at);
+        let expires_in = m.expires_at.map(|t| t.saturating_sub(header.issued_at));
         let flags = if m.is_safe { FLAG_SAFE } else { 0 }
             | if expires_in.is_some() {
                 FLAG_EXPIRES

@@ -332,7 +332,7 @@ enum Source {
 /// assert_eq!(inbox.add(Level::SUCCESS, "Profile saved.", ""), Ok(Added::Queued));
 /// assert_eq!(inbox.add(Level::DEBUG, "hidden", ""), Ok(Added::IgnoredBelowLevel));
 /// let texts: arrayvec::ArrayVec<&str, 4> = inbox.iter().map(|m| m.message).collect();
-/// assert_eq!(texts, ["Profile saved."]);
+/// assert_eq!(&texts[..], ["Profile saved."]);
 /// ```
 #[derive(Clone)]
 pub struct Inbox<L = MessageList> {

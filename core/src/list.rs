@@ -80,6 +80,32 @@ impl Entry {
     }
 }
 
+/// One message's fields as stored, for the codec: the bytes of its text and extra tags
+/// (known UTF-8) without building `&str` views.
+#[derive(Clone, Copy)]
+pub(crate) struct RawMessage<'a> {
+    pub(crate) level: i32,
+    pub(crate) text: &'a [u8],
+    pub(crate) extra_tags: Option<&'a [u8]>,
+    pub(crate) is_safe: bool,
+    pub(crate) expires_at: Option<u64>,
+}
+
+impl Entry {
+    fn raw<'a>(&self, arena: &'a [u8]) -> RawMessage<'a> {
+        let start = self.start();
+        let mid = start + self.text_len as usize;
+        let end = mid + usize::from(self.extra_len);
+        RawMessage {
+            level: self.level,
+            text: &arena[start..mid],
+            extra_tags: (self.flags & HAS_EXTRA != 0).then(|| &arena[mid..end]),
+            is_safe: self.flags & SAFE != 0,
+            expires_at: (self.flags & EXPIRES != 0).then_some(self.expires_at),
+        }
+    }
+}
+
 /// Which capacity or limit of a message store a message did not fit in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -505,6 +531,12 @@ impl<'a> ListView<'a> {
             arena: self.arena,
             entries: self.entries.iter(),
         }
+    }
+
+    /// The messages' stored fields, oldest first, for the codec.
+    pub(crate) fn raw(&self) -> impl DoubleEndedIterator<Item = RawMessage<'a>> + 'a {
+        let arena = self.arena.as_bytes();
+        self.entries.iter().map(move |e| e.raw(arena))
     }
 
     /// The sub-view of `range` (clamped to the view).

@@ -91,7 +91,7 @@ pub fn fit_sealed(
     let mut sum = 0;
     let mut kept = 0;
     let mut step = |m| {
-        let next = sum + codec::message_len(&m, issued_at);
+        let next = sum + codec::raw_message_len(&m, issued_at);
         if fits(kept + 1, next) {
             sum = next;
             kept += 1;
@@ -102,7 +102,7 @@ pub fn fit_sealed(
     };
     match policy {
         Policy::KeepNewest => {
-            for m in messages.iter().rev() {
+            for m in messages.raw().rev() {
                 if !step(m) {
                     break;
                 }
@@ -114,7 +114,7 @@ pub fn fit_sealed(
             }
         }
         Policy::KeepOldest => {
-            for m in messages.iter() {
+            for m in messages.raw() {
                 if !step(m) {
                     break;
                 }
