@@ -169,6 +169,12 @@ pub(crate) struct Inner {
     #[cfg(feature = "django")]
     pub(crate) django: Option<crate::django::DjangoCodec>,
     pub(crate) clock: fn() -> u64,
+    /// The deletion `Set-Cookie` value, rendered on first use: it depends on the
+    /// configuration only, so every response that deletes the cookie shares it (no
+    /// allocation per response). See [`crate::cookies::deletion`].
+    pub(crate) deletion: std::sync::OnceLock<
+        Result<bytes::Bytes, herald_core::cookie_header::WriteError>,
+    >,
 }
 
 impl fmt::Debug for Config {
@@ -692,6 +698,7 @@ impl ConfigBuilder {
                 #[cfg(feature = "django")]
                 django,
                 clock: self.clock,
+                deletion: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -145,6 +145,25 @@ pub(crate) fn delete_line(config: &Inner) -> Result<Vec<u8>, WriteError> {
     Ok(buf)
 }
 
+/// The deletion cookie in the configured format (herald's [`delete_line`], or Django's
+/// layout), rendered once per configuration and shared: a clone is a reference count.
+///
+/// # Errors
+/// The writer's [`WriteError`] (an invalid configured name or attribute), every time.
+pub(crate) fn deletion(config: &Inner) -> Result<bytes::Bytes, WriteError> {
+    config
+        .deletion
+        .get_or_init(|| {
+            #[cfg(feature = "django")]
+            if config.django.is_some() {
+                let line = crate::django_storage::delete_cookie_line(config);
+                return Ok(bytes::Bytes::from(line));
+            }
+            delete_line(config).map(bytes::Bytes::from)
+        })
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use herald_core::{Inbox, Level, Storage};

@@ -4,6 +4,8 @@
 //! session backend.
 
 use std::ops::Range;
+
+use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use herald_core::codec::Header;
@@ -244,11 +246,12 @@ impl RequestState {
     }
 
     /// Decides the response: calls `set_cookie` with the `Set-Cookie` value (exactly
-    /// sized, for `HeaderValue` to take without a copy) when the cookie changes, and
+    /// sized, for `HeaderValue` to take without a copy; the deletion line is the
+    /// configuration's shared one) when the cookie changes, and
     /// returns the session write and what no storage took.
     pub(crate) fn finish(
         &mut self,
-        mut set_cookie: impl FnMut(Vec<u8>),
+        mut set_cookie: impl FnMut(Bytes),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         let config = self.config.clone();
         let inner = &config.inner;
@@ -262,7 +265,7 @@ impl RequestState {
         let mut unstored = Vec::new();
         match plan.cookie {
             CookieAction::Keep => {}
-            CookieAction::Delete => match cookies::delete_line(inner) {
+            CookieAction::Delete => match cookies::deletion(inner) {
                 Ok(line) => set_cookie(line),
                 Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
             },
@@ -297,7 +300,7 @@ impl RequestState {
                 });
                 match line {
                     Some(line) => {
-                        set_cookie(line);
+                        set_cookie(Bytes::from(line));
                         self.cookie_part = Some(messages);
                     }
                     // Unreachable with a valid configuration (the plan fits the value in
@@ -347,7 +350,7 @@ impl RequestState {
         &mut self,
         codec: &crate::django::DjangoCodec,
         now: u64,
-        mut set_cookie: impl FnMut(Vec<u8>),
+        mut set_cookie: impl FnMut(Bytes),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         use crate::django_storage::{self as storage, DjangoCookie};
         let config = self.config.clone();
@@ -356,9 +359,12 @@ impl RequestState {
         let plan = planned.plan;
         match &planned.cookie {
             DjangoCookie::Keep => {}
-            DjangoCookie::Delete => set_cookie(storage::delete_cookie_line(inner).into_bytes()),
+            DjangoCookie::Delete => match cookies::deletion(inner) {
+                Ok(line) => set_cookie(line),
+                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
+            },
             DjangoCookie::Set(value) => {
-                set_cookie(storage::set_cookie_line(inner, value).into_bytes());
+                set_cookie(Bytes::from(storage::set_cookie_line(inner, value)));
             }
         }
         let mut unstored = Vec::new();

@@ -436,7 +436,7 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
         state::write_session::<S::Session>(&handle, session.as_ref(), work.write, work.unstored)
             .await;
     if let Some(line) = cookie {
-        append_set_cookie(res.headers_mut(), line.into_bytes());
+        append_set_cookie(res.headers_mut(), bytes::Bytes::from(line));
     }
     if let Some(u) = unstored {
         if u.lost_to_the_session_backend() {
@@ -468,9 +468,10 @@ fn unavailable<ResBody>(res: &mut Response<ResBody>, cookie_name: &str) {
     }
 }
 
-/// Appends a `Set-Cookie` line; the bytes become the header value without a copy.
-fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
-    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
+/// Appends a `Set-Cookie` line; the bytes become the header value without a copy (a
+/// shared deletion line: a reference count).
+fn append_set_cookie(headers: &mut HeaderMap, line: bytes::Bytes) {
+    match HeaderValue::from_maybe_shared(line) {
         Ok(v) => {
             headers.append(SET_COOKIE, v);
         }
