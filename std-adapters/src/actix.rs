@@ -250,24 +250,25 @@ where
             });
         }
         let mw = &self.setup;
-        let mut state = RequestState::begin(
+        let handle = RequestState::begin_shared(
             &mw.config,
             mw.storage,
             req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
         );
         let session = (mw.storage != Storage::Cookie).then(|| mw.source.session(req.request()));
-        if let Some(Err(e)) = &session {
-            state.session_unavailable(e);
-        }
+        let needs_session = {
+            let mut state = lock(&handle);
+            if let Some(Err(e)) = &session {
+                state.session_unavailable(e);
+            }
+            state.needs_session()
+        };
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            if state.needs_session()
-                && let Some(session) = &session
-            {
-                state.load_session(session.as_ref()).await;
+            if needs_session && let Some(session) = &session {
+                state::load_session(&handle, session.as_ref()).await;
             }
-            let (messages, handle) = Messages::attached(state);
-            req.extensions_mut().insert(messages);
+            req.extensions_mut().insert(Messages::of(&handle));
             let mut res = service.call(req).await?;
             let (write, unstored) =
                 lock(&handle).finish(|line| append_set_cookie(res.headers_mut(), line));

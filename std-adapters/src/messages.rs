@@ -170,6 +170,13 @@ impl fmt::Debug for Messages {
 }
 
 impl Messages {
+    /// Messages of the request whose state `handle` holds.
+    pub(crate) fn of(handle: &Handle) -> Self {
+        Messages {
+            inner: Inner::Attached(Arc::clone(handle)),
+        }
+    }
+
     pub(crate) fn attached(state: RequestState) -> (Self, Handle) {
         let handle = Arc::new(Mutex::new(state));
         (

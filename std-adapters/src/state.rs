@@ -152,21 +152,47 @@ impl RequestState {
         storage: Storage,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Self {
+        let mut state = RequestState::new(config, storage);
+        state.load_cookie_headers(cookie_headers);
+        state
+    }
+
+    /// [`begin`](Self::begin) straight into the request's shared [`Handle`]: the state
+    /// (over a kilobyte, the inbox's inline store) is built empty in its allocation and
+    /// the cookie is loaded there, so it is not moved by value into the handle (nor into
+    /// the adapter's future) afterwards.
+    pub(crate) fn begin_shared<'h>(
+        config: &Config,
+        storage: Storage,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Handle {
+        let handle = Arc::new(Mutex::new(RequestState::new(config, storage)));
+        lock(&handle).load_cookie_headers(cookie_headers);
+        handle
+    }
+
+    /// The state of a request before anything is loaded.
+    #[inline(always)]
+    fn new(config: &Config, storage: Storage) -> Self {
         let inner = &config.inner;
-        let store = GrowableList::new(inner.limits);
-        let mut inbox = Inbox::with_store(store, storage, inner.min_level);
-        if storage != Storage::Session
-            && let Err(error) = load_cookie(&mut inbox, inner, cookie_headers, config.now())
-        {
-            log_load_error("cookie", error);
-        }
         RequestState {
             config: config.clone(),
-            inbox,
+            inbox: Inbox::with_store(GrowableList::new(inner.limits), storage, inner.min_level),
             session_error: None,
             storage_error: None,
             refused: Vec::new(),
             cookie_part: None,
+        }
+    }
+
+    /// Loads the messages cookie from the `Cookie` headers (not for session storage).
+    fn load_cookie_headers<'h>(&mut self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) {
+        let inner = &*self.config.inner;
+        if self.inbox.storage() != Storage::Session
+            && let Err(error) =
+                load_cookie(&mut self.inbox, inner, cookie_headers, self.config.now())
+        {
+            log_load_error("cookie", error);
         }
     }
 
@@ -215,19 +241,14 @@ impl RequestState {
         self.inbox.needs_session()
     }
 
-    /// Reads the session entry into the inbox; a failure is kept for the extractor.
-    pub(crate) async fn load_session<S: SessionBackend>(
-        &mut self,
-        session: Result<&S, &SessionError>,
-    ) {
-        // A missing session was reported when the request began.
-        let Ok(session) = session else { return };
-        let inner = &*self.config.inner;
+    /// Loads the session entry `got` (what the backend answered) into the inbox; a
+    /// failure is kept for the extractor.
+    fn apply_session(&mut self, got: Result<Option<Vec<u8>>, SessionError>) {
         let config_now = self.config.now();
-        match session.get(&inner.session_key).await {
+        match got {
             Ok(bytes) => {
                 #[cfg(feature = "django")]
-                let loaded = if inner.django.is_some() {
+                let loaded = if self.config.inner.django.is_some() {
                     crate::django_storage::load_session(&mut self.inbox, bytes.as_deref())
                 } else {
                     self.inbox.load_session(bytes.as_deref(), config_now)
@@ -415,6 +436,19 @@ fn log_load_error(source: &str, error: LoadError) {
         }
         _ => tracing::debug!(%error, "herald: ignoring an invalid messages {source}"),
     }
+}
+
+/// Reads the session entry into the request's inbox; a failure is kept for the
+/// extractor. The lock is not held while the backend answers.
+pub(crate) async fn load_session<S: SessionBackend>(
+    handle: &Handle,
+    session: Result<&S, &SessionError>,
+) {
+    // A missing session was reported when the request began.
+    let Ok(session) = session else { return };
+    let config = lock(handle).config.clone();
+    let got = session.get(&config.inner.session_key).await;
+    lock(handle).apply_session(got);
 }
 
 /// Performs the session write decided by [`RequestState::finish`]: returns the session's
