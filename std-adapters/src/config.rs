@@ -175,6 +175,10 @@ pub(crate) struct Inner {
     pub(crate) deletion: std::sync::OnceLock<
         Result<bytes::Bytes, herald_core::cookie_header::WriteError>,
     >,
+    /// The `Set-Cookie` line around a sealed value (`name=` and the attributes), rendered
+    /// on first use. See [`crate::cookies::sealed_line`].
+    pub(crate) set_template:
+        std::sync::OnceLock<Result<crate::cookies::SetTemplate, herald_core::cookie_header::WriteError>>,
 }
 
 impl fmt::Debug for Config {
@@ -699,6 +703,7 @@ impl ConfigBuilder {
                 django,
                 clock: self.clock,
                 deletion: std::sync::OnceLock::new(),
+                set_template: std::sync::OnceLock::new(),
             }),
         })
     }
