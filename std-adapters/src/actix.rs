@@ -35,8 +35,8 @@ use crate::keyed;
 use crate::messages::{FailSilently, Messages, MessagesError};
 use crate::session::{NoSession, SessionError};
 use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
-use crate::unstored::UnstoredMessage;
 use crate::storage::{MessageStorage, NoStorage};
+use crate::unstored::UnstoredMessage;
 
 /// The name the missing-middleware error gives.
 pub(crate) const MIDDLEWARE_NAME: &str = "herald_flash::actix::MessagesMiddleware";
@@ -405,7 +405,11 @@ async fn finish_session<S: ActixSessionSource, Body>(
 
 /// Puts the report of what was not stored into the response (a 503 when the session
 /// backend lost messages).
-fn attach_report<Body>(handle: &Handle, res: &mut ServiceResponse<Body>, u: crate::unstored::Unstored) {
+fn attach_report<Body>(
+    handle: &Handle,
+    res: &mut ServiceResponse<Body>,
+    u: crate::unstored::Unstored,
+) {
     if u.lost_to_the_session_backend() {
         let name = lock(handle).config.inner.cookie_name.clone();
         unavailable(res, &name);

@@ -172,13 +172,13 @@ pub(crate) struct Inner {
     /// The deletion `Set-Cookie` value, rendered on first use: it depends on the
     /// configuration only, so every response that deletes the cookie shares it (no
     /// allocation per response). See [`crate::cookies::deletion`].
-    pub(crate) deletion: std::sync::OnceLock<
-        Result<bytes::Bytes, herald_core::cookie_header::WriteError>,
-    >,
+    pub(crate) deletion:
+        std::sync::OnceLock<Result<bytes::Bytes, herald_core::cookie_header::WriteError>>,
     /// The `Set-Cookie` line around a sealed value (`name=` and the attributes), rendered
     /// on first use. See [`crate::cookies::sealed_line`].
-    pub(crate) set_template:
-        std::sync::OnceLock<Result<crate::cookies::SetTemplate, herald_core::cookie_header::WriteError>>,
+    pub(crate) set_template: std::sync::OnceLock<
+        Result<crate::cookies::SetTemplate, herald_core::cookie_header::WriteError>,
+    >,
 }
 
 impl fmt::Debug for Config {
