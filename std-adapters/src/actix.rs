@@ -18,8 +18,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::{Ready, ready};
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
@@ -32,8 +34,9 @@ use crate::config::Config;
 use crate::keyed;
 use crate::messages::{FailSilently, Messages, MessagesError};
 use crate::session::{NoSession, SessionError};
-use crate::state::{self, RequestState, SessionWrite, Setup, lock};
+use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
 use crate::storage::{MessageStorage, NoStorage};
+use crate::unstored::UnstoredMessage;
 
 /// The name the missing-middleware error gives.
 pub(crate) const MIDDLEWARE_NAME: &str = "herald_flash::actix::MessagesMiddleware";
@@ -212,9 +215,7 @@ where
 {
     type Response = ServiceResponse<Body>;
     type Error = actix_web::Error;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<ServiceResponse<Body>, actix_web::Error>>>,
-    >;
+    type Future = ResponseFuture<Svc::Future, S, Body>;
 
     forward_ready!(service);
 
@@ -229,7 +230,7 @@ where
                 req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
             );
             let service = Rc::clone(&self.service);
-            return Box::pin(async move {
+            return ResponseFuture::boxed(async move {
                 let pending = keyed::load(&mut state, storage, key, carried).await;
                 let (messages, handle) = Messages::attached(state);
                 req.extensions_mut().insert(messages);
@@ -250,47 +251,170 @@ where
             });
         }
         let mw = &self.setup;
-        let mut state = RequestState::begin(
+        let handle = RequestState::begin_shared(
             &mw.config,
             mw.storage,
             req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
         );
         let session = (mw.storage != Storage::Cookie).then(|| mw.source.session(req.request()));
-        if let Some(Err(e)) = &session {
-            state.session_unavailable(e);
-        }
-        let service = Rc::clone(&self.service);
-        Box::pin(async move {
-            if state.needs_session()
-                && let Some(session) = &session
-            {
-                state.load_session(session.as_ref()).await;
+        let needs_session = {
+            let mut state = lock(&handle);
+            if let Some(Err(e)) = &session {
+                state.session_unavailable(e);
             }
-            let (messages, handle) = Messages::attached(state);
-            req.extensions_mut().insert(messages);
-            let mut res = service.call(req).await?;
-            let (write, unstored) =
-                lock(&handle).finish(|line| append_set_cookie(res.headers_mut(), line));
-            let (cookie, unstored) = if matches!(write, SessionWrite::Keep) {
-                (None, state::report(unstored))
-            } else {
-                let missing = Err(SessionError::Missing("no session backend is configured"));
-                let session = session.unwrap_or(missing);
-                state::write_session::<S::Session>(&handle, session.as_ref(), write, unstored).await
+            state.needs_session()
+        };
+        if !needs_session {
+            req.extensions_mut().insert(Messages::of(&handle));
+            return ResponseFuture {
+                kind: Kind::Direct {
+                    inner: self.service.call(req),
+                    pending: Some((handle, session)),
+                },
             };
-            if let Some(line) = cookie {
-                append_set_cookie(res.headers_mut(), line.into_bytes());
+        }
+        // The session entry must be read first: an async step before the inner service.
+        let service = Rc::clone(&self.service);
+        ResponseFuture::boxed(async move {
+            if let Some(session) = &session {
+                state::load_session(&handle, session.as_ref()).await;
             }
-            if let Some(u) = unstored {
-                if u.lost_to_the_session_backend() {
-                    let name = lock(&handle).config.inner.cookie_name.clone();
-                    unavailable(&mut res, &name);
-                }
-                res.response_mut().extensions_mut().insert(u);
-            }
-            Ok(res)
+            req.extensions_mut().insert(Messages::of(&handle));
+            let mut res = service.call(req).await?;
+            Ok(match finish_sync(&handle, &mut res) {
+                None => res,
+                Some(work) => finish_session::<S, Body>(handle, session, res, work).await,
+            })
         })
     }
+}
+
+/// A boxed response future (actix's futures are not `Send`).
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+type SessionSlot<S> = Option<Result<<S as ActixSessionSource>::Session, SessionError>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of [`MessagesMiddlewareService`]: no allocation of its own on
+    /// the cookie path (the inner service's future is held as it is); boxed only when
+    /// the session must be read or written.
+    pub struct ResponseFuture<F, S: ActixSessionSource, Body> {
+        #[pin]
+        kind: Kind<F, S, Body>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F, S: ActixSessionSource, Body> {
+        Direct {
+            #[pin]
+            inner: F,
+            pending: Option<(Handle, SessionSlot<S>)>,
+        },
+        Boxed {
+            fut: LocalBoxFuture<Result<ServiceResponse<Body>, actix_web::Error>>,
+        },
+    }
+}
+
+impl<F, S: ActixSessionSource, Body> ResponseFuture<F, S, Body> {
+    fn boxed(
+        fut: impl Future<Output = Result<ServiceResponse<Body>, actix_web::Error>> + 'static,
+    ) -> Self {
+        ResponseFuture {
+            kind: Kind::Boxed { fut: Box::pin(fut) },
+        }
+    }
+}
+
+impl<F, S: ActixSessionSource, Body> std::fmt::Debug for ResponseFuture<F, S, Body> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, S, Body> Future for ResponseFuture<F, S, Body>
+where
+    F: Future<Output = Result<ServiceResponse<Body>, actix_web::Error>>,
+    S: ActixSessionSource,
+    Body: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<Body>, actix_web::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let mut kind = self.as_mut().project().kind;
+            let next = match kind.as_mut().project() {
+                KindProj::Boxed { fut } => return fut.as_mut().poll(cx),
+                KindProj::Direct { inner, pending } => {
+                    let mut res = std::task::ready!(inner.poll(cx))?;
+                    let Some((handle, session)) = pending.take() else {
+                        panic!("ResponseFuture polled after completion");
+                    };
+                    match finish_sync(&handle, &mut res) {
+                        None => return Poll::Ready(Ok(res)),
+                        Some(work) => Kind::Boxed {
+                            fut: Box::pin(async move {
+                                Ok(finish_session::<S, Body>(handle, session, res, work).await)
+                            }),
+                        },
+                    }
+                }
+            };
+            kind.set(next);
+        }
+    }
+}
+
+/// The synchronous part of the response: the cookie header and, when the session is not
+/// touched, the report. Returns the session work left, if any.
+fn finish_sync<Body>(
+    handle: &Handle,
+    res: &mut ServiceResponse<Body>,
+) -> Option<(SessionWrite, Vec<UnstoredMessage>)> {
+    let (write, unstored) = lock(handle).finish(|line| append_set_cookie(res.headers_mut(), line));
+    if matches!(write, SessionWrite::Keep) {
+        if let Some(u) = state::report(unstored) {
+            attach_report(handle, res, u);
+        }
+        None
+    } else {
+        Some((write, unstored))
+    }
+}
+
+/// The session write and what follows it.
+async fn finish_session<S: ActixSessionSource, Body>(
+    handle: Handle,
+    session: SessionSlot<S>,
+    mut res: ServiceResponse<Body>,
+    (write, unstored): (SessionWrite, Vec<UnstoredMessage>),
+) -> ServiceResponse<Body> {
+    let missing = Err(SessionError::Missing("no session backend is configured"));
+    let session = session.unwrap_or(missing);
+    let (cookie, unstored) =
+        state::write_session::<S::Session>(&handle, session.as_ref(), write, unstored).await;
+    if let Some(line) = cookie {
+        append_set_cookie(res.headers_mut(), bytes::Bytes::from(line));
+    }
+    if let Some(u) = unstored {
+        attach_report(&handle, &mut res, u);
+    }
+    res
+}
+
+/// Puts the report of what was not stored into the response (a 503 when the session
+/// backend lost messages).
+fn attach_report<Body>(
+    handle: &Handle,
+    res: &mut ServiceResponse<Body>,
+    u: crate::unstored::Unstored,
+) {
+    if u.lost_to_the_session_backend() {
+        let name = lock(handle).config.inner.cookie_name.clone();
+        unavailable(res, &name);
+    }
+    res.response_mut().extensions_mut().insert(u);
 }
 
 /// As in the tower layer: not the handler's answer but a 503, and none of this write (the
@@ -311,9 +435,10 @@ fn unavailable<Body>(res: &mut ServiceResponse<Body>, cookie_name: &str) {
     }
 }
 
-/// Appends a `Set-Cookie` line; the bytes become the header value without a copy.
-fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
-    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
+/// Appends a `Set-Cookie` line; the bytes become the header value without a copy (a
+/// shared deletion line: a reference count).
+fn append_set_cookie(headers: &mut HeaderMap, line: bytes::Bytes) {
+    match HeaderValue::from_maybe_shared(line) {
         Ok(v) => headers.append(SET_COOKIE, v),
         Err(e) => tracing::error!(error = %e, "herald: invalid Set-Cookie value"),
     }

@@ -169,6 +169,16 @@ pub(crate) struct Inner {
     #[cfg(feature = "django")]
     pub(crate) django: Option<crate::django::DjangoCodec>,
     pub(crate) clock: fn() -> u64,
+    /// The deletion `Set-Cookie` value, rendered on first use: it depends on the
+    /// configuration only, so every response that deletes the cookie shares it (no
+    /// allocation per response). See [`crate::cookies::deletion`].
+    pub(crate) deletion:
+        std::sync::OnceLock<Result<bytes::Bytes, herald_core::cookie_header::WriteError>>,
+    /// The `Set-Cookie` line around a sealed value (`name=` and the attributes), rendered
+    /// on first use. See [`crate::cookies::sealed_line`].
+    pub(crate) set_template: std::sync::OnceLock<
+        Result<crate::cookies::SetTemplate, herald_core::cookie_header::WriteError>,
+    >,
 }
 
 impl fmt::Debug for Config {
@@ -692,6 +702,8 @@ impl ConfigBuilder {
                 #[cfg(feature = "django")]
                 django,
                 clock: self.clock,
+                deletion: std::sync::OnceLock::new(),
+                set_template: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -94,15 +94,66 @@ static PLACEHOLDER: &str = match std::str::from_utf8(&PLACEHOLDER_BYTES) {
     Err(_) => panic!("ASCII"),
 };
 
+/// The configured `Set-Cookie` line for a one-character value: what comes before and
+/// after the value is the same for every non-empty cookie-safe value (the writer's
+/// layout depends on the value only when it is empty), so it is rendered once per
+/// configuration and copied around each sealed value.
+pub(crate) struct SetTemplate {
+    line: Box<[u8]>,
+    /// Where the one-character value is in `line`.
+    value_at: usize,
+}
+
+impl SetTemplate {
+    fn new(config: &Inner) -> Result<Self, WriteError> {
+        let plan = PreparedSetCookie::set(&config.cookie_name, "A", attributes(config))?;
+        let mut line = vec![0u8; plan.len()].into_boxed_slice();
+        plan.fill(&mut line)?;
+        Ok(SetTemplate {
+            line,
+            value_at: plan.value_range().start,
+        })
+    }
+}
+
 /// `name=value` with the configured attributes (R-4.10: no Expires, no Max-Age), where the
 /// value of `value_len` base64url characters is written by `seal` straight into its place
 /// in the line; `seal` returns the length it wrote (`None`: it could not). One allocation
 /// of the exact size, which `HeaderValue` takes without a copy; no buffer of the maximum
-/// size is zeroed.
+/// size is zeroed. The text around the value is the configuration's [`SetTemplate`],
+/// validated and rendered once.
 ///
 /// Returns `None` when `seal` fails or writes another length, or the writer rejects the
 /// configured name or an attribute (logged).
 pub(crate) fn sealed_line(
+    config: &Inner,
+    value_len: usize,
+    seal: impl FnOnce(&mut [u8]) -> Option<usize>,
+) -> Option<Vec<u8>> {
+    let logged =
+        |e: &WriteError| tracing::error!(error = ?e, "herald: cannot write the Set-Cookie line");
+    if value_len == 0 || value_len > MAX_VALUE_LEN {
+        return rendered_line(config, value_len, seal);
+    }
+    let template = config
+        .set_template
+        .get_or_init(|| SetTemplate::new(config))
+        .as_ref()
+        .map_err(logged)
+        .ok()?;
+    let (before, rest) = template.line.split_at(template.value_at);
+    let after = rest.get(1..)?;
+    let mut line = vec![0u8; before.len() + value_len + after.len()];
+    let (head, tail) = line.split_at_mut(before.len());
+    let (slot, tail) = tail.split_at_mut(value_len);
+    head.copy_from_slice(before);
+    tail.copy_from_slice(after);
+    (seal(slot)? == value_len).then_some(line)
+}
+
+/// [`sealed_line`] rendered by the writer for this value length (an empty value, or one
+/// too long for any cookie: the writer's own answer).
+fn rendered_line(
     config: &Inner,
     value_len: usize,
     seal: impl FnOnce(&mut [u8]) -> Option<usize>,
@@ -143,6 +194,25 @@ pub(crate) fn delete_line(config: &Inner) -> Result<Vec<u8>, WriteError> {
     let mut buf = vec![0u8; plan.len()];
     plan.fill(&mut buf)?;
     Ok(buf)
+}
+
+/// The deletion cookie in the configured format (herald's [`delete_line`], or Django's
+/// layout), rendered once per configuration and shared: a clone is a reference count.
+///
+/// # Errors
+/// The writer's [`WriteError`] (an invalid configured name or attribute), every time.
+pub(crate) fn deletion(config: &Inner) -> Result<bytes::Bytes, WriteError> {
+    config
+        .deletion
+        .get_or_init(|| {
+            #[cfg(feature = "django")]
+            if config.django.is_some() {
+                let line = crate::django_storage::delete_cookie_line(config);
+                return Ok(bytes::Bytes::from(line));
+            }
+            delete_line(config).map(bytes::Bytes::from)
+        })
+        .clone()
 }
 
 #[cfg(test)]
@@ -246,6 +316,36 @@ mod tests {
             let loaded = inbox.load_cookie(Some(value.as_bytes()), &config.inner.signer, 0, None);
             assert!(loaded.is_err(), "{value:?}: {loaded:?}");
             assert_eq!(inbox.iter().count(), 0);
+        }
+    }
+
+    #[test]
+    fn the_template_writes_what_the_writer_writes() {
+        let configs = [
+            Config::builder().secret([7u8; 32]).build().unwrap(),
+            Config::builder()
+                .secret([7u8; 32])
+                .cookie_name("flash")
+                .domain(Some(".example.com".into()))
+                .path("/app")
+                .secure(true)
+                .http_only(false)
+                .same_site(None)
+                .build()
+                .unwrap(),
+        ];
+        for c in &configs {
+            for len in [1, 2, 57, MAX_VALUE_LEN] {
+                let fill = |slot: &mut [u8]| {
+                    slot.fill(b'x');
+                    Some(slot.len())
+                };
+                let line = sealed_line(&c.inner, len, fill);
+                assert_eq!(line, rendered_line(&c.inner, len, fill), "{len}");
+                assert!(line.is_some());
+            }
+            assert_eq!(sealed_line(&c.inner, MAX_VALUE_LEN + 1, |_| Some(0)), None);
+            assert_eq!(sealed_line(&c.inner, 3, |_| Some(2)), None, "short seal");
         }
     }
 

@@ -37,7 +37,7 @@ pub(crate) struct Keyed<M: MessageStorage> {
 /// What the response of a keyed request must carry.
 pub(crate) struct Finished {
     /// The deletion `Set-Cookie` line of the carried-over messages cookie.
-    pub(crate) delete_cookie: Option<Vec<u8>>,
+    pub(crate) delete_cookie: Option<bytes::Bytes>,
     /// What was not stored (the storage's failure makes the adapter answer 503).
     pub(crate) unstored: Option<Unstored>,
 }
@@ -257,13 +257,8 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
 }
 
 /// The deletion line of the messages cookie, in the configured format.
-fn delete_cookie_line(config: &Config) -> Option<Vec<u8>> {
-    let inner = &config.inner;
-    #[cfg(feature = "django")]
-    if inner.django.is_some() {
-        return Some(crate::django_storage::delete_cookie_line(inner).into_bytes());
-    }
-    crate::cookies::delete_line(inner)
+fn delete_cookie_line(config: &Config) -> Option<bytes::Bytes> {
+    crate::cookies::deletion(&config.inner)
         .map_err(|e| tracing::error!(error = ?e, "herald: cannot write the deletion cookie"))
         .ok()
 }

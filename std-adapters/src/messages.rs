@@ -170,6 +170,13 @@ impl fmt::Debug for Messages {
 }
 
 impl Messages {
+    /// Messages of the request whose state `handle` holds.
+    pub(crate) fn of(handle: &Handle) -> Self {
+        Messages {
+            inner: Inner::Attached(Arc::clone(handle)),
+        }
+    }
+
     pub(crate) fn attached(state: RequestState) -> (Self, Handle) {
         let handle = Arc::new(Mutex::new(state));
         (
@@ -656,7 +663,7 @@ mod extension_tests {
         let (messages, handle) = Messages::attached(state);
         handler(&messages);
         let mut line = None;
-        let (_, unstored) = lock(&handle).finish(|l| line = Some(l));
+        let (_, unstored) = lock(&handle).finish(|l| line = Some(l.to_vec()));
         assert!(unstored.is_empty(), "nothing unstored");
         match line {
             None => cookie.clone(),

@@ -4,6 +4,8 @@
 //! session backend.
 
 use std::ops::Range;
+
+use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use herald_core::codec::Header;
@@ -150,21 +152,47 @@ impl RequestState {
         storage: Storage,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Self {
+        let mut state = RequestState::new(config, storage);
+        state.load_cookie_headers(cookie_headers);
+        state
+    }
+
+    /// [`begin`](Self::begin) straight into the request's shared [`Handle`]: the state
+    /// (over a kilobyte, the inbox's inline store) is built empty in its allocation and
+    /// the cookie is loaded there, so it is not moved by value into the handle (nor into
+    /// the adapter's future) afterwards.
+    pub(crate) fn begin_shared<'h>(
+        config: &Config,
+        storage: Storage,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Handle {
+        let handle = Arc::new(Mutex::new(RequestState::new(config, storage)));
+        lock(&handle).load_cookie_headers(cookie_headers);
+        handle
+    }
+
+    /// The state of a request before anything is loaded.
+    #[inline(always)]
+    fn new(config: &Config, storage: Storage) -> Self {
         let inner = &config.inner;
-        let store = GrowableList::new(inner.limits);
-        let mut inbox = Inbox::with_store(store, storage, inner.min_level);
-        if storage != Storage::Session
-            && let Err(error) = load_cookie(&mut inbox, inner, cookie_headers, config.now())
-        {
-            log_load_error("cookie", error);
-        }
         RequestState {
             config: config.clone(),
-            inbox,
+            inbox: Inbox::with_store(GrowableList::new(inner.limits), storage, inner.min_level),
             session_error: None,
             storage_error: None,
             refused: Vec::new(),
             cookie_part: None,
+        }
+    }
+
+    /// Loads the messages cookie from the `Cookie` headers (not for session storage).
+    fn load_cookie_headers<'h>(&mut self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) {
+        let inner = &*self.config.inner;
+        if self.inbox.storage() != Storage::Session
+            && let Err(error) =
+                load_cookie(&mut self.inbox, inner, cookie_headers, self.config.now())
+        {
+            log_load_error("cookie", error);
         }
     }
 
@@ -213,19 +241,14 @@ impl RequestState {
         self.inbox.needs_session()
     }
 
-    /// Reads the session entry into the inbox; a failure is kept for the extractor.
-    pub(crate) async fn load_session<S: SessionBackend>(
-        &mut self,
-        session: Result<&S, &SessionError>,
-    ) {
-        // A missing session was reported when the request began.
-        let Ok(session) = session else { return };
-        let inner = &*self.config.inner;
+    /// Loads the session entry `got` (what the backend answered) into the inbox; a
+    /// failure is kept for the extractor.
+    fn apply_session(&mut self, got: Result<Option<Vec<u8>>, SessionError>) {
         let config_now = self.config.now();
-        match session.get(&inner.session_key).await {
+        match got {
             Ok(bytes) => {
                 #[cfg(feature = "django")]
-                let loaded = if inner.django.is_some() {
+                let loaded = if self.config.inner.django.is_some() {
                     crate::django_storage::load_session(&mut self.inbox, bytes.as_deref())
                 } else {
                     self.inbox.load_session(bytes.as_deref(), config_now)
@@ -244,11 +267,12 @@ impl RequestState {
     }
 
     /// Decides the response: calls `set_cookie` with the `Set-Cookie` value (exactly
-    /// sized, for `HeaderValue` to take without a copy) when the cookie changes, and
+    /// sized, for `HeaderValue` to take without a copy; the deletion line is the
+    /// configuration's shared one) when the cookie changes, and
     /// returns the session write and what no storage took.
     pub(crate) fn finish(
         &mut self,
-        mut set_cookie: impl FnMut(Vec<u8>),
+        mut set_cookie: impl FnMut(Bytes),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         let config = self.config.clone();
         let inner = &config.inner;
@@ -262,7 +286,7 @@ impl RequestState {
         let mut unstored = Vec::new();
         match plan.cookie {
             CookieAction::Keep => {}
-            CookieAction::Delete => match cookies::delete_line(inner) {
+            CookieAction::Delete => match cookies::deletion(inner) {
                 Ok(line) => set_cookie(line),
                 Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
             },
@@ -297,7 +321,7 @@ impl RequestState {
                 });
                 match line {
                     Some(line) => {
-                        set_cookie(line);
+                        set_cookie(Bytes::from(line));
                         self.cookie_part = Some(messages);
                     }
                     // Unreachable with a valid configuration (the plan fits the value in
@@ -347,7 +371,7 @@ impl RequestState {
         &mut self,
         codec: &crate::django::DjangoCodec,
         now: u64,
-        mut set_cookie: impl FnMut(Vec<u8>),
+        mut set_cookie: impl FnMut(Bytes),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         use crate::django_storage::{self as storage, DjangoCookie};
         let config = self.config.clone();
@@ -356,9 +380,12 @@ impl RequestState {
         let plan = planned.plan;
         match &planned.cookie {
             DjangoCookie::Keep => {}
-            DjangoCookie::Delete => set_cookie(storage::delete_cookie_line(inner).into_bytes()),
+            DjangoCookie::Delete => match cookies::deletion(inner) {
+                Ok(line) => set_cookie(line),
+                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
+            },
             DjangoCookie::Set(value) => {
-                set_cookie(storage::set_cookie_line(inner, value).into_bytes());
+                set_cookie(Bytes::from(storage::set_cookie_line(inner, value)));
             }
         }
         let mut unstored = Vec::new();
@@ -409,6 +436,19 @@ fn log_load_error(source: &str, error: LoadError) {
         }
         _ => tracing::debug!(%error, "herald: ignoring an invalid messages {source}"),
     }
+}
+
+/// Reads the session entry into the request's inbox; a failure is kept for the
+/// extractor. The lock is not held while the backend answers.
+pub(crate) async fn load_session<S: SessionBackend>(
+    handle: &Handle,
+    session: Result<&S, &SessionError>,
+) {
+    // A missing session was reported when the request began.
+    let Ok(session) = session else { return };
+    let config = lock(handle).config.clone();
+    let got = session.get(&config.inner.session_key).await;
+    lock(handle).apply_session(got);
 }
 
 /// Performs the session write decided by [`RequestState::finish`]: returns the session's

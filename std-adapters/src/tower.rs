@@ -256,7 +256,7 @@ where
             };
         }
         let layer = &self.setup;
-        let state = RequestState::begin(
+        let handle = RequestState::begin_shared(
             &layer.config,
             layer.storage,
             req.headers()
@@ -264,15 +264,17 @@ where
                 .iter()
                 .map(HeaderValue::as_bytes),
         );
-        let mut state = state;
         let session: SessionSlot<S> = (layer.storage != Storage::Cookie)
             .then(|| layer.source.session(req.headers(), req.extensions()));
-        if let Some(Err(e)) = &session {
-            state.session_unavailable(e);
-        }
-        if !state.needs_session() {
-            let (messages, handle) = Messages::attached(state);
-            req.extensions_mut().insert(messages);
+        let needs_session = {
+            let mut state = lock(&handle);
+            if let Some(Err(e)) = &session {
+                state.session_unavailable(e);
+            }
+            state.needs_session()
+        };
+        if !needs_session {
+            req.extensions_mut().insert(Messages::of(&handle));
             return ResponseFuture {
                 kind: Kind::Direct {
                     inner: self.inner.call(req),
@@ -285,10 +287,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let fut = async move {
             if let Some(session) = &session {
-                state.load_session(session.as_ref()).await;
+                state::load_session(&handle, session.as_ref()).await;
             }
-            let (messages, handle) = Messages::attached(state);
-            req.extensions_mut().insert(messages);
+            req.extensions_mut().insert(Messages::of(&handle));
             let res = inner.call(req).await?;
             let (res, work) = finish_sync(&handle, res);
             Ok(match work {
@@ -436,7 +437,7 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
         state::write_session::<S::Session>(&handle, session.as_ref(), work.write, work.unstored)
             .await;
     if let Some(line) = cookie {
-        append_set_cookie(res.headers_mut(), line.into_bytes());
+        append_set_cookie(res.headers_mut(), bytes::Bytes::from(line));
     }
     if let Some(u) = unstored {
         if u.lost_to_the_session_backend() {
@@ -468,9 +469,10 @@ fn unavailable<ResBody>(res: &mut Response<ResBody>, cookie_name: &str) {
     }
 }
 
-/// Appends a `Set-Cookie` line; the bytes become the header value without a copy.
-fn append_set_cookie(headers: &mut HeaderMap, line: Vec<u8>) {
-    match HeaderValue::from_maybe_shared(bytes::Bytes::from(line)) {
+/// Appends a `Set-Cookie` line; the bytes become the header value without a copy (a
+/// shared deletion line: a reference count).
+fn append_set_cookie(headers: &mut HeaderMap, line: bytes::Bytes) {
+    match HeaderValue::from_maybe_shared(line) {
         Ok(v) => {
             headers.append(SET_COOKIE, v);
         }
