@@ -64,6 +64,12 @@ pub mod actix;
     docsrs,
     doc(cfg(any(feature = "tower-sessions-redis", feature = "user-store-redis")))
 )]
+// With `user-store-redis` alone the module holds only the shared client: its docs link to
+// the session store of `tower-sessions-redis`, which is then not built.
+#[cfg_attr(
+    not(feature = "tower-sessions-redis"),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 pub mod redis;
 
 pub use config::{Config, ConfigBuilder, ConfigError, SameSite, WireFormat};

@@ -78,7 +78,7 @@ impl fmt::Debug for RedisUserStore {
 }
 
 impl RedisUserStore {
-    /// Connects to the Redis at `url` with `redis` (as [`crate::redis::connect`]) and
+    /// Connects to the Redis at `url` with `redis` (as `herald_flash::redis::connect`) and
     /// returns the store.
     ///
     /// # Errors
