@@ -70,15 +70,11 @@ const fn zigzag(v: i32) -> u64 {
     ((v << 1) ^ (v >> 31)) as u32 as u64
 }
 
-fn str_len(s: &str) -> usize {
-    varint_len(s.len() as u64) + s.len()
-}
-
 /// The expiry as stored in a body issued at `issued_at`: seconds after it, 0 for a
 /// message that expires earlier (it is then expired for every reader whose clock has
 /// reached `issued_at`; an inbox never stores such a message, R-11.5).
-const fn expires_in(m: &Message<'_>, issued_at: u64) -> Option<u64> {
-    match m.expires_at {
+const fn expires_in(expires_at: Option<u64>, issued_at: u64) -> Option<u64> {
+    match expires_at {
         Some(t) => Some(t.saturating_sub(issued_at)),
         None => None,
     }
@@ -87,26 +83,30 @@ const fn expires_in(m: &Message<'_>, issued_at: u64) -> Option<u64> {
 /// The exact encoded size of one message in a body issued at `issued_at` (the expiry is
 /// stored relative to it).
 pub fn message_len(m: &Message<'_>, issued_at: u64) -> usize {
-    varint_len(zigzag(m.level.0))
-        + str_len(m.message)
-        + m.extra_tags.map_or(1, |e| 1 + str_len(e))
-        + 1
-        + expires_in(m, issued_at).map_or(0, varint_len)
+    raw_message_len(
+        &RawMessage {
+            level: m.level.0,
+            text: m.message.as_bytes(),
+            extra_tags: m.extra_tags.map(str::as_bytes),
+            is_safe: m.is_safe,
+            expires_at: m.expires_at,
+        },
+        issued_at,
+    )
 }
 
 fn bytes_len(b: &[u8]) -> usize {
     varint_len(b.len() as u64) + b.len()
 }
 
-/// [`message_len`] from the stored fields.
+/// [`message_len`] from the stored fields (the one formula both use).
 #[inline]
 pub(crate) fn raw_message_len(m: &RawMessage<'_>, issued_at: u64) -> usize {
     varint_len(zigzag(m.level))
         + bytes_len(m.text)
         + m.extra_tags.map_or(1, |e| 1 + bytes_len(e))
         + 1
-        + m.expires_at
-            .map_or(0, |t| varint_len(t.saturating_sub(issued_at)))
+        + expires_in(m.expires_at, issued_at).map_or(0, varint_len)
 }
 
 /// The exact size of a body's framing (everything but the messages) for `count` messages.
@@ -203,7 +203,7 @@ fn write_body(header: &Header, messages: ListView<'_>, s: &mut impl Sink) {
                 put_bytes(s, e);
             }
         }
-        let expires_in = m.expires_at.map(|t| t.saturating_sub(header.issued_at));
+        let expires_in = expires_in(m.expires_at, header.issued_at);
         let flags = if m.is_safe { FLAG_SAFE } else { 0 }
             | if expires_in.is_some() {
                 FLAG_EXPIRES
@@ -230,24 +230,19 @@ pub fn encode_body(
     if out.len() < needed {
         return Err(EncodeError::BufferTooSmall { needed });
     }
-    let mut sink = SliceSink {
-        out: &mut out[..needed],
-        at: 0,
-    };
-    write_body(header, messages, &mut sink);
-    debug_assert_eq!(
-        sink.at, needed,
-        "body_len must predict the encoding exactly"
-    );
+    write_body_exact(header, messages, &mut out[..needed]);
     Ok(needed)
 }
 
 /// Writes the body of `messages` into `out`, which is exactly [`body_len`] bytes long.
-#[cfg(feature = "encryption")]
 pub(crate) fn write_body_exact(header: &Header, messages: ListView<'_>, out: &mut [u8]) {
     let mut sink = SliceSink { out, at: 0 };
     write_body(header, messages, &mut sink);
-    debug_assert_eq!(sink.at, sink.out.len(), "sized by body_len");
+    debug_assert_eq!(
+        sink.at,
+        sink.out.len(),
+        "body_len must predict the encoding exactly"
+    );
 }
 
 /// Encodes `messages` with `header` and signs the body in one pass, writing the signed
@@ -679,7 +674,7 @@ mod tests {
     impl Serialize for WireMessage<'_> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
             let m = &self.message;
-            let expires_in = expires_in(m, self.issued_at);
+            let expires_in = expires_in(m.expires_at, self.issued_at);
             let flags = if m.is_safe { FLAG_SAFE } else { 0 }
                 | if expires_in.is_some() {
                     FLAG_EXPIRES
