@@ -105,6 +105,30 @@ pub fn old_cipher() -> &'static Cipher {
     CIPHER.get_or_init(|| Cipher::new(OLD_SECRET, PURPOSE, COOKIE, &[]).expect("no fallback"))
 }
 
+/// What [`Inbox::load_cookie`](herald_core::Inbox::load_cookie) made of `data` agrees with
+/// what the sealing's own `open` made of it (`sealing` names it in the panic): the same
+/// key when both accept, the same error when both refuse, and a decode error only for an
+/// opened value.
+pub fn load_agrees_with_open(
+    data: &[u8],
+    loaded: &Result<herald_core::Loaded, herald_core::LoadError>,
+    opened: &Result<herald_core::signer::Opened<'_>, herald_core::signer::OpenError>,
+    sealing: &str,
+) {
+    use herald_core::{LoadError, Loaded};
+    match (loaded, opened) {
+        (Ok(Loaded::Absent), _) => assert!(data.is_empty(), "a value read as absent"),
+        (Ok(Loaded::Messages { key, .. }), Ok(o)) => assert_eq!(*key, o.key),
+        (Ok(Loaded::Messages { .. }), Err(e)) => {
+            panic!("inbox accepted a value the {sealing} refuses: {e:?}")
+        }
+        (Err(LoadError::Open(e)), Err(o)) => assert_eq!(e, o),
+        (Err(LoadError::Open(e)), Ok(_)) => panic!("inbox refused an open value: {e:?}"),
+        (Err(LoadError::Decode(_)), Ok(_)) => {}
+        (Err(e), _) => panic!("unexpected load result {e:?}"),
+    }
+}
+
 /// A level as the fuzzer picks it: mostly the named ones, sometimes any `i32`.
 #[derive(Arbitrary, Clone, Copy, Debug)]
 pub enum LevelPick {

@@ -55,17 +55,7 @@ fn as_cookie_value(data: &[u8]) {
     for storage in [Storage::Cookie, Storage::Fallback] {
         let mut inbox: Inbox = Inbox::new(storage, herald_core::Level::INFO);
         let loaded = inbox.load_cookie(Some(data), signer, 0, None);
-        match (&loaded, &opened) {
-            (Ok(Loaded::Absent), _) => assert!(data.is_empty(), "a value read as absent"),
-            (Ok(Loaded::Messages { key, .. }), Ok(o)) => assert_eq!(*key, o.key),
-            (Ok(Loaded::Messages { .. }), Err(e)) => {
-                panic!("inbox accepted a value the signer refuses: {e:?}")
-            }
-            (Err(LoadError::Open(e)), Err(o)) => assert_eq!(e, o),
-            (Err(LoadError::Open(e)), Ok(_)) => panic!("inbox refused an open value: {e:?}"),
-            (Err(LoadError::Decode(_)), Ok(_)) => {}
-            (Err(e), _) => panic!("unexpected load result {e:?}"),
-        }
+        super::load_agrees_with_open(data, &loaded, &opened, "signer");
         let Ok(Loaded::Messages {
             count,
             expired,
