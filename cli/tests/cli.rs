@@ -688,6 +688,38 @@ fn inspect_native_value() {
     assert!(stdout(&o).contains("signature: not checked"));
 }
 
+/// RULES: a format-2 value whose message carries an expiry (written by the core, as
+/// `Messages::add_expiring` has it written) shows the expiry in `decode` and `inspect`.
+#[test]
+fn decode_and_inspect_show_a_message_expiry() {
+    use herald_core::codec::{self, Header};
+    use herald_core::{Level, Message, MessageList, Signer};
+    let signer: Signer =
+        Signer::new(SECRET.as_bytes(), "herald.messages", "messages", &[]).unwrap();
+    let mut list: MessageList = MessageList::new();
+    list.push(Message::new(Level::INFO, "Export ready.").with_expires_at(1_700_000_600))
+        .unwrap();
+    list.push(Message::new(Level::INFO, "Saved.")).unwrap();
+    let header = Header {
+        issued_at: 1_700_000_000,
+        continued: false,
+    };
+    let mut out = [0u8; 512];
+    let value = codec::seal_body(&header, list.view(), &signer, &mut out)
+        .unwrap()
+        .to_owned();
+    let back = json_out(&herald(&["decode", "--secret", SECRET, &value], ""));
+    assert_eq!(back["messages"][0]["expires_at"], json!(1_700_000_600u64));
+    assert_eq!(back["messages"][1].get("expires_at"), None, "{back}");
+    let o = herald(&["inspect", &value, "--secret", SECRET], "");
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("extra_tags \"\", expires at 1700000600: Export ready."),
+        "{}",
+        stdout(&o)
+    );
+}
+
 // ----------------------------------------------------------------------------------
 // Secrets from the environment and from files
 // ----------------------------------------------------------------------------------
