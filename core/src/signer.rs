@@ -422,7 +422,8 @@ pub struct SealWriter<'o> {
     out: &'o mut [u8],
     written: usize,
     raw_len: usize,
-    buf: [u8; BLOCK],
+    /// Pending body bytes (fewer than [`BLOCK`]), with room for the tag after them.
+    buf: [u8; BLOCK + MAC_LEN],
     buf_len: usize,
     overflow: bool,
 }
@@ -434,7 +435,7 @@ impl<'o> SealWriter<'o> {
             out,
             written: 0,
             raw_len: 0,
-            buf: [0; BLOCK],
+            buf: [0; BLOCK + MAC_LEN],
             buf_len: 0,
             overflow: false,
         }
@@ -478,51 +479,53 @@ impl<'o> SealWriter<'o> {
             self.buf_len += take;
             data = &data[take..];
             if self.buf_len == BLOCK {
-                self.mac.update(&self.buf);
-                self.flush_encoded(BLOCK);
+                self.mac.update(&self.buf[..BLOCK]);
+                self.flush_block();
             }
         }
     }
 
-    fn flush_encoded(&mut self, len: usize) {
+    /// Encodes the full block (already MACed) and empties it.
+    fn flush_block(&mut self) {
         if !self.overflow {
-            match URL_SAFE_NO_PAD.encode_slice(&self.buf[..len], &mut self.out[self.written..]) {
+            match URL_SAFE_NO_PAD.encode_slice(&self.buf[..BLOCK], &mut self.out[self.written..]) {
                 Ok(n) => self.written += n,
                 Err(_) => self.overflow = true,
             }
         }
-        self.buf.copy_within(len..self.buf_len, 0);
-        self.buf_len -= len;
+        self.buf_len = 0;
     }
 
     /// Appends the MAC, finishes the base64 text and returns it.
     ///
     /// # Errors
     /// [`SealError::BufferTooSmall`] when the output buffer was too short.
-    pub fn finish(mut self) -> Result<&'o str, SealError> {
-        let needed = encoded_len(self.raw_len + MAC_LEN);
-        self.mac.update(&self.buf[..self.buf_len]);
-        let tag: [u8; MAC_LEN] = self.mac.clone().finalize().into_bytes().into();
-        // The pending bytes plus the tag always fit: buf_len < BLOCK and BLOCK - 1 + 32
-        // is less than two blocks, so flush whole 3-byte groups first.
-        let whole = self.buf_len / 3 * 3;
-        self.flush_encoded(whole);
-        let mut tail = [0u8; 2 + MAC_LEN];
-        tail[..self.buf_len].copy_from_slice(&self.buf[..self.buf_len]);
-        tail[self.buf_len..self.buf_len + MAC_LEN].copy_from_slice(&tag);
-        let tail_len = self.buf_len + MAC_LEN;
-        if !self.overflow {
-            match URL_SAFE_NO_PAD.encode_slice(&tail[..tail_len], &mut self.out[self.written..]) {
-                Ok(n) => self.written += n,
-                Err(_) => self.overflow = true,
-            }
+    pub fn finish(self) -> Result<&'o str, SealError> {
+        let SealWriter {
+            mut mac,
+            out,
+            mut written,
+            raw_len,
+            mut buf,
+            buf_len,
+            overflow,
+        } = self;
+        let needed = encoded_len(raw_len + MAC_LEN);
+        mac.update(&buf[..buf_len]);
+        // The block keeps room for the tag after the pending bytes (`buf_len < BLOCK`):
+        // the last base64 piece is encoded in one call.
+        buf[buf_len..buf_len + MAC_LEN].copy_from_slice(&mac.finalize().into_bytes());
+        let tail = &buf[..buf_len + MAC_LEN];
+        match (overflow, out.get_mut(written..)) {
+            (false, Some(rest)) => match URL_SAFE_NO_PAD.encode_slice(tail, rest) {
+                Ok(n) => written += n,
+                Err(_) => return Err(SealError::BufferTooSmall { needed }),
+            },
+            _ => return Err(SealError::BufferTooSmall { needed }),
         }
-        if self.overflow {
-            return Err(SealError::BufferTooSmall { needed });
-        }
-        debug_assert_eq!(self.written, needed);
-        let out: &'o [u8] = self.out;
-        Ok(core::str::from_utf8(&out[..self.written]).expect("base64 is ASCII"))
+        debug_assert_eq!(written, needed);
+        let out: &'o [u8] = out;
+        Ok(core::str::from_utf8(&out[..written]).expect("base64 is ASCII"))
     }
 }
 
