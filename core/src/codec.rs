@@ -30,7 +30,7 @@ pub use crate::header::{
     DecodeError, FORMAT_VERSION, Header, MIN_READ_VERSION, is_readable_version, peek_issued_at,
 };
 use crate::header::{FLAG_EXPIRES, FLAG_SAFE, Reader};
-use crate::list::{ListView, MessageStore, RawMessage};
+use crate::list::{ListView, MessageStore, RawMessage, RawSizes};
 use crate::message::Message;
 use crate::signer::{SealError, SealWriter, Signer};
 
@@ -95,16 +95,30 @@ pub fn message_len(m: &Message<'_>, issued_at: u64) -> usize {
     )
 }
 
-fn bytes_len(b: &[u8]) -> usize {
-    varint_len(b.len() as u64) + b.len()
+fn bytes_len(len: usize) -> usize {
+    varint_len(len as u64) + len
 }
 
-/// [`message_len`] from the stored fields (the one formula both use).
+/// [`message_len`] from the stored fields.
 #[inline]
 pub(crate) fn raw_message_len(m: &RawMessage<'_>, issued_at: u64) -> usize {
+    sizes_message_len(
+        &RawSizes {
+            level: m.level,
+            text_len: m.text.len(),
+            extra_len: m.extra_tags.map(<[u8]>::len),
+            expires_at: m.expires_at,
+        },
+        issued_at,
+    )
+}
+
+/// [`message_len`] from the stored sizes: the one formula every size prediction uses.
+#[inline]
+pub(crate) fn sizes_message_len(m: &RawSizes, issued_at: u64) -> usize {
     varint_len(zigzag(m.level))
-        + bytes_len(m.text)
-        + m.extra_tags.map_or(1, |e| 1 + bytes_len(e))
+        + bytes_len(m.text_len)
+        + m.extra_len.map_or(1, |e| 1 + bytes_len(e))
         + 1
         + expires_in(m.expires_at, issued_at).map_or(0, varint_len)
 }
@@ -118,8 +132,8 @@ pub fn framing_len(header: &Header, count: usize) -> usize {
 pub fn body_len(header: &Header, messages: ListView<'_>) -> usize {
     framing_len(header, messages.len())
         + messages
-            .raw()
-            .map(|m| raw_message_len(&m, header.issued_at))
+            .sizes()
+            .map(|m| sizes_message_len(&m, header.issued_at))
             .sum::<usize>()
 }
 
@@ -160,12 +174,19 @@ impl Sink for SealWriter<'_> {
     }
 }
 
-/// A postcard varint (LEB128).
-#[inline]
-fn put_varint(s: &mut impl Sink, mut v: u64) {
+/// A postcard varint (LEB128). The one-byte case (levels, most lengths and counts) is
+/// inlined into the writer's loop; longer ones take a call.
+#[inline(always)]
+fn put_varint(s: &mut impl Sink, v: u64) {
     if v < 0x80 {
-        return s.byte(v as u8);
+        s.byte(v as u8);
+    } else {
+        put_long_varint(s, v);
     }
+}
+
+#[inline(never)]
+fn put_long_varint(s: &mut impl Sink, mut v: u64) {
     let mut buf = [0u8; 10];
     let mut n = 0;
     while v >= 0x80 {
@@ -177,7 +198,7 @@ fn put_varint(s: &mut impl Sink, mut v: u64) {
     s.bytes(&buf[..=n]);
 }
 
-#[inline]
+#[inline(always)]
 fn put_bytes(s: &mut impl Sink, text: &[u8]) {
     put_varint(s, text.len() as u64);
     s.bytes(text);
@@ -326,6 +347,7 @@ fn decode_inner<S: MessageStore>(
     let issued_at = r.varint_u64()?;
     let continued = r.bool()?;
     let count = r.varint_usize()?;
+    r.check_utf8_ahead();
     // The body's bytes bound the text it holds: one reservation instead of regrowing.
     // A message takes at least 5 bytes, so a hostile count reserves nothing extra.
     let hint = if r.remaining() < count { 0 } else { count };
@@ -577,7 +599,11 @@ mod tests {
     #[test]
     fn matches_postcard_decoding() {
         let mut l: MessageList<4096, 64> = MessageList::new();
-        for (i, t) in ["a", "Profile saved.", "ünïcode 😀", "x"]
+        // A text over 127 bytes has a two-byte length whose first byte is not ASCII: the
+        // decoder's one-pass UTF-8 check stops there and the texts after it are checked
+        // one by one (and the levels' long varints stop it too).
+        let long = "ü".repeat(70);
+        for (i, t) in ["a", "Profile saved.", "ünïcode 😀", "x", long.as_str()]
             .iter()
             .cycle()
             .take(12)

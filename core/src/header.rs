@@ -112,11 +112,34 @@ pub fn peek_issued_at(body: &[u8]) -> Result<u64, DecodeError> {
 /// checks the two agree on valid, truncated and corrupted bodies.
 pub(crate) struct Reader<'b> {
     rest: &'b [u8],
+    /// A UTF-8-checked prefix of the bytes from the point [`Reader::check_utf8_ahead`]
+    /// was called, and how many bytes there were then: texts that lie inside it are
+    /// sliced from it instead of being checked one by one.
+    checked: &'b str,
+    checked_from_len: usize,
 }
 
 impl<'b> Reader<'b> {
     pub(crate) const fn new(rest: &'b [u8]) -> Self {
-        Reader { rest }
+        Reader {
+            rest,
+            checked: "",
+            checked_from_len: 0,
+        }
+    }
+
+    /// Checks the UTF-8 of all the bytes not read yet in one pass, up to the first byte
+    /// that is not valid UTF-8 there. A body's messages are mostly text, and their framing
+    /// (levels, lengths under 128, option and flag bytes) is ASCII, so this usually covers
+    /// every text to come: one long check instead of one call per text. The result of
+    /// reading is the same either way; a text outside the checked prefix is checked alone.
+    pub(crate) fn check_utf8_ahead(&mut self) {
+        let valid = match core::str::from_utf8(self.rest) {
+            Ok(all) => all,
+            Err(e) => core::str::from_utf8(&self.rest[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        self.checked = valid;
+        self.checked_from_len = self.rest.len();
     }
 
     /// The bytes not read yet.
@@ -156,12 +179,14 @@ impl<'b> Reader<'b> {
         self.varint(10, 0x01)
     }
 
+    #[inline]
     pub(crate) fn varint_usize(&mut self) -> Result<usize, DecodeError> {
         const BITS: usize = usize::BITS as usize;
         let v = self.varint(BITS.div_ceil(7), (1u8 << (BITS % 7)) - 1)?;
         usize::try_from(v).map_err(|_| DecodeError::BadVarint)
     }
 
+    #[inline]
     fn zigzag_i32(&mut self) -> Result<i32, DecodeError> {
         let n = self.varint(5, 0x0f)? as u32;
         Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
@@ -175,16 +200,26 @@ impl<'b> Reader<'b> {
         }
     }
 
+    #[inline]
     fn str(&mut self) -> Result<&'b str, DecodeError> {
         let len = self.varint_usize()?;
         if self.rest.len() < len {
             return Err(DecodeError::Truncated);
         }
+        // Where the text starts in the checked prefix (`rest` is always a suffix of the
+        // bytes that prefix was taken from).
+        let at = self.checked_from_len - self.rest.len();
         let (text, rest) = self.rest.split_at(len);
         self.rest = rest;
-        core::str::from_utf8(text).map_err(|_| DecodeError::BadUtf8)
+        match self.checked.get(at..at + len) {
+            // Inside the checked prefix and on character boundaries: valid UTF-8.
+            Some(checked) => Ok(checked),
+            // Outside it (or cut inside a character, which `from_utf8` refuses too).
+            None => core::str::from_utf8(text).map_err(|_| DecodeError::BadUtf8),
+        }
     }
 
+    #[inline]
     pub(crate) fn message(
         &mut self,
         version: u8,

@@ -92,6 +92,7 @@ pub(crate) struct RawMessage<'a> {
 }
 
 impl Entry {
+    #[inline]
     fn raw<'a>(&self, arena: &'a [u8]) -> RawMessage<'a> {
         let start = self.start();
         let mid = start + self.text_len as usize;
@@ -104,6 +105,16 @@ impl Entry {
             expires_at: (self.flags & EXPIRES != 0).then_some(self.expires_at),
         }
     }
+}
+
+/// The fields of a stored message that its encoded size depends on (see
+/// [`ListView::sizes`]).
+#[derive(Clone, Copy)]
+pub(crate) struct RawSizes {
+    pub(crate) level: i32,
+    pub(crate) text_len: usize,
+    pub(crate) extra_len: Option<usize>,
+    pub(crate) expires_at: Option<u64>,
 }
 
 /// Which capacity or limit of a message store a message did not fit in.
@@ -537,6 +548,17 @@ impl<'a> ListView<'a> {
     pub(crate) fn raw(&self) -> impl DoubleEndedIterator<Item = RawMessage<'a>> + 'a {
         let arena = self.arena.as_bytes();
         self.entries.iter().map(move |e| e.raw(arena))
+    }
+
+    /// The messages' stored sizes, oldest first, for size prediction: what
+    /// [`raw`](Self::raw) gives without building the text slices.
+    pub(crate) fn sizes(&self) -> impl DoubleEndedIterator<Item = RawSizes> + 'a {
+        self.entries.iter().map(|e| RawSizes {
+            level: e.level,
+            text_len: e.text_len as usize,
+            extra_len: (e.flags & HAS_EXTRA != 0).then_some(usize::from(e.extra_len)),
+            expires_at: (e.flags & EXPIRES != 0).then_some(e.expires_at),
+        })
     }
 
     /// The sub-view of `range` (clamped to the view).

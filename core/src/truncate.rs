@@ -9,7 +9,7 @@
 use core::ops::Range;
 
 use crate::codec::{self, Header};
-use crate::list::ListView;
+use crate::list::{ListView, RawSizes};
 use crate::signer::{self, MAC_LEN};
 
 /// The smallest usable maximum value length: the longest marker-only value (no message,
@@ -87,45 +87,45 @@ pub fn fit_sealed(
     };
     let budget = signer::max_raw_len(max_value_len);
     let fixed = overhead + codec::framing_len(&header, 0) - codec::varint_len(0);
-    let fits = |count: usize, sum: usize| fixed + codec::varint_len(count as u64) + sum <= budget;
+    let n_fit = match policy {
+        Policy::KeepNewest => fitting(messages.sizes().rev(), issued_at, fixed, budget),
+        Policy::KeepOldest => fitting(messages.sizes(), issued_at, fixed, budget),
+    };
+    let kept = match policy {
+        Policy::KeepNewest => n - n_fit..n,
+        Policy::KeepOldest => 0..n_fit,
+    };
+    let unstored = match policy {
+        Policy::KeepNewest => 0..n - n_fit,
+        Policy::KeepOldest => n_fit..n,
+    };
+    Fit {
+        kept,
+        unstored,
+        continued: n_fit < n,
+    }
+}
+
+/// How many of `sizes`, taken in order, fit in `budget` raw bytes with `fixed` bytes of
+/// framing and overhead besides the message count.
+#[inline(always)]
+fn fitting(
+    sizes: impl Iterator<Item = RawSizes>,
+    issued_at: u64,
+    fixed: usize,
+    budget: usize,
+) -> usize {
     let mut sum = 0;
     let mut kept = 0;
-    let mut step = |m| {
-        let next = sum + codec::raw_message_len(&m, issued_at);
-        if fits(kept + 1, next) {
-            sum = next;
-            kept += 1;
-            true
-        } else {
-            false
+    for m in sizes {
+        let next = sum + codec::sizes_message_len(&m, issued_at);
+        if fixed + codec::varint_len(kept as u64 + 1) + next > budget {
+            break;
         }
-    };
-    match policy {
-        Policy::KeepNewest => {
-            for m in messages.raw().rev() {
-                if !step(m) {
-                    break;
-                }
-            }
-            Fit {
-                kept: n - kept..n,
-                unstored: 0..n - kept,
-                continued: kept < n,
-            }
-        }
-        Policy::KeepOldest => {
-            for m in messages.raw() {
-                if !step(m) {
-                    break;
-                }
-            }
-            Fit {
-                kept: 0..kept,
-                unstored: kept..n,
-                continued: kept < n,
-            }
-        }
+        sum = next;
+        kept += 1;
     }
+    kept
 }
 
 #[cfg(test)]
