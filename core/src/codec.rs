@@ -61,9 +61,11 @@ impl fmt::Display for EncodeError {
 impl core::error::Error for EncodeError {}
 
 /// Bytes a postcard varint of `v` takes.
+#[inline]
 pub const fn varint_len(v: u64) -> usize {
     let bits = 64 - (v | 1).leading_zeros() as usize;
-    bits.div_ceil(7)
+    // ceil(bits / 7) for 1..=64 bits, without a division: (9 * bits + 64) / 64.
+    (9 * bits + 64) >> 6
 }
 
 const fn zigzag(v: i32) -> u64 {
@@ -187,15 +189,12 @@ fn put_varint(s: &mut impl Sink, v: u64) {
 
 #[inline(never)]
 fn put_long_varint(s: &mut impl Sink, mut v: u64) {
-    let mut buf = [0u8; 10];
-    let mut n = 0;
+    // Byte by byte: a copy of a few bytes would be a `memcpy` call.
     while v >= 0x80 {
-        buf[n] = (v as u8) | 0x80;
+        s.byte((v as u8) | 0x80);
         v >>= 7;
-        n += 1;
     }
-    buf[n] = v as u8;
-    s.bytes(&buf[..=n]);
+    s.byte(v as u8);
 }
 
 #[inline(always)]
@@ -811,6 +810,20 @@ mod tests {
             (u64::MAX, 10),
         ] {
             assert_eq!(varint_len(v), n, "{v}");
+        }
+        // Every bit length, at both ends: against counting LEB128's 7-bit groups.
+        let groups = |mut v: u64| {
+            let mut n = 1;
+            while v >= 0x80 {
+                v >>= 7;
+                n += 1;
+            }
+            n
+        };
+        for bits in 0..64 {
+            for v in [1u64 << bits, (1u64 << bits) - 1, (1u64 << bits) | 1] {
+                assert_eq!(varint_len(v), groups(v), "{v}");
+            }
         }
     }
 

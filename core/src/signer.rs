@@ -358,6 +358,7 @@ impl<const FALLBACKS: usize> Signer<FALLBACKS> {
     /// Starts a streaming seal into `out`: write the body in pieces, then
     /// [`SealWriter::finish`]. The body is MACed and base64-encoded in one pass, without
     /// ever being held whole in memory.
+    #[inline(always)]
     pub fn seal_writer<'o>(&self, out: &'o mut [u8]) -> SealWriter<'o> {
         SealWriter::new(self, out)
     }
@@ -429,6 +430,7 @@ pub struct SealWriter<'o> {
 }
 
 impl<'o> SealWriter<'o> {
+    #[inline(always)]
     fn new<const F: usize>(signer: &Signer<F>, out: &'o mut [u8]) -> Self {
         SealWriter {
             mac: signer.current.clone(),
@@ -500,32 +502,31 @@ impl<'o> SealWriter<'o> {
     ///
     /// # Errors
     /// [`SealError::BufferTooSmall`] when the output buffer was too short.
-    pub fn finish(self) -> Result<&'o str, SealError> {
-        let SealWriter {
-            mut mac,
-            out,
-            mut written,
-            raw_len,
-            mut buf,
-            buf_len,
-            overflow,
-        } = self;
-        let needed = encoded_len(raw_len + MAC_LEN);
-        mac.update(&buf[..buf_len]);
-        // The block keeps room for the tag after the pending bytes (`buf_len < BLOCK`):
+    #[inline]
+    pub fn finish(mut self) -> Result<&'o str, SealError> {
+        // Worked on in place: the writer (its block and MAC state) is not moved.
+        let needed = encoded_len(self.raw_len + MAC_LEN);
+        let pending = self.buf_len;
+        self.mac.update(&self.buf[..pending]);
+        // The block keeps room for the tag after the pending bytes (`pending < BLOCK`):
         // the last base64 piece is encoded in one call.
-        buf[buf_len..buf_len + MAC_LEN].copy_from_slice(&mac.finalize().into_bytes());
-        let tail = &buf[..buf_len + MAC_LEN];
-        match (overflow, out.get_mut(written..)) {
-            (false, Some(rest)) => match URL_SAFE_NO_PAD.encode_slice(tail, rest) {
-                Ok(n) => written += n,
-                Err(_) => return Err(SealError::BufferTooSmall { needed }),
-            },
-            _ => return Err(SealError::BufferTooSmall { needed }),
+        let tag = self.mac.clone().finalize().into_bytes();
+        self.buf[pending..pending + MAC_LEN].copy_from_slice(&tag);
+        let out = core::mem::take(&mut self.out);
+        let written = self.written;
+        match (self.overflow, out.get_mut(written..)) {
+            (false, Some(rest)) => {
+                match URL_SAFE_NO_PAD.encode_slice(&self.buf[..pending + MAC_LEN], rest) {
+                    Ok(n) => {
+                        debug_assert_eq!(written + n, needed);
+                        let out: &'o [u8] = out;
+                        Ok(core::str::from_utf8(&out[..written + n]).expect("base64 is ASCII"))
+                    }
+                    Err(_) => Err(SealError::BufferTooSmall { needed }),
+                }
+            }
+            _ => Err(SealError::BufferTooSmall { needed }),
         }
-        debug_assert_eq!(written, needed);
-        let out: &'o [u8] = out;
-        Ok(core::str::from_utf8(&out[..written]).expect("base64 is ASCII"))
     }
 }
 
