@@ -272,13 +272,38 @@ impl<const FALLBACKS: usize> Cipher<FALLBACKS> {
 
 /// Base64url-encodes `buf[start..]` into `buf` from its front, where `buf.len()` is the
 /// encoded length. Safe in place: after `k` input bytes the text is `4k/3` long, and
-/// `4k/3 <= start + k` because `start = buf.len() - raw_len >= raw_len / 3`; so each
-/// chunk, copied out first, is written over bytes already read.
+/// `4k/3 <= start + k` because `start = buf.len() - raw_len >= raw_len / 3`.
+///
+/// While the text written so far ends well before the first byte not read yet, the next
+/// chunk is encoded straight from `buf` (its text fits in the gap); the gap shrinks by a
+/// quarter of each chunk, and the last few hundred bytes go through a small copy.
 fn encode_forwards(buf: &mut [u8], start: usize) {
+    /// Below this, a direct chunk is not worth its call: the rest is copied out.
     const CHUNK: usize = 192;
     let raw_len = buf.len() - start;
-    let mut chunk = [0u8; CHUNK];
     let (mut read, mut written) = (0, 0);
+    while read < raw_len {
+        let left = raw_len - read;
+        // The text may grow up to the first unread byte.
+        let gap = start + read - written;
+        let take = if encoded_len(left) <= gap {
+            left
+        } else {
+            // Whole 3-byte groups only, so that `written` stays `4 * read / 3`.
+            gap / 4 * 3
+        };
+        if take < CHUNK && take < left {
+            break;
+        }
+        let n = encoded_len(take);
+        let (text, input) = buf.split_at_mut(start + read);
+        URL_SAFE_NO_PAD
+            .encode_slice(&input[..take], &mut text[written..written + n])
+            .expect("the gap holds the encoded chunk");
+        read += take;
+        written += n;
+    }
+    let mut chunk = [0u8; CHUNK];
     while read < raw_len {
         let take = CHUNK.min(raw_len - read);
         chunk[..take].copy_from_slice(&buf[start + read..start + read + take]);
@@ -332,6 +357,22 @@ mod tests {
 
     fn cipher(secret: &[u8], fallbacks: &[&[u8]]) -> Cipher {
         Cipher::new(secret, "flash", "messages", fallbacks).unwrap()
+    }
+
+    #[test]
+    fn encoding_in_place_equals_a_plain_encoding_at_every_length() {
+        let mut buf = [0u8; 3000];
+        let mut expect = [0u8; 3000];
+        for raw_len in 0..=2200 {
+            let raw: [u8; 2200] = core::array::from_fn(|i| (i * 31 + raw_len) as u8);
+            let raw = &raw[..raw_len];
+            let needed = encoded_len(raw_len);
+            let start = needed - raw_len;
+            buf[start..needed].copy_from_slice(raw);
+            encode_forwards(&mut buf[..needed], start);
+            let n = URL_SAFE_NO_PAD.encode_slice(raw, &mut expect).unwrap();
+            assert_eq!(&buf[..needed], &expect[..n], "raw_len {raw_len}");
+        }
     }
 
     #[test]
