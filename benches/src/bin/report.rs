@@ -264,6 +264,8 @@ fn main() {
         table.row("core", &format!("herald_{r}"), h, &against, &ratio);
     }
 
+    let growth = growth_table(&t);
+
     // Adapters: overhead above the floor; peers as a multiple of herald's overhead.
     let overhead = |row: Row, n: usize| -> Option<f64> {
         let floor = row.floor()?;
@@ -391,6 +393,7 @@ fn main() {
     for l in &table.lines {
         println!("{l}");
     }
+    print!("{growth}");
 
     if allocs {
         if !herald_benches::alloc_count::installed() {
@@ -421,4 +424,52 @@ fn main() {
             );
         }
     }
+}
+
+/// How the core rows' cost grows with the messages: the time per extra body byte from 1 to
+/// 200 messages, `(t(200) - t(1)) / (bytes(200) - bytes(1))`, herald's beside its limit's
+/// (the limits work on the same bytes, so they share the byte counts).
+fn growth_table(t: &impl Fn(&str) -> Option<f64>) -> String {
+    use herald_core::codec::{self, Header};
+    let bytes = |n: usize| {
+        let mut list: herald_core::MessageList<16384, 256> = herald_core::MessageList::new();
+        for text in herald_benches::texts(n) {
+            list.push(herald_core::Message::new(
+                herald_core::Level::SUCCESS,
+                &text,
+            ))
+            .expect("the benchmark list holds 200 messages");
+        }
+        let header = Header {
+            issued_at: herald_benches::NOW,
+            continued: false,
+        };
+        codec::body_len(&header, list.view()) as f64
+    };
+    let extra = bytes(200) - bytes(1);
+    let mut out = format!(
+        "\nCost per extra message byte, from 1 to 200 messages ({extra:.0} more body bytes; \
+         `(t(200) - t(1)) / {extra:.0}`):\n\n\
+         | direction | herald | limit | ratio |\n|---|---:|---:|---:|\n"
+    );
+    for (dir, limit) in [
+        ("encode", "HMAC + base64url"),
+        ("decode", "HMAC + base64url"),
+        ("encrypt", "XChaCha20-Poly1305 + base64url"),
+        ("decrypt", "XChaCha20-Poly1305 + base64url"),
+    ] {
+        let slope = |who: &str| {
+            Some(
+                (t(&format!("core/{who}_{dir}/200"))? - t(&format!("core/{who}_{dir}/1"))?) / extra,
+            )
+        };
+        match (slope("herald"), slope("limit")) {
+            (Some(h), Some(l)) => out.push_str(&format!(
+                "| {dir} | {h:.3} ns/byte | {l:.3} ns/byte ({limit}) | {:.2}× |\n",
+                h / l
+            )),
+            _ => out.push_str(&format!("| {dir} | not run | not run | — |\n")),
+        }
+    }
+    out
 }
