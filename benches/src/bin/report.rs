@@ -394,6 +394,34 @@ fn main() {
         println!("{l}");
     }
     print!("{growth}");
+    let ratios_file = criterion_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("core-ratios.json");
+    match read_json(&ratios_file) {
+        Some(r) => {
+            println!(
+                "\nThe core rows timed side by side (`core_ratios`: herald's blocks and the \
+                 limit's alternate, {} rounds, the fastest block of each), from `{}`:\n",
+                r["rounds"],
+                ratios_file.display()
+            );
+            println!("| row | herald | limit | ratio |\n|---|---:|---:|---:|");
+            if let Some(rows) = r["rows"].as_array() {
+                for v in rows {
+                    let row = v["row"].as_str().unwrap_or("?");
+                    if let (Some(h), Some(l)) = (v["herald_ns"].as_f64(), v["limit_ns"].as_f64()) {
+                        println!("| {row} | {} | {} | {:.2}× |", fmt_ns(h), fmt_ns(l), h / l);
+                    }
+                }
+            }
+        }
+        None => println!(
+            "\n(side-by-side core ratios not run: `cargo run --release -p herald-benches --bin \
+             core_ratios -- --json {}`)",
+            ratios_file.display()
+        ),
+    }
 
     if allocs {
         if !herald_benches::alloc_count::installed() {
