@@ -147,7 +147,7 @@ impl<'b> Reader<'b> {
         self.rest.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self) -> Result<u8, DecodeError> {
         let (&b, rest) = self.rest.split_first().ok_or(DecodeError::Truncated)?;
         self.rest = rest;
@@ -155,7 +155,7 @@ impl<'b> Reader<'b> {
     }
 
     /// A varint of at most `max_len` bytes whose last byte is at most `max_last`.
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self, max_len: usize, max_last: u8) -> Result<u64, DecodeError> {
         let first = self.byte()?;
         if first < 0x80 {
@@ -179,14 +179,14 @@ impl<'b> Reader<'b> {
         self.varint(10, 0x01)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn varint_usize(&mut self) -> Result<usize, DecodeError> {
         const BITS: usize = usize::BITS as usize;
         let v = self.varint(BITS.div_ceil(7), (1u8 << (BITS % 7)) - 1)?;
         usize::try_from(v).map_err(|_| DecodeError::BadVarint)
     }
 
-    #[inline]
+    #[inline(always)]
     fn zigzag_i32(&mut self) -> Result<i32, DecodeError> {
         let n = self.varint(5, 0x0f)? as u32;
         Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
@@ -200,7 +200,7 @@ impl<'b> Reader<'b> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn str(&mut self) -> Result<&'b str, DecodeError> {
         let len = self.varint_usize()?;
         if self.rest.len() < len {
@@ -219,7 +219,7 @@ impl<'b> Reader<'b> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn message(
         &mut self,
         version: u8,
