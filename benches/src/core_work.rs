@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use herald_core::codec::{self, Header};
 use herald_core::truncate::{self, Policy};
-use herald_core::{Cipher, Level, Message, MessageList, Seal, Signer};
+use herald_core::{Cipher, Level, Message, MessageList, Open, Seal, Signer};
 
 use crate::{AeadLimit, Limit, NOW, SECRET, texts};
 
@@ -187,20 +187,12 @@ impl Work {
                     &mut self.lout,
                 ));
             }
-            "herald_decrypt" => {
-                self.into.clear();
-                let opened = self
-                    .cipher
-                    .open(
-                        black_box(self.evalue.as_bytes()),
-                        NOW,
-                        None,
-                        &mut self.scratch,
-                    )
-                    .unwrap();
-                codec::decode_body(opened.body, &mut self.into).unwrap();
-                black_box(self.into.len());
-            }
+            "herald_decrypt" => open_and_decode(
+                &self.cipher,
+                &self.evalue,
+                &mut self.scratch,
+                &mut self.into,
+            ),
             "limit_decrypt" => {
                 black_box(
                     self.aead
@@ -218,18 +210,7 @@ impl Work {
                 black_box(v.len());
             }
             "herald_decode" => {
-                self.into.clear();
-                let opened = self
-                    .signer
-                    .open(
-                        black_box(self.value.as_bytes()),
-                        NOW,
-                        None,
-                        &mut self.scratch,
-                    )
-                    .unwrap();
-                codec::decode_body(opened.body, &mut self.into).unwrap();
-                black_box(self.into.len());
+                open_and_decode(&self.signer, &self.value, &mut self.scratch, &mut self.into)
             }
             "limit_decode" => {
                 black_box(
@@ -256,4 +237,14 @@ impl Work {
             other => unreachable!("row kinds are checked by Work::new: {other}"),
         }
     }
+}
+
+/// herald's read of a value: open it (verify or decrypt) and decode its messages.
+fn open_and_decode(opener: &impl Open, value: &str, scratch: &mut [u8], into: &mut BigList) {
+    into.clear();
+    let opened = opener
+        .open(black_box(value.as_bytes()), NOW, None, scratch)
+        .unwrap();
+    codec::decode_body(opened.body, into).unwrap();
+    black_box(into.len());
 }
