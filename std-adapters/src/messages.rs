@@ -216,10 +216,10 @@ impl Messages {
         match &self.inner {
             Inner::Attached(h) => {
                 let state = lock(h);
-                if let Some(e) = &state.session_error {
+                if let Some(e) = state.session_error() {
                     return Some(MessagesError::Session(e.clone()));
                 }
-                state.storage_error.clone().map(MessagesError::Storage)
+                state.storage_error().cloned().map(MessagesError::Storage)
             }
             Inner::Detached(_) => None,
         }

@@ -50,20 +50,31 @@ impl<S> std::fmt::Debug for Setup<S> {
 }
 
 /// One request's message state, shared by the middleware and the extractor.
+///
+/// Kept under glibc's tcache limit (1032 bytes with the `Arc` and `Mutex` around it, see
+/// the test `the_shared_state_fits_the_tcache`): the inbox is most of it, and what only
+/// a failing or overflowing request needs is in [`Trouble`], allocated when it happens.
 pub(crate) struct RequestState {
     pub(crate) config: Config,
     pub(crate) inbox: RequestInbox,
-    /// Why the session could not be read, if it could not: the extractor reports it.
-    pub(crate) session_error: Option<SessionError>,
-    /// Why the request's [`MessageStorage`](crate::storage::MessageStorage) could not be
-    /// read, if it could not: the extractor reports it.
-    pub(crate) storage_error: Option<crate::storage::StorageError>,
-    /// Messages added past the request's limits, reported with the response.
-    pub(crate) refused: Vec<UnstoredMessage>,
+    /// Load errors and refused messages, if the request met any.
+    trouble: Option<Box<Trouble>>,
     /// The messages the cookie written by this response holds, if it writes one: when the
     /// session part of the same write fails, the cookie is taken back too (see
     /// [`write_session`]).
     pub(crate) cookie_part: Option<Range<usize>>,
+}
+
+/// What only a request that met a problem carries.
+#[derive(Default)]
+struct Trouble {
+    /// Why the session could not be read, if it could not: the extractor reports it.
+    session_error: Option<SessionError>,
+    /// Why the request's [`MessageStorage`](crate::storage::MessageStorage) could not be
+    /// read, if it could not: the extractor reports it.
+    storage_error: Option<crate::storage::StorageError>,
+    /// Messages added past the request's limits, reported with the response.
+    refused: Vec<UnstoredMessage>,
 }
 
 /// What the session must do at response time.
@@ -178,11 +189,44 @@ impl RequestState {
         RequestState {
             config: config.clone(),
             inbox: Inbox::with_store(GrowableList::new(inner.limits), storage, inner.min_level),
-            session_error: None,
-            storage_error: None,
-            refused: Vec::new(),
+            trouble: None,
             cookie_part: None,
         }
+    }
+
+    fn trouble(&mut self) -> &mut Trouble {
+        self.trouble.get_or_insert_with(Box::default)
+    }
+
+    /// Why the session could not be read, if it could not.
+    #[cfg(any(feature = "axum", feature = "actix"))]
+    pub(crate) fn session_error(&self) -> Option<&SessionError> {
+        self.trouble.as_ref()?.session_error.as_ref()
+    }
+
+    /// Why the request's message storage could not be read, if it could not.
+    pub(crate) fn storage_error(&self) -> Option<&crate::storage::StorageError> {
+        self.trouble.as_ref()?.storage_error.as_ref()
+    }
+
+    /// Notes why the request's message storage could not be read.
+    pub(crate) fn set_storage_error(&mut self, error: crate::storage::StorageError) {
+        self.trouble().storage_error = Some(error);
+    }
+
+    /// Keeps `messages` (emptied) for the response's report of what was not stored.
+    pub(crate) fn refuse_all(&mut self, messages: &mut Vec<UnstoredMessage>) {
+        if !messages.is_empty() {
+            self.trouble().refused.append(messages);
+        }
+    }
+
+    /// Takes the messages kept for the response's report.
+    pub(crate) fn take_refused(&mut self) -> Vec<UnstoredMessage> {
+        self.trouble
+            .as_mut()
+            .map(|t| std::mem::take(&mut t.refused))
+            .unwrap_or_default()
     }
 
     /// Loads the messages cookie from the `Cookie` headers (not for session storage).
@@ -205,7 +249,7 @@ impl RequestState {
             storage = ?self.inbox.storage(),
             "herald: this route keeps messages in the session, but the request has no session; install the session layer outside herald's (see the error) or build herald's layer with ::cookie"
         );
-        self.session_error = Some(error.clone());
+        self.trouble().session_error = Some(error.clone());
     }
 
     /// Queues `message`; one past the request's limits is logged and kept for the
@@ -214,7 +258,7 @@ impl RequestState {
         if self.refuses_expiry(&message) {
             let message = OwnedMessage::new(message, &self.config.tags());
             tracing::warn!(level = message.level.0, text = %message.message, "herald: message with an expiry not queued: Django's wire format cannot carry it");
-            self.refused.push(UnstoredMessage {
+            self.trouble().refused.push(UnstoredMessage {
                 message,
                 reason: UnstoredReason::ExpiryNotSupported,
             });
@@ -223,7 +267,7 @@ impl RequestState {
         if let Err(e) = self.inbox.add_message(message) {
             let message = OwnedMessage::new(e.message, &self.config.tags());
             tracing::warn!(level = message.level.0, text = %message.message, reason = %e.reason, "herald: message not queued");
-            self.refused.push(UnstoredMessage {
+            self.trouble().refused.push(UnstoredMessage {
                 message,
                 reason: UnstoredReason::Limit(e.reason),
             });
@@ -261,7 +305,7 @@ impl RequestState {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "herald: could not read the messages from the session");
-                self.session_error = Some(e);
+                self.trouble().session_error = Some(e);
             }
         }
     }
@@ -359,7 +403,7 @@ impl RequestState {
                 }
             }
         };
-        unstored.append(&mut self.refused);
+        unstored.append(&mut self.take_refused());
         (session, unstored)
     }
 
@@ -404,7 +448,7 @@ impl RequestState {
                 }
             }
         };
-        unstored.append(&mut self.refused);
+        unstored.append(&mut self.take_refused());
         (session, unstored)
     }
 
@@ -503,4 +547,21 @@ pub(crate) async fn write_session<S: SessionBackend>(
 /// The [`Unstored`] report of `messages`, or `None` when there are none.
 pub(crate) fn report(messages: Vec<UnstoredMessage>) -> Option<Unstored> {
     (!messages.is_empty()).then(|| Unstored { messages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request's shared state is one allocation per request: kept at most 1032 bytes
+    /// (the largest block glibc's per-thread cache serves), with the `Arc`'s two counts.
+    #[test]
+    fn the_shared_state_fits_the_tcache() {
+        let arc_counts = 2 * std::mem::size_of::<usize>();
+        let block = arc_counts + std::mem::size_of::<Mutex<RequestState>>();
+        assert!(
+            block <= 1032,
+            "the shared request state takes {block} bytes"
+        );
+    }
 }
