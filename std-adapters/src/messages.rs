@@ -663,7 +663,7 @@ mod extension_tests {
         let (messages, handle) = Messages::attached(state);
         handler(&messages);
         let mut line = None;
-        let (_, unstored) = lock(&handle).finish(|l| line = Some(l.to_vec()));
+        let (_, unstored) = lock(&handle).finish(|l| line = l.into_bytes().map(|l| l.to_vec()));
         assert!(unstored.is_empty(), "nothing unstored");
         match line {
             None => cookie.clone(),

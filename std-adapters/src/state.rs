@@ -77,6 +77,31 @@ struct Trouble {
     refused: Vec<UnstoredMessage>,
 }
 
+/// A `Set-Cookie` line decided by [`RequestState::finish`].
+pub(crate) enum SetCookie<'a> {
+    /// The configuration's deletion line: rendered once and shared
+    /// ([`cookies::deletion`]); an adapter may keep it as its framework's header value.
+    Delete(&'a Inner),
+    /// A line written for this response, exactly sized, for `HeaderValue` to take without
+    /// a copy.
+    Line(Bytes),
+}
+
+impl SetCookie<'_> {
+    /// The line's bytes (`None`, logged, when the deletion line cannot be written: an
+    /// invalid configured name or attribute).
+    pub(crate) fn into_bytes(self) -> Option<Bytes> {
+        match self {
+            SetCookie::Line(line) => Some(line),
+            SetCookie::Delete(inner) => cookies::deletion(inner)
+                .map_err(
+                    |e| tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
+                )
+                .ok(),
+        }
+    }
+}
+
 /// What the session must do at response time.
 #[derive(Debug)]
 pub(crate) enum SessionWrite {
@@ -310,13 +335,11 @@ impl RequestState {
         }
     }
 
-    /// Decides the response: calls `set_cookie` with the `Set-Cookie` value (exactly
-    /// sized, for `HeaderValue` to take without a copy; the deletion line is the
-    /// configuration's shared one) when the cookie changes, and
-    /// returns the session write and what no storage took.
+    /// Decides the response: calls `set_cookie` with the `Set-Cookie` line when the
+    /// cookie changes, and returns the session write and what no storage took.
     pub(crate) fn finish(
         &mut self,
-        mut set_cookie: impl FnMut(Bytes),
+        mut set_cookie: impl FnMut(SetCookie<'_>),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         let config = self.config.clone();
         let inner = &config.inner;
@@ -330,10 +353,7 @@ impl RequestState {
         let mut unstored = Vec::new();
         match plan.cookie {
             CookieAction::Keep => {}
-            CookieAction::Delete => match cookies::deletion(inner) {
-                Ok(line) => set_cookie(line),
-                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
-            },
+            CookieAction::Delete => set_cookie(SetCookie::Delete(inner)),
             CookieAction::Set {
                 messages,
                 continued,
@@ -365,7 +385,7 @@ impl RequestState {
                 });
                 match line {
                     Some(line) => {
-                        set_cookie(Bytes::from(line));
+                        set_cookie(SetCookie::Line(Bytes::from(line)));
                         self.cookie_part = Some(messages);
                     }
                     // Unreachable with a valid configuration (the plan fits the value in
@@ -415,7 +435,7 @@ impl RequestState {
         &mut self,
         codec: &crate::django::DjangoCodec,
         now: u64,
-        mut set_cookie: impl FnMut(Bytes),
+        mut set_cookie: impl FnMut(SetCookie<'_>),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         use crate::django_storage::{self as storage, DjangoCookie};
         let config = self.config.clone();
@@ -424,12 +444,11 @@ impl RequestState {
         let plan = planned.plan;
         match &planned.cookie {
             DjangoCookie::Keep => {}
-            DjangoCookie::Delete => match cookies::deletion(inner) {
-                Ok(line) => set_cookie(line),
-                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
-            },
+            DjangoCookie::Delete => set_cookie(SetCookie::Delete(inner)),
             DjangoCookie::Set(value) => {
-                set_cookie(Bytes::from(storage::set_cookie_line(inner, value)));
+                set_cookie(SetCookie::Line(Bytes::from(storage::set_cookie_line(
+                    inner, value,
+                ))));
             }
         }
         let mut unstored = Vec::new();
