@@ -224,7 +224,6 @@ impl RequestState {
     }
 
     /// Why the session could not be read, if it could not.
-    #[cfg(any(feature = "axum", feature = "actix"))]
     pub(crate) fn session_error(&self) -> Option<&SessionError> {
         self.trouble.as_ref()?.session_error.as_ref()
     }
@@ -512,6 +511,15 @@ pub(crate) async fn load_session<S: SessionBackend>(
     let config = lock(handle).config.clone();
     let got = session.get(&config.inner.session_key).await;
     lock(handle).apply_session(got);
+}
+
+/// Why a request without a session cannot write to it: the error noted when the request
+/// began (its session layer is missing), else that no session backend is configured.
+pub(crate) fn missing_session(handle: &Handle) -> SessionError {
+    lock(handle)
+        .session_error()
+        .cloned()
+        .unwrap_or(SessionError::Missing("no session backend is configured"))
 }
 
 /// Performs the session write decided by [`RequestState::finish`]: returns the session's
