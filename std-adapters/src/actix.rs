@@ -34,7 +34,7 @@ use crate::config::Config;
 use crate::keyed;
 use crate::messages::{FailSilently, Messages, MessagesError};
 use crate::session::{NoSession, SessionError};
-use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
+use crate::state::{self, Handle, RequestState, SessionWrite, SetCookie, Setup, lock};
 use crate::storage::{MessageStorage, NoStorage};
 use crate::unstored::UnstoredMessage;
 
@@ -372,7 +372,7 @@ fn finish_sync<Body>(
     handle: &Handle,
     res: &mut ServiceResponse<Body>,
 ) -> Option<(SessionWrite, Vec<UnstoredMessage>)> {
-    let (write, unstored) = lock(handle).finish(|line| append_set_cookie(res.headers_mut(), line));
+    let (write, unstored) = lock(handle).finish(|line| append_line(res.headers_mut(), line));
     if matches!(write, SessionWrite::Keep) {
         if let Some(u) = state::report(unstored) {
             attach_report(handle, res, u);
@@ -432,6 +432,27 @@ fn unavailable<Body>(res: &mut ServiceResponse<Body>, cookie_name: &str) {
     headers.remove(SET_COOKIE);
     for v in kept {
         headers.append(SET_COOKIE, v);
+    }
+}
+
+/// Appends a `Set-Cookie` line [`RequestState::finish`] decided: the deletion line as the
+/// header value kept in the configuration (a reference count), a written line as its bytes.
+fn append_line(headers: &mut HeaderMap, line: SetCookie<'_>) {
+    let inner = match line {
+        SetCookie::Line(bytes) => return append_set_cookie(headers, bytes),
+        SetCookie::Delete(inner) => inner,
+    };
+    let value = inner.deletion_values.actix.get_or_init(|| {
+        let line = SetCookie::Delete(inner).into_bytes()?;
+        HeaderValue::from_maybe_shared(line)
+            .map_err(|e| tracing::error!(error = %e, "herald: invalid Set-Cookie value"))
+            .ok()
+    });
+    match value {
+        Some(v) => {
+            headers.append(SET_COOKIE, v.clone());
+        }
+        None => tracing::error!("herald: cannot write the deletion cookie"),
     }
 }
 

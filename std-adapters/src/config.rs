@@ -174,6 +174,9 @@ pub(crate) struct Inner {
     /// allocation per response). See [`crate::cookies::deletion`].
     pub(crate) deletion:
         std::sync::OnceLock<Result<bytes::Bytes, herald_core::cookie_header::WriteError>>,
+    /// The deletion line as each framework's header value, made on first use from
+    /// `deletion`. See [`crate::cookies::DeletionValues`].
+    pub(crate) deletion_values: crate::cookies::DeletionValues,
     /// The `Set-Cookie` line around a sealed value (`name=` and the attributes), rendered
     /// on first use. See [`crate::cookies::sealed_line`].
     pub(crate) set_template: std::sync::OnceLock<
@@ -703,6 +706,7 @@ impl ConfigBuilder {
                 django,
                 clock: self.clock,
                 deletion: std::sync::OnceLock::new(),
+                deletion_values: crate::cookies::DeletionValues::default(),
                 set_template: std::sync::OnceLock::new(),
             }),
         })

@@ -143,11 +143,13 @@ pub(crate) fn sealed_line(
         .ok()?;
     let (before, rest) = template.line.split_at(template.value_at);
     let after = rest.get(1..)?;
-    let mut line = vec![0u8; before.len() + value_len + after.len()];
-    let (head, tail) = line.split_at_mut(before.len());
-    let (slot, tail) = tail.split_at_mut(value_len);
-    head.copy_from_slice(before);
-    tail.copy_from_slice(after);
+    // Not `vec![0; n]`: glibc's `calloc` bypasses its per-thread cache, and only the
+    // value's bytes need a fill before `seal` overwrites them.
+    let mut line = Vec::with_capacity(before.len() + value_len + after.len());
+    line.extend_from_slice(before);
+    line.resize(before.len() + value_len, 0);
+    line.extend_from_slice(after);
+    let slot = line.get_mut(before.len()..before.len() + value_len)?;
     (seal(slot)? == value_len).then_some(line)
 }
 
@@ -213,6 +215,17 @@ pub(crate) fn deletion(config: &Inner) -> Result<bytes::Bytes, WriteError> {
             delete_line(config).map(bytes::Bytes::from)
         })
         .clone()
+}
+
+/// The deletion line ([`deletion`]) as the header value of each framework herald serves
+/// (tower's `http` 1 and actix-web's own `http`), checked once and kept: a response that
+/// deletes the cookie clones it (a reference count) instead of checking its bytes again.
+/// `None` when the line cannot be written (the error is logged at each use).
+#[derive(Default)]
+pub(crate) struct DeletionValues {
+    pub(crate) http: std::sync::OnceLock<Option<http::HeaderValue>>,
+    #[cfg(feature = "actix")]
+    pub(crate) actix: std::sync::OnceLock<Option<actix_web::http::header::HeaderValue>>,
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub(crate) async fn load<M: MessageStorage>(
         Ok(entries) => entries,
         Err(e) => {
             tracing::warn!(error = %e, "herald: could not load the messages from the message storage");
-            state.storage_error = Some(e);
+            state.set_storage_error(e);
             keyed.load_failed = true;
             return keyed;
         }
@@ -171,16 +171,16 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
         };
         let mut unstored = Vec::new();
         st.report(&mut unstored, plan.unstored, &UnstoredReason::CookieFull);
-        st.refused.append(&mut unstored);
+        st.refuse_all(&mut unstored);
         if keyed.load_failed {
             // The storage was not read: storing now could replace what it holds.
             let error = st
-                .storage_error
-                .clone()
+                .storage_error()
+                .cloned()
                 .unwrap_or_else(|| StorageError::backend(std::io::Error::other("the load failed")));
             let mut unstored = Vec::new();
             st.report(&mut unstored, range, &UnstoredReason::Storage(error));
-            unstored.append(&mut st.refused);
+            unstored.append(&mut st.take_refused());
             return Finished {
                 delete_cookie: None,
                 unstored: state::report(unstored),
@@ -205,14 +205,14 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
                 }
             }
         }
-        st.refused.append(&mut not_encoded);
+        st.refuse_all(&mut not_encoded);
         // Entries the inbox could not hold (a store holding more than the request's
         // limits, which a bound below them avoids) follow, as they were.
         entries.extend(keyed.untouched.iter().cloned());
         (entries, range, config)
     };
     if entries.is_empty() && keyed.loaded == 0 {
-        let unstored = std::mem::take(&mut lock(handle).refused);
+        let unstored = lock(handle).take_refused();
         return Finished {
             delete_cookie: None,
             unstored: state::report(unstored),
@@ -249,7 +249,7 @@ pub(crate) async fn finish<M: MessageStorage>(handle: &Handle, keyed: Keyed<M>) 
         }
     };
     drop(st);
-    unstored.append(&mut lock(handle).refused);
+    unstored.append(&mut lock(handle).take_refused());
     Finished {
         delete_cookie,
         unstored: state::report(unstored),

@@ -216,10 +216,10 @@ impl Messages {
         match &self.inner {
             Inner::Attached(h) => {
                 let state = lock(h);
-                if let Some(e) = &state.session_error {
+                if let Some(e) = state.session_error() {
                     return Some(MessagesError::Session(e.clone()));
                 }
-                state.storage_error.clone().map(MessagesError::Storage)
+                state.storage_error().cloned().map(MessagesError::Storage)
             }
             Inner::Detached(_) => None,
         }
@@ -663,7 +663,7 @@ mod extension_tests {
         let (messages, handle) = Messages::attached(state);
         handler(&messages);
         let mut line = None;
-        let (_, unstored) = lock(&handle).finish(|l| line = Some(l.to_vec()));
+        let (_, unstored) = lock(&handle).finish(|l| line = l.into_bytes().map(|l| l.to_vec()));
         assert!(unstored.is_empty(), "nothing unstored");
         match line {
             None => cookie.clone(),

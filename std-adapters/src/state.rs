@@ -50,20 +50,56 @@ impl<S> std::fmt::Debug for Setup<S> {
 }
 
 /// One request's message state, shared by the middleware and the extractor.
+///
+/// Kept under glibc's tcache limit (1032 bytes with the `Arc` and `Mutex` around it, see
+/// the test `the_shared_state_fits_the_tcache`): the inbox is most of it, and what only
+/// a failing or overflowing request needs is in [`Trouble`], allocated when it happens.
 pub(crate) struct RequestState {
     pub(crate) config: Config,
     pub(crate) inbox: RequestInbox,
-    /// Why the session could not be read, if it could not: the extractor reports it.
-    pub(crate) session_error: Option<SessionError>,
-    /// Why the request's [`MessageStorage`](crate::storage::MessageStorage) could not be
-    /// read, if it could not: the extractor reports it.
-    pub(crate) storage_error: Option<crate::storage::StorageError>,
-    /// Messages added past the request's limits, reported with the response.
-    pub(crate) refused: Vec<UnstoredMessage>,
+    /// Load errors and refused messages, if the request met any.
+    trouble: Option<Box<Trouble>>,
     /// The messages the cookie written by this response holds, if it writes one: when the
     /// session part of the same write fails, the cookie is taken back too (see
     /// [`write_session`]).
     pub(crate) cookie_part: Option<Range<usize>>,
+}
+
+/// What only a request that met a problem carries.
+#[derive(Default)]
+struct Trouble {
+    /// Why the session could not be read, if it could not: the extractor reports it.
+    session_error: Option<SessionError>,
+    /// Why the request's [`MessageStorage`](crate::storage::MessageStorage) could not be
+    /// read, if it could not: the extractor reports it.
+    storage_error: Option<crate::storage::StorageError>,
+    /// Messages added past the request's limits, reported with the response.
+    refused: Vec<UnstoredMessage>,
+}
+
+/// A `Set-Cookie` line decided by [`RequestState::finish`].
+pub(crate) enum SetCookie<'a> {
+    /// The configuration's deletion line: rendered once and shared
+    /// ([`cookies::deletion`]); an adapter may keep it as its framework's header value.
+    Delete(&'a Inner),
+    /// A line written for this response, exactly sized, for `HeaderValue` to take without
+    /// a copy.
+    Line(Bytes),
+}
+
+impl SetCookie<'_> {
+    /// The line's bytes (`None`, logged, when the deletion line cannot be written: an
+    /// invalid configured name or attribute).
+    pub(crate) fn into_bytes(self) -> Option<Bytes> {
+        match self {
+            SetCookie::Line(line) => Some(line),
+            SetCookie::Delete(inner) => cookies::deletion(inner)
+                .map_err(
+                    |e| tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
+                )
+                .ok(),
+        }
+    }
 }
 
 /// What the session must do at response time.
@@ -178,11 +214,43 @@ impl RequestState {
         RequestState {
             config: config.clone(),
             inbox: Inbox::with_store(GrowableList::new(inner.limits), storage, inner.min_level),
-            session_error: None,
-            storage_error: None,
-            refused: Vec::new(),
+            trouble: None,
             cookie_part: None,
         }
+    }
+
+    fn trouble(&mut self) -> &mut Trouble {
+        self.trouble.get_or_insert_with(Box::default)
+    }
+
+    /// Why the session could not be read, if it could not.
+    pub(crate) fn session_error(&self) -> Option<&SessionError> {
+        self.trouble.as_ref()?.session_error.as_ref()
+    }
+
+    /// Why the request's message storage could not be read, if it could not.
+    pub(crate) fn storage_error(&self) -> Option<&crate::storage::StorageError> {
+        self.trouble.as_ref()?.storage_error.as_ref()
+    }
+
+    /// Notes why the request's message storage could not be read.
+    pub(crate) fn set_storage_error(&mut self, error: crate::storage::StorageError) {
+        self.trouble().storage_error = Some(error);
+    }
+
+    /// Keeps `messages` (emptied) for the response's report of what was not stored.
+    pub(crate) fn refuse_all(&mut self, messages: &mut Vec<UnstoredMessage>) {
+        if !messages.is_empty() {
+            self.trouble().refused.append(messages);
+        }
+    }
+
+    /// Takes the messages kept for the response's report.
+    pub(crate) fn take_refused(&mut self) -> Vec<UnstoredMessage> {
+        self.trouble
+            .as_mut()
+            .map(|t| std::mem::take(&mut t.refused))
+            .unwrap_or_default()
     }
 
     /// Loads the messages cookie from the `Cookie` headers (not for session storage).
@@ -205,7 +273,7 @@ impl RequestState {
             storage = ?self.inbox.storage(),
             "herald: this route keeps messages in the session, but the request has no session; install the session layer outside herald's (see the error) or build herald's layer with ::cookie"
         );
-        self.session_error = Some(error.clone());
+        self.trouble().session_error = Some(error.clone());
     }
 
     /// Queues `message`; one past the request's limits is logged and kept for the
@@ -214,7 +282,7 @@ impl RequestState {
         if self.refuses_expiry(&message) {
             let message = OwnedMessage::new(message, &self.config.tags());
             tracing::warn!(level = message.level.0, text = %message.message, "herald: message with an expiry not queued: Django's wire format cannot carry it");
-            self.refused.push(UnstoredMessage {
+            self.trouble().refused.push(UnstoredMessage {
                 message,
                 reason: UnstoredReason::ExpiryNotSupported,
             });
@@ -223,7 +291,7 @@ impl RequestState {
         if let Err(e) = self.inbox.add_message(message) {
             let message = OwnedMessage::new(e.message, &self.config.tags());
             tracing::warn!(level = message.level.0, text = %message.message, reason = %e.reason, "herald: message not queued");
-            self.refused.push(UnstoredMessage {
+            self.trouble().refused.push(UnstoredMessage {
                 message,
                 reason: UnstoredReason::Limit(e.reason),
             });
@@ -261,18 +329,16 @@ impl RequestState {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "herald: could not read the messages from the session");
-                self.session_error = Some(e);
+                self.trouble().session_error = Some(e);
             }
         }
     }
 
-    /// Decides the response: calls `set_cookie` with the `Set-Cookie` value (exactly
-    /// sized, for `HeaderValue` to take without a copy; the deletion line is the
-    /// configuration's shared one) when the cookie changes, and
-    /// returns the session write and what no storage took.
+    /// Decides the response: calls `set_cookie` with the `Set-Cookie` line when the
+    /// cookie changes, and returns the session write and what no storage took.
     pub(crate) fn finish(
         &mut self,
-        mut set_cookie: impl FnMut(Bytes),
+        mut set_cookie: impl FnMut(SetCookie<'_>),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         let config = self.config.clone();
         let inner = &config.inner;
@@ -286,10 +352,7 @@ impl RequestState {
         let mut unstored = Vec::new();
         match plan.cookie {
             CookieAction::Keep => {}
-            CookieAction::Delete => match cookies::deletion(inner) {
-                Ok(line) => set_cookie(line),
-                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
-            },
+            CookieAction::Delete => set_cookie(SetCookie::Delete(inner)),
             CookieAction::Set {
                 messages,
                 continued,
@@ -321,7 +384,7 @@ impl RequestState {
                 });
                 match line {
                     Some(line) => {
-                        set_cookie(Bytes::from(line));
+                        set_cookie(SetCookie::Line(Bytes::from(line)));
                         self.cookie_part = Some(messages);
                     }
                     // Unreachable with a valid configuration (the plan fits the value in
@@ -359,7 +422,7 @@ impl RequestState {
                 }
             }
         };
-        unstored.append(&mut self.refused);
+        unstored.append(&mut self.take_refused());
         (session, unstored)
     }
 
@@ -371,7 +434,7 @@ impl RequestState {
         &mut self,
         codec: &crate::django::DjangoCodec,
         now: u64,
-        mut set_cookie: impl FnMut(Bytes),
+        mut set_cookie: impl FnMut(SetCookie<'_>),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         use crate::django_storage::{self as storage, DjangoCookie};
         let config = self.config.clone();
@@ -380,12 +443,11 @@ impl RequestState {
         let plan = planned.plan;
         match &planned.cookie {
             DjangoCookie::Keep => {}
-            DjangoCookie::Delete => match cookies::deletion(inner) {
-                Ok(line) => set_cookie(line),
-                Err(e) => tracing::error!(error = ?e, "herald: cannot write the deletion cookie"),
-            },
+            DjangoCookie::Delete => set_cookie(SetCookie::Delete(inner)),
             DjangoCookie::Set(value) => {
-                set_cookie(Bytes::from(storage::set_cookie_line(inner, value)));
+                set_cookie(SetCookie::Line(Bytes::from(storage::set_cookie_line(
+                    inner, value,
+                ))));
             }
         }
         let mut unstored = Vec::new();
@@ -404,7 +466,7 @@ impl RequestState {
                 }
             }
         };
-        unstored.append(&mut self.refused);
+        unstored.append(&mut self.take_refused());
         (session, unstored)
     }
 
@@ -449,6 +511,15 @@ pub(crate) async fn load_session<S: SessionBackend>(
     let config = lock(handle).config.clone();
     let got = session.get(&config.inner.session_key).await;
     lock(handle).apply_session(got);
+}
+
+/// Why a request without a session cannot write to it: the error noted when the request
+/// began (its session layer is missing), else that no session backend is configured.
+pub(crate) fn missing_session(handle: &Handle) -> SessionError {
+    lock(handle)
+        .session_error()
+        .cloned()
+        .unwrap_or(SessionError::Missing("no session backend is configured"))
 }
 
 /// Performs the session write decided by [`RequestState::finish`]: returns the session's
@@ -503,4 +574,21 @@ pub(crate) async fn write_session<S: SessionBackend>(
 /// The [`Unstored`] report of `messages`, or `None` when there are none.
 pub(crate) fn report(messages: Vec<UnstoredMessage>) -> Option<Unstored> {
     (!messages.is_empty()).then(|| Unstored { messages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request's shared state is one allocation per request: kept at most 1032 bytes
+    /// (the largest block glibc's per-thread cache serves), with the `Arc`'s two counts.
+    #[test]
+    fn the_shared_state_fits_the_tcache() {
+        let arc_counts = 2 * std::mem::size_of::<usize>();
+        let block = arc_counts + std::mem::size_of::<Mutex<RequestState>>();
+        assert!(
+            block <= 1032,
+            "the shared request state takes {block} bytes"
+        );
+    }
 }

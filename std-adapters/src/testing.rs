@@ -220,7 +220,7 @@ fn cookie_pair(config: &Config, messages: &[Message<'_>]) -> Result<String, Test
     let mut state = queued(config, Storage::Cookie, messages)?;
     let given = state.inbox.len();
     let mut lines = Vec::new();
-    let (_, unstored) = state.finish(|line| lines.push(line));
+    let (_, unstored) = state.finish(|line| lines.extend(line.into_bytes()));
     let pair = lines
         .iter()
         .find_map(|l| pair(config, l))

@@ -38,8 +38,8 @@ use tower_service::Service;
 use crate::config::Config;
 use crate::keyed;
 use crate::messages::Messages;
-use crate::session::{NoSession, SessionError};
-use crate::state::{self, Handle, RequestState, SessionWrite, Setup, lock};
+use crate::session::NoSession;
+use crate::state::{self, Handle, RequestState, SessionWrite, SetCookie, Setup, lock};
 use crate::storage::{MessageStorage, NoStorage};
 use crate::unstored::UnstoredMessage;
 
@@ -64,8 +64,8 @@ pub use crate::session::TowerSessionSource;
 /// [`with_message_storage`](Self::with_message_storage)).
 #[derive(Clone, Debug)]
 pub struct MessagesLayer<S = NoSession, M: MessageStorage = NoStorage> {
-    setup: Setup<S>,
-    keyed: Option<KeyedSetup<M>>,
+    setup: Arc<Setup<S>>,
+    keyed: Option<Arc<KeyedSetup<M>>>,
 }
 
 /// The hook that picks a request's key in a [`MessageStorage`] from its headers and
@@ -111,11 +111,11 @@ impl<S: TowerSessionSource> MessagesLayer<S> {
     /// [`Storage::Cookie`] the session source is never asked.
     pub fn with_storage(config: Config, storage: Storage, source: S) -> Self {
         MessagesLayer {
-            setup: Setup {
+            setup: Arc::new(Setup {
                 config,
                 storage,
                 source,
-            },
+            }),
             keyed: None,
         }
     }
@@ -160,10 +160,10 @@ impl<S> MessagesLayer<S> {
     ) -> MessagesLayer<S, M> {
         MessagesLayer {
             setup: self.setup,
-            keyed: Some(KeyedSetup {
+            keyed: Some(Arc::new(KeyedSetup {
                 storage,
                 select: Arc::new(select),
-            }),
+            })),
         }
     }
 }
@@ -181,7 +181,7 @@ impl<Inner, S: Clone, M: MessageStorage> Layer<Inner> for MessagesLayer<S, M> {
     fn layer(&self, inner: Inner) -> Self::Service {
         MessagesService {
             inner,
-            setup: self.setup.clone(),
+            setup: Arc::clone(&self.setup),
             keyed: self.keyed.clone(),
         }
     }
@@ -191,13 +191,19 @@ impl<Inner, S: Clone, M: MessageStorage> Layer<Inner> for MessagesLayer<S, M> {
 #[derive(Clone, Debug)]
 pub struct MessagesService<Inner, S = NoSession, M: MessageStorage = NoStorage> {
     inner: Inner,
-    setup: Setup<S>,
-    keyed: Option<KeyedSetup<M>>,
+    /// The layer's setup, shared: axum's router clones the service for every request
+    /// (and, for a router without state, applies the layer to each request's route), so
+    /// a clone is a reference count and allocates nothing.
+    setup: Arc<Setup<S>>,
+    keyed: Option<Arc<KeyedSetup<M>>>,
 }
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-type SessionSlot<S> = Option<Result<<S as TowerSessionSource>::Session, SessionError>>;
+/// The request's session, when the storage uses one and the request has it (a missing
+/// session is noted in the request's state when the request begins, and that error is
+/// what a session write then reports).
+type SessionSlot<S> = Option<<S as TowerSessionSource>::Session>;
 
 impl<Inner, S, M, ReqBody, ResBody> Service<Request<ReqBody>> for MessagesService<Inner, S, M>
 where
@@ -255,7 +261,7 @@ where
                 kind: Kind::Boxed { fut: Box::pin(fut) },
             };
         }
-        let layer = &self.setup;
+        let layer = &*self.setup;
         let handle = RequestState::begin_shared(
             &layer.config,
             layer.storage,
@@ -264,14 +270,19 @@ where
                 .iter()
                 .map(HeaderValue::as_bytes),
         );
-        let session: SessionSlot<S> = (layer.storage != Storage::Cookie)
+        let found = (layer.storage != Storage::Cookie)
             .then(|| layer.source.session(req.headers(), req.extensions()));
-        let needs_session = {
+        let (session, needs_session): (SessionSlot<S>, bool) = {
             let mut state = lock(&handle);
-            if let Some(Err(e)) = &session {
-                state.session_unavailable(e);
-            }
-            state.needs_session()
+            let session = match found {
+                Some(Ok(session)) => Some(session),
+                Some(Err(e)) => {
+                    state.session_unavailable(&e);
+                    None
+                }
+                None => None,
+            };
+            (session, state.needs_session())
         };
         if !needs_session {
             req.extensions_mut().insert(Messages::of(&handle));
@@ -287,7 +298,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let fut = async move {
             if let Some(session) = &session {
-                state::load_session(&handle, session.as_ref()).await;
+                state::load_session(&handle, Ok(session)).await;
             }
             req.extensions_mut().insert(Messages::of(&handle));
             let res = inner.call(req).await?;
@@ -414,7 +425,7 @@ fn finish_sync<ResBody>(
     handle: &Handle,
     mut res: Response<ResBody>,
 ) -> (Response<ResBody>, Option<Work>) {
-    let (write, unstored) = lock(handle).finish(|line| append_set_cookie(res.headers_mut(), line));
+    let (write, unstored) = lock(handle).finish(|line| append_line(res.headers_mut(), line));
     if matches!(write, SessionWrite::Keep) {
         if let Some(u) = state::report(unstored) {
             res.extensions_mut().insert(u);
@@ -431,11 +442,16 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
     mut res: Response<ResBody>,
     work: Work,
 ) -> Response<ResBody> {
-    let missing = Err(SessionError::Missing("no session backend is configured"));
-    let session = session.unwrap_or(missing);
+    let missing;
+    let session = match &session {
+        Some(session) => Ok(session),
+        None => {
+            missing = state::missing_session(&handle);
+            Err(&missing)
+        }
+    };
     let (cookie, unstored) =
-        state::write_session::<S::Session>(&handle, session.as_ref(), work.write, work.unstored)
-            .await;
+        state::write_session::<S::Session>(&handle, session, work.write, work.unstored).await;
     if let Some(line) = cookie {
         append_set_cookie(res.headers_mut(), bytes::Bytes::from(line));
     }
@@ -466,6 +482,27 @@ fn unavailable<ResBody>(res: &mut Response<ResBody>, cookie_name: &str) {
     headers.remove(SET_COOKIE);
     for v in kept {
         headers.append(SET_COOKIE, v);
+    }
+}
+
+/// Appends a `Set-Cookie` line [`RequestState::finish`] decided: the deletion line as the
+/// header value kept in the configuration (a reference count), a written line as its bytes.
+fn append_line(headers: &mut HeaderMap, line: SetCookie<'_>) {
+    let inner = match line {
+        SetCookie::Line(bytes) => return append_set_cookie(headers, bytes),
+        SetCookie::Delete(inner) => inner,
+    };
+    let value = inner.deletion_values.http.get_or_init(|| {
+        let line = SetCookie::Delete(inner).into_bytes()?;
+        HeaderValue::from_maybe_shared(line)
+            .map_err(|e| tracing::error!(error = %e, "herald: invalid Set-Cookie value"))
+            .ok()
+    });
+    match value {
+        Some(v) => {
+            headers.append(SET_COOKIE, v.clone());
+        }
+        None => tracing::error!("herald: cannot write the deletion cookie"),
     }
 }
 
