@@ -320,9 +320,14 @@ mod growable {
     use crate::message::Message;
 
     /// Bytes of text a [`GrowableList`] holds before it first allocates.
-    const INLINE_BYTES: usize = 512;
+    const INLINE_BYTES: usize = 256;
     /// Messages a [`GrowableList`] holds before it first allocates.
-    const INLINE_MSGS: usize = 8;
+    const INLINE_MSGS: usize = 4;
+    /// The least room a [`GrowableList`] takes when it moves to the heap: a kilobyte of
+    /// text and 16 messages, so a request of ten ordinary messages allocates once per
+    /// buffer and never grows it.
+    const SPILL_BYTES: usize = 1024;
+    const SPILL_MSGS: usize = 16;
 
     /// The run-time bounds of a [`GrowableList`]: a guard against abuse (one request adding
     /// megabytes of messages), not a storage capacity.
@@ -351,7 +356,7 @@ mod growable {
     /// An owned, growable list of messages (feature `alloc`): it allocates only for what
     /// it holds, and refuses only what exceeds its [`Limits`].
     ///
-    /// The first few messages (up to 512 bytes of text and 8 messages) live inline, so a
+    /// The first few messages (up to 256 bytes of text and 4 messages) live inline, so a
     /// request with a message or two allocates nothing for them; past that, the list
     /// moves to the heap once and grows there.
     ///
@@ -413,11 +418,10 @@ mod growable {
         /// and `bytes` more bytes.
         fn spill(&mut self, messages: usize, bytes: usize) {
             if let Repr::Inline(list) = &self.repr {
-                let mut arena =
-                    String::with_capacity((list.arena.len() + bytes).max(2 * INLINE_BYTES));
+                let mut arena = String::with_capacity((list.arena.len() + bytes).max(SPILL_BYTES));
                 arena.push_str(&list.arena);
                 let mut entries =
-                    Vec::with_capacity((list.entries.len() + messages).max(2 * INLINE_MSGS));
+                    Vec::with_capacity((list.entries.len() + messages).max(SPILL_MSGS));
                 entries.extend_from_slice(&list.entries);
                 self.repr = Repr::Heap { arena, entries };
             }

@@ -51,7 +51,7 @@ impl<S> std::fmt::Debug for Setup<S> {
 
 /// One request's message state, shared by the middleware and the extractor.
 ///
-/// Kept under glibc's tcache limit (1032 bytes with the `Arc` and `Mutex` around it, see
+/// Kept well under glibc's tcache limit (1032 bytes with the `Arc` and `Mutex` around it, see
 /// the test `the_shared_state_fits_the_tcache`): the inbox is most of it, and what only
 /// a failing or overflowing request needs is in [`Trouble`], allocated when it happens.
 pub(crate) struct RequestState {
@@ -580,14 +580,16 @@ pub(crate) fn report(messages: Vec<UnstoredMessage>) -> Option<Unstored> {
 mod tests {
     use super::*;
 
-    /// The request's shared state is one allocation per request: kept at most 1032 bytes
+    /// The request's shared state is one allocation per request: well under 1032 bytes
     /// (the largest block glibc's per-thread cache serves), with the `Arc`'s two counts.
+    /// 672 bytes on 64-bit targets at this code (the inbox's inline store holds 256 bytes
+    /// of text and 4 messages); the bound leaves one cache line of room, so growth shows.
     #[test]
     fn the_shared_state_fits_the_tcache() {
         let arc_counts = 2 * std::mem::size_of::<usize>();
         let block = arc_counts + std::mem::size_of::<Mutex<RequestState>>();
         assert!(
-            block <= 1032,
+            block <= 736 && block <= 1032,
             "the shared request state takes {block} bytes"
         );
     }
