@@ -212,9 +212,13 @@ where
         return Err(ParseError::InvalidName);
     }
     for (header_index, header) in headers.into_iter().enumerate() {
+        // The `;`-separated pieces, as `split` would give them (a trailing `;` leaves an
+        // empty last piece), found with a search that is not one branch per byte.
         let mut piece_start = 0usize;
-        for piece in header.split(|&b| b == b';') {
-            if let Some(found) = match_piece(piece, name) {
+        loop {
+            let rest = &header[piece_start..];
+            let end = find_byte(rest, b';').unwrap_or(rest.len());
+            if let Some(found) = match_piece(&rest[..end], name) {
                 return found
                     .map(Some)
                     .map_err(|(offset, byte)| ParseError::InvalidValue {
@@ -223,10 +227,32 @@ where
                         byte,
                     });
             }
-            piece_start += piece.len() + 1;
+            if end == rest.len() {
+                break;
+            }
+            piece_start += end + 1;
         }
     }
     Ok(None)
+}
+
+/// The position of the first `needle` in `s`: 32 bytes at a time with a branch-free test
+/// (`fold`, which the compiler vectorizes), then the byte inside the block that has it.
+#[inline]
+fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let mut blocks = s.chunks_exact(BLOCK);
+    for (i, block) in blocks.by_ref().enumerate() {
+        if block.iter().fold(false, |any, &b| any | (b == needle)) {
+            return block
+                .iter()
+                .position(|&b| b == needle)
+                .map(|p| i * BLOCK + p);
+        }
+    }
+    let tail = blocks.remainder();
+    let at = s.len() - tail.len();
+    tail.iter().position(|&b| b == needle).map(|p| at + p)
 }
 
 /// Looks at one `;`-separated piece. `None` if it is not the cookie `name`;
@@ -842,6 +868,27 @@ mod tests {
 
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn find_byte_agrees_with_position_at_every_place_and_length() {
+        for len in 0..100 {
+            for at in 0..=len {
+                let mut s = [b'a'; 100];
+                if at < len {
+                    s[at] = b';';
+                }
+                if at + 40 < len {
+                    s[at + 40] = b';';
+                }
+                let s = &s[..len];
+                assert_eq!(
+                    find_byte(s, b';'),
+                    s.iter().position(|&b| b == b';'),
+                    "{len} {at}"
+                );
+            }
+        }
+    }
     use proptest::test_runner::FileFailurePersistence;
     use std::boxed::Box;
     use std::string::{String, ToString};
