@@ -23,7 +23,7 @@ use serde_json::Value;
 #[global_allocator]
 static ALLOC: Counting = Counting;
 
-const REPRODUCE: &str = "cargo bench -p herald-benches -- --warm-up-time 1 --measurement-time 3 && bash benches/django_bench.sh && cargo run --release -p herald-benches --bin report";
+const REPRODUCE: &str = "cargo bench -p herald-benches -- --warm-up-time 1 --measurement-time 3 && bash benches/django_bench.sh && cargo run --release -p herald-benches --bin core_ratios -- --json target/core-ratios.json && cargo run --release -p herald-benches --bin report";
 
 /// Criterion results: full id (`group/function/param`) → median in ns.
 struct Criterion {
