@@ -746,6 +746,44 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
+    /// What a feature provides is refused by name when the feature is off, and works when
+    /// it is on. `scripts/test` runs this with every feature and again with none.
+    #[test]
+    fn features_left_out_are_refused_by_name() {
+        let encrypted = Config::builder()
+            .secret(SECRET)
+            .encrypt_cookies(true)
+            .build();
+        if cfg!(feature = "encryption") {
+            assert!(encrypted.is_ok(), "{encrypted:?}");
+        } else {
+            let e = encrypted.unwrap_err();
+            assert_eq!(
+                e,
+                ConfigError::FeatureDisabled {
+                    what: "encrypted cookies",
+                    feature: "encryption"
+                }
+            );
+            assert!(e.to_string().contains("`encryption` feature"), "{e}");
+        }
+        let django = Config::builder()
+            .secret(SECRET)
+            .wire_format(WireFormat::Django)
+            .build();
+        if cfg!(feature = "django") {
+            assert!(django.is_ok(), "{django:?}");
+        } else {
+            assert_eq!(
+                django.unwrap_err(),
+                ConfigError::FeatureDisabled {
+                    what: "WireFormat::Django",
+                    feature: "django"
+                }
+            );
+        }
+    }
+
     #[test]
     fn defaults_are_safe_and_django_like() {
         let c = Config::builder().secret(SECRET).build().unwrap();
