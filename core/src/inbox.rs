@@ -1142,12 +1142,16 @@ impl<L: MessageStore> Inbox<L> {
 
     /// The issued-at of a value storing `stored`: the earliest issued-at of the
     /// sources (cookie, session) that have a message in `stored`, never later than `now`;
-    /// messages added in this request count as issued `now`, and so do messages of a
-    /// source whose issued-at is unknown (loaded by another codec).
+    /// messages added in this request count as issued at the request's time (the `now` of
+    /// its loads, or `now` if it loaded nothing), and so do messages of a source whose
+    /// issued-at is unknown (loaded by another codec). A response planned after the
+    /// request's loads (a slow handler) therefore never extends a new message's life
+    /// under `max_age` past the request that added it.
     fn issued_at_for(&self, stored: &Range<usize>, now: u64) -> u64 {
         let overlaps =
             |r: Range<usize>| r.start < r.end && stored.start < r.end && r.start < stored.end;
-        let mut issued_at = now;
+        let loaded = self.cookie != Source::NotLoaded || self.session != Source::NotLoaded;
+        let mut issued_at = if loaded { now.min(self.clock) } else { now };
         if overlaps(self.cookie_messages()) {
             issued_at = issued_at.min(self.cookie_issued_at);
         }

@@ -676,13 +676,20 @@ impl Model {
 
     /// a value storing `list` is issued when its oldest message was first written:
     /// the earliest issued-at of the sources that have a message in `list`, never later
-    /// than `now`; new messages count as issued `now`.
+    /// than `now`; new messages count as issued at the request's time.
     fn issued_at(&self, list: &[M], now: u64) -> u64 {
+        // New messages count as issued at the request's time (its load's `now`; the
+        // scenarios start far from 0, so a clock of 0 means nothing was loaded: `now`).
+        let request = if self.clock == 0 {
+            now
+        } else {
+            self.clock.min(now)
+        };
         self.sources
             .iter()
             .filter(|(ids, _)| list.iter().any(|m| ids.contains(&m.id())))
             .map(|(_, t)| *t)
-            .fold(now, u64::min)
+            .fold(request, u64::min)
     }
 
     /// then, after: what has expired at `now` is not stored.

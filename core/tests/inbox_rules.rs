@@ -975,8 +975,34 @@ fn r_3_5_fallback_key_resign_keeps_the_issued_at() {
     ));
 }
 
+/// a message added by a request counts as issued at the request's time (its
+/// loads' `now`), even when the response is planned later: a slow handler does not
+/// extend the message's life under `max_age` (found by the fallback model with a response
+/// 1 s late and a read at the `max_age` boundary). With nothing loaded, the plan's `now`.
+#[test]
+fn r_3_5_new_messages_are_issued_at_the_request_time_not_the_response_time() {
+    let s = signer();
+    for storage in [Storage::Cookie, Storage::Fallback] {
+        let mut inbox: Inbox = Inbox::new(storage, Level::INFO);
+        inbox.load_cookie(None, &s, NOW, Some(AGE)).unwrap();
+        if inbox.needs_session() {
+            inbox.load_session(None, NOW).unwrap();
+        }
+        inbox.add(Level::INFO, "saved", "").unwrap();
+        let plan = inbox.plan(MAX, NOW + 3);
+        assert_eq!(plan.issued_at, NOW, "{storage:?}");
+    }
+    let mut inbox: Inbox = Inbox::new(Storage::Session, Level::INFO);
+    inbox.add(Level::INFO, "saved", "").unwrap();
+    assert_eq!(
+        inbox.plan(MAX, NOW + 3).issued_at,
+        NOW + 3,
+        "nothing loaded"
+    );
+}
+
 /// a request that reads everything and adds a new message writes only the new one,
-/// issued now.
+/// issued at the request's time.
 #[test]
 fn r_3_5_read_everything_and_add_writes_now() {
     let s = signer();

@@ -710,12 +710,18 @@ impl Model {
 
     /// a value storing `list` is issued when its oldest message was first
     /// written: at the source's issued-at if it holds a message loaded from the source
-    /// (never later than `now`), else `now`.
+    /// (never later than `now`), else at the request's time (its load's `now`; the
+    /// scenarios start far from 0, so a clock of 0 means nothing was loaded: `now`).
     fn issued_at(&self, list: &[M], now: u64) -> u64 {
-        if list.iter().any(|m| self.source_ids.contains(&m.id())) {
-            self.source_issued_at.min(now)
-        } else {
+        let request = if self.clock == 0 {
             now
+        } else {
+            self.clock.min(now)
+        };
+        if list.iter().any(|m| self.source_ids.contains(&m.id())) {
+            self.source_issued_at.min(request)
+        } else {
+            request
         }
     }
 

@@ -895,7 +895,8 @@ fn model_plan(model: &mut ModelInbox, storage: Storage, max_len: usize, now: u64
         model_signed_len(model.list[r].iter().map(|m| &m.msg), issued_at) <= max_len
     };
     // a value holding a message loaded from a source is issued at the earliest such
-    // source's issued-at (never later than `now`); new messages count as issued `now`.
+    // source's issued-at (never later than `now`); new messages count as issued at the
+    // request's time, which is `now` here (the load and the response share one time).
     let issued_for = |r: &Range<usize>| {
         let ids: BTreeSet<u32> = model.list[r.clone()].iter().map(|m| m.id).collect();
         model
