@@ -484,9 +484,10 @@ impl ConfigBuilder {
     }
 
     /// Rejects cookies issued more than `max_age` ago (default: never, as Django). Whole
-    /// seconds count. In herald's format a cookie's issued-at is the time its oldest
-    /// message was first written (rewrites and key rotation keep it), so `max_age` bounds
-    /// the age of every message it carries.
+    /// seconds count. In herald's format a cookie's issued-at is the time of the request
+    /// that added its oldest message (rewrites and key rotation keep it, and a slow
+    /// handler does not move it later), so `max_age` bounds the age of every message it
+    /// carries.
     pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
         self.max_age = max_age;
         self
