@@ -588,9 +588,6 @@ mod tests {
     fn the_shared_state_fits_the_tcache() {
         let arc_counts = 2 * std::mem::size_of::<usize>();
         let block = arc_counts + std::mem::size_of::<Mutex<RequestState>>();
-        assert!(
-            block <= 736,
-            "the shared request state takes {block} bytes"
-        );
+        assert!(block <= 736, "the shared request state takes {block} bytes");
     }
 }
