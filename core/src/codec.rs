@@ -30,7 +30,7 @@ pub use crate::header::{
     DecodeError, FORMAT_VERSION, Header, MIN_READ_VERSION, is_readable_version, peek_issued_at,
 };
 use crate::header::{FLAG_EXPIRES, FLAG_SAFE, Reader};
-use crate::list::{ListView, MessageStore, RawMessage, RawSizes};
+use crate::list::{ListView, MessageStore, RawSizes};
 use crate::message::Message;
 use crate::signer::{SealError, SealWriter, Signer};
 
@@ -85,12 +85,11 @@ const fn expires_in(expires_at: Option<u64>, issued_at: u64) -> Option<u64> {
 /// The exact encoded size of one message in a body issued at `issued_at` (the expiry is
 /// stored relative to it).
 pub fn message_len(m: &Message<'_>, issued_at: u64) -> usize {
-    raw_message_len(
-        &RawMessage {
+    sizes_message_len(
+        &RawSizes {
             level: m.level.0,
-            text: m.message.as_bytes(),
-            extra_tags: m.extra_tags.map(str::as_bytes),
-            is_safe: m.is_safe,
+            text_len: m.message.len(),
+            extra_len: m.extra_tags.map(str::len),
             expires_at: m.expires_at,
         },
         issued_at,
@@ -99,20 +98,6 @@ pub fn message_len(m: &Message<'_>, issued_at: u64) -> usize {
 
 fn bytes_len(len: usize) -> usize {
     varint_len(len as u64) + len
-}
-
-/// [`message_len`] from the stored fields.
-#[inline]
-pub(crate) fn raw_message_len(m: &RawMessage<'_>, issued_at: u64) -> usize {
-    sizes_message_len(
-        &RawSizes {
-            level: m.level,
-            text_len: m.text.len(),
-            extra_len: m.extra_tags.map(<[u8]>::len),
-            expires_at: m.expires_at,
-        },
-        issued_at,
-    )
 }
 
 /// [`message_len`] from the stored sizes: the one formula every size prediction uses.
