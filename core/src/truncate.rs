@@ -87,22 +87,20 @@ pub fn fit_sealed(
     };
     let budget = signer::max_raw_len(max_value_len);
     let fixed = overhead + codec::framing_len(&header, 0) - codec::varint_len(0);
-    let n_fit = match policy {
-        Policy::KeepNewest => fitting(messages.sizes().rev(), issued_at, fixed, budget),
-        Policy::KeepOldest => fitting(messages.sizes(), issued_at, fixed, budget),
-    };
-    let kept = match policy {
-        Policy::KeepNewest => n - n_fit..n,
-        Policy::KeepOldest => 0..n_fit,
-    };
-    let unstored = match policy {
-        Policy::KeepNewest => 0..n - n_fit,
-        Policy::KeepOldest => n_fit..n,
+    let (kept, unstored) = match policy {
+        Policy::KeepNewest => {
+            let k = fitting(messages.sizes().rev(), issued_at, fixed, budget);
+            (n - k..n, 0..n - k)
+        }
+        Policy::KeepOldest => {
+            let k = fitting(messages.sizes(), issued_at, fixed, budget);
+            (0..k, k..n)
+        }
     };
     Fit {
+        continued: kept.len() < n,
         kept,
         unstored,
-        continued: n_fit < n,
     }
 }
 
