@@ -239,7 +239,7 @@ where
                 let done = keyed::finish(&handle, pending).await;
                 let mut res = res?;
                 if let Some(line) = done.delete_cookie {
-                    append_set_cookie(res.headers_mut(), line);
+                    append_line(res.headers_mut(), SetCookie::Line(line));
                 }
                 if let Some(u) = done.unstored {
                     if u.lost_to_the_session_backend() {
@@ -395,7 +395,7 @@ async fn finish_session<S: ActixSessionSource, Body>(
     let (cookie, unstored) =
         state::write_session::<S::Session>(&handle, session.as_ref(), write, unstored).await;
     if let Some(line) = cookie {
-        append_set_cookie(res.headers_mut(), bytes::Bytes::from(line));
+        append_line(res.headers_mut(), SetCookie::Line(bytes::Bytes::from(line)));
     }
     if let Some(u) = unstored {
         attach_report(&handle, &mut res, u);
@@ -435,33 +435,15 @@ fn unavailable<Body>(res: &mut ServiceResponse<Body>, cookie_name: &str) {
     }
 }
 
-/// Appends a `Set-Cookie` line [`RequestState::finish`] decided: the deletion line as the
-/// header value kept in the configuration (a reference count), a written line as its bytes.
+/// Appends a `Set-Cookie` line [`RequestState::finish`] decided (or the session's own):
+/// the deletion line as the header value kept in the configuration (a reference count), a
+/// written line as its bytes, without a copy.
 fn append_line(headers: &mut HeaderMap, line: SetCookie<'_>) {
-    let inner = match line {
-        SetCookie::Line(bytes) => return append_set_cookie(headers, bytes),
-        SetCookie::Delete(inner) => inner,
-    };
-    let value = inner.deletion_values.actix.get_or_init(|| {
-        let line = SetCookie::Delete(inner).into_bytes()?;
-        HeaderValue::from_maybe_shared(line)
-            .map_err(|e| tracing::error!(error = %e, "herald: invalid Set-Cookie value"))
-            .ok()
-    });
-    match value {
-        Some(v) => {
-            headers.append(SET_COOKIE, v.clone());
-        }
-        None => tracing::error!("herald: cannot write the deletion cookie"),
-    }
-}
-
-/// Appends a `Set-Cookie` line; the bytes become the header value without a copy (a
-/// shared deletion line: a reference count).
-fn append_set_cookie(headers: &mut HeaderMap, line: bytes::Bytes) {
-    match HeaderValue::from_maybe_shared(line) {
-        Ok(v) => headers.append(SET_COOKIE, v),
-        Err(e) => tracing::error!(error = %e, "herald: invalid Set-Cookie value"),
+    if let Some(v) = line.header_value(
+        |inner| &inner.deletion_values.actix,
+        HeaderValue::from_maybe_shared::<bytes::Bytes>,
+    ) {
+        headers.append(SET_COOKIE, v);
     }
 }
 

@@ -87,7 +87,35 @@ pub(crate) enum SetCookie<'a> {
     Line(Bytes),
 }
 
-impl SetCookie<'_> {
+impl<'a> SetCookie<'a> {
+    /// The line as a framework's header value `V`: a written line through `make` (which
+    /// takes the bytes without a copy), the deletion line made once per configuration in
+    /// the cell `kept` picks (`cookies::DeletionValues`) and cloned, a reference count.
+    /// `None`, logged, when the line is not a valid header value.
+    pub(crate) fn header_value<V: Clone + 'a, E: std::fmt::Display>(
+        self,
+        kept: impl FnOnce(&'a Inner) -> &'a std::sync::OnceLock<Option<V>>,
+        make: impl Fn(Bytes) -> Result<V, E>,
+    ) -> Option<V> {
+        let make = |line: Bytes| {
+            make(line)
+                .map_err(|e| tracing::error!(error = %e, "herald: invalid Set-Cookie value"))
+                .ok()
+        };
+        match self {
+            SetCookie::Line(line) => make(line),
+            SetCookie::Delete(inner) => {
+                let value = kept(inner)
+                    .get_or_init(|| SetCookie::Delete(inner).into_bytes().and_then(make))
+                    .clone();
+                if value.is_none() {
+                    tracing::error!("herald: cannot write the deletion cookie");
+                }
+                value
+            }
+        }
+    }
+
     /// The line's bytes (`None`, logged, when the deletion line cannot be written: an
     /// invalid configured name or attribute).
     pub(crate) fn into_bytes(self) -> Option<Bytes> {

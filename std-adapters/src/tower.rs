@@ -247,7 +247,7 @@ where
                 let done = keyed::finish(&handle, pending).await;
                 let mut res = res?;
                 if let Some(line) = done.delete_cookie {
-                    append_set_cookie(res.headers_mut(), line);
+                    append_line(res.headers_mut(), SetCookie::Line(line));
                 }
                 if let Some(u) = done.unstored {
                     if u.lost_to_the_session_backend() {
@@ -453,7 +453,7 @@ async fn finish_session<S: TowerSessionSource, ResBody>(
     let (cookie, unstored) =
         state::write_session::<S::Session>(&handle, session, work.write, work.unstored).await;
     if let Some(line) = cookie {
-        append_set_cookie(res.headers_mut(), bytes::Bytes::from(line));
+        append_line(res.headers_mut(), SetCookie::Line(bytes::Bytes::from(line)));
     }
     if let Some(u) = unstored {
         if u.lost_to_the_session_backend() {
@@ -485,35 +485,15 @@ fn unavailable<ResBody>(res: &mut Response<ResBody>, cookie_name: &str) {
     }
 }
 
-/// Appends a `Set-Cookie` line [`RequestState::finish`] decided: the deletion line as the
-/// header value kept in the configuration (a reference count), a written line as its bytes.
+/// Appends a `Set-Cookie` line [`RequestState::finish`] decided (or the session's own):
+/// the deletion line as the header value kept in the configuration (a reference count), a
+/// written line as its bytes, without a copy.
 fn append_line(headers: &mut HeaderMap, line: SetCookie<'_>) {
-    let inner = match line {
-        SetCookie::Line(bytes) => return append_set_cookie(headers, bytes),
-        SetCookie::Delete(inner) => inner,
-    };
-    let value = inner.deletion_values.http.get_or_init(|| {
-        let line = SetCookie::Delete(inner).into_bytes()?;
-        HeaderValue::from_maybe_shared(line)
-            .map_err(|e| tracing::error!(error = %e, "herald: invalid Set-Cookie value"))
-            .ok()
-    });
-    match value {
-        Some(v) => {
-            headers.append(SET_COOKIE, v.clone());
-        }
-        None => tracing::error!("herald: cannot write the deletion cookie"),
-    }
-}
-
-/// Appends a `Set-Cookie` line; the bytes become the header value without a copy (a
-/// shared deletion line: a reference count).
-fn append_set_cookie(headers: &mut HeaderMap, line: bytes::Bytes) {
-    match HeaderValue::from_maybe_shared(line) {
-        Ok(v) => {
-            headers.append(SET_COOKIE, v);
-        }
-        Err(e) => tracing::error!(error = %e, "herald: invalid Set-Cookie value"),
+    if let Some(v) = line.header_value(
+        |inner| &inner.deletion_values.http,
+        HeaderValue::from_maybe_shared::<bytes::Bytes>,
+    ) {
+        headers.append(SET_COOKIE, v);
     }
 }
 
