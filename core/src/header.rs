@@ -136,6 +136,8 @@ impl<'b> Reader<'b> {
     pub(crate) fn check_utf8_ahead(&mut self) {
         let valid = match core::str::from_utf8(self.rest) {
             Ok(all) => all,
+            // Safe Rust has no unchecked `&str`: the valid prefix is checked a second time,
+            // which only bodies whose framing is not all ASCII pay.
             Err(e) => core::str::from_utf8(&self.rest[..e.valid_up_to()]).unwrap_or_default(),
         };
         self.checked = valid;
