@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
@@ -174,6 +175,10 @@ pub struct Reply {
     pub status: u16,
     /// The whole body.
     pub body: Bytes,
+    /// The time the server side took: the service call and the reading of the body (the
+    /// segment the allocation counter counts), without building the request or applying
+    /// the cookies to the jar, which is the client's work.
+    pub server: Duration,
 }
 
 /// One request/response exchange with an app, applying `Set-Cookie` to the jar.
@@ -288,6 +293,14 @@ impl Client {
         a.body.len() + b.body.len()
     }
 
+    /// One cycle, returning the server side's time only ([`Reply::server`] of both
+    /// requests): what the overhead tables compare.
+    pub fn server_cycle(&mut self) -> Duration {
+        let a = self.post();
+        let b = self.get();
+        a.server + b.server
+    }
+
     /// Proves the row works before it is timed: from a fresh jar, `POST` answers 303, the
     /// next `GET` renders exactly the N texts, and (for a flash row) a second `GET` renders
     /// none of them; then three more cycles each deliver the N texts again. Returns the
@@ -383,12 +396,14 @@ where
         let req = req.body(B::default()).expect("a valid request");
         let svc = self.svc.clone();
         alloc_count::resume();
+        let started = Instant::now();
         let (parts, body) = self.rt.block_on(async move {
             let res = svc.oneshot(req).await.expect("the service answers");
             let (parts, body) = res.into_parts();
             let body = body.collect().await.expect("the body").to_bytes();
             (parts, body)
         });
+        let server = started.elapsed();
         alloc_count::pause();
         for v in parts.headers.get_all(http::header::SET_COOKIE) {
             jar.apply(v.as_bytes());
@@ -396,6 +411,7 @@ where
         Reply {
             status: parts.status.as_u16(),
             body,
+            server,
         }
     }
 }
@@ -538,6 +554,8 @@ mod actix_apps {
     use actix_web::http::header;
     use actix_web::{App, HttpResponse, test, web};
 
+    use std::time::Instant;
+
     use super::{Driver, HERALD_SECRET, Jar, PEER_KEY, Reply, render};
     use crate::alloc_count;
 
@@ -566,16 +584,24 @@ mod actix_apps {
             let svc = &self.svc;
             alloc_count::resume();
             self.sys.block_on(async move {
+                let started = Instant::now();
                 let res = test::call_service(svc, req).await;
+                let mut server = started.elapsed();
                 alloc_count::pause();
                 let status = res.status().as_u16();
                 for v in res.headers().get_all(header::SET_COOKIE) {
                     jar.apply(v.as_bytes());
                 }
                 alloc_count::resume();
+                let started = Instant::now();
                 let body = test::read_body(res).await;
+                server += started.elapsed();
                 alloc_count::pause();
-                Reply { status, body }
+                Reply {
+                    status,
+                    body,
+                    server,
+                }
             })
         }
     }
