@@ -1027,11 +1027,43 @@ impl<L: MessageStore> Inbox<L> {
     /// takes it. Without the `alloc` feature a message past [`INLINE_MARKS`] cannot be
     /// marked; it is then stored, and dropped by the next load.
     fn expire(&mut self, now: u64) {
-        for (i, m) in self.list.view().iter().enumerate() {
-            if m.is_expired(now) && !self.request_only.set(i) {
+        let mut from = 0;
+        loop {
+            let view = self.list.view();
+            let Some(i) = view.slice(from..view.len()).first_expired(now) else {
+                break;
+            };
+            if !self.request_only.set(from + i) {
                 break;
             }
+            from += i + 1;
         }
+    }
+
+    /// The request's time (the `now` its latest load was given) when a plan made at it is
+    /// the plan of any later time: something was loaded, no message held has an expiry,
+    /// and no cookie to re-sign claims an issued-at after it (R-3.5). An adapter can then
+    /// plan the response at this time without reading its clock again; `None`: plan at
+    /// the response's time.
+    ///
+    /// ```
+    /// use herald_core::{Inbox, Level, MessageList, Signer, Storage};
+    /// let signer: Signer =
+    ///     Signer::new(b"a key for the example, 32 bytes!", "herald.messages", "messages", &[])
+    ///         .unwrap();
+    /// let mut inbox: Inbox<MessageList<512, 4>> = Inbox::new(Storage::Cookie, Level::INFO);
+    /// assert_eq!(inbox.settled_time(), None, "nothing loaded: no request time yet");
+    /// inbox.load_cookie(None, &signer, 1_700_000_000, None).unwrap();
+    /// inbox.add(Level::SUCCESS, "Profile saved.", "").unwrap();
+    /// assert_eq!(inbox.settled_time(), Some(1_700_000_000));
+    /// let at_load = inbox.clone().plan_for(&signer, 2048, 1_700_000_000);
+    /// let later = inbox.clone().plan_for(&signer, 2048, 1_700_000_009);
+    /// assert_eq!((at_load.cookie, at_load.issued_at), (later.cookie, later.issued_at));
+    /// ```
+    pub fn settled_time(&self) -> Option<u64> {
+        let loaded = self.cookie != Source::NotLoaded || self.session != Source::NotLoaded;
+        let resigned_later = self.needs_resign() && self.cookie_issued_at > self.clock;
+        (loaded && !resigned_later && !self.list.view().any_expiry()).then_some(self.clock)
     }
 
     /// The end of the loaded sources' messages (they come first).

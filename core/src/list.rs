@@ -565,6 +565,19 @@ impl<'a> ListView<'a> {
         })
     }
 
+    /// The index of the first message expired at `now` (an expiry not after `now`), from
+    /// the entries alone (no text is looked at).
+    pub(crate) fn first_expired(&self, now: u64) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.flags & EXPIRES != 0 && now >= e.expires_at)
+    }
+
+    /// Whether any message in view has an expiry.
+    pub(crate) fn any_expiry(&self) -> bool {
+        self.entries.iter().any(|e| e.flags & EXPIRES != 0)
+    }
+
     /// The sub-view of `range` (clamped to the view).
     pub fn slice(&self, range: Range<usize>) -> ListView<'a> {
         let end = range.end.min(self.entries.len());

@@ -1582,3 +1582,85 @@ mod encrypted {
         ));
     }
 }
+
+/// `settled_time`: the request's time, when a plan made at it is the plan of any later
+/// time (an adapter then reads its clock once per request). Not before a load, not with a
+/// message that expires (a late response must drop it), and not for a fallback-key cookie
+/// issued after the request's time (clock skew), whose re-signed issued-at is the plan's
+/// time.
+#[test]
+fn settled_time_is_the_request_time_only_when_no_later_plan_differs() {
+    let s = signer();
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    assert_eq!(inbox.settled_time(), None, "nothing loaded yet");
+    inbox.load_cookie(None, &s, NOW, None).unwrap();
+    inbox.add(Level::INFO, "plain", "").unwrap();
+    assert_eq!(inbox.settled_time(), Some(NOW));
+    let (at, later) = (
+        inbox.clone().plan(MAX, NOW),
+        inbox.clone().plan(MAX, NOW + 9),
+    );
+    assert_eq!((&at.cookie, at.issued_at), (&later.cookie, later.issued_at));
+
+    inbox
+        .add_message(Message::new(Level::INFO, "expiring").with_expires_at(NOW + 5))
+        .unwrap();
+    assert_eq!(inbox.settled_time(), None, "a message that expires");
+    let (at, later) = (
+        inbox.clone().plan(MAX, NOW),
+        inbox.clone().plan(MAX, NOW + 9),
+    );
+    assert_ne!(
+        at.cookie, later.cookie,
+        "a late response drops the expired message"
+    );
+
+    // A cookie signed with the old key, issued 5 s after the request's time.
+    let old: Signer = Signer::new(
+        b"the old secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[],
+    )
+    .unwrap();
+    let new: Signer = Signer::new(
+        b"the new secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[b"the old secret, 32 bytes or longer"],
+    )
+    .unwrap();
+    let mut writer: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    writer.add(Level::INFO, "from a clock ahead", "").unwrap();
+    let mut out = [0u8; 512];
+    let value = writer
+        .seal_cookie(0..1, false, &old, NOW + 5, &mut out)
+        .unwrap()
+        .to_owned();
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox
+        .load_cookie(Some(value.as_bytes()), &new, NOW, None)
+        .unwrap();
+    assert!(inbox.needs_resign());
+    assert_eq!(
+        inbox.settled_time(),
+        None,
+        "a re-sign issued after the request"
+    );
+    let (at, later) = (
+        inbox.clone().plan(MAX, NOW),
+        inbox.clone().plan(MAX, NOW + 9),
+    );
+    assert_eq!((at.issued_at, later.issued_at), (NOW, NOW + 5));
+
+    // The same cookie issued before the request's time: settled.
+    let value = writer
+        .seal_cookie(0..1, false, &old, NOW - 5, &mut out)
+        .unwrap()
+        .to_owned();
+    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+    inbox
+        .load_cookie(Some(value.as_bytes()), &new, NOW, None)
+        .unwrap();
+    assert_eq!(inbox.settled_time(), Some(NOW));
+}
