@@ -257,13 +257,14 @@ where
             req.headers().get_all(COOKIE).map(HeaderValue::as_bytes),
         );
         let session = (mw.storage != Storage::Cookie).then(|| mw.source.session(req.request()));
-        let needs_session = {
+        // Cookie storage reads no session: the state is not locked again.
+        let needs_session = session.as_ref().is_some_and(|found| {
             let mut state = lock(&handle);
-            if let Some(Err(e)) = &session {
+            if let Err(e) = found {
                 state.session_unavailable(e);
             }
             state.needs_session()
-        };
+        });
         if !needs_session {
             req.extensions_mut().insert(Messages::of(&handle));
             return ResponseFuture {

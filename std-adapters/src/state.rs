@@ -370,11 +370,14 @@ impl RequestState {
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
         let config = self.config.clone();
         let inner = &config.inner;
-        let now = config.now();
         #[cfg(feature = "django")]
         if let Some(codec) = &inner.django {
-            return self.finish_django(codec, now, set_cookie);
+            return self.finish_django(codec, config.now(), set_cookie);
         }
+        // The clock is read once per request when nothing can expire between the loads and
+        // now: the plan at the request's time is the plan at any later time (the core's
+        // `settled_time`).
+        let now = self.inbox.settled_time().unwrap_or_else(|| config.now());
         let opener = inner.cookie_opener();
         let plan = self.inbox.plan_for(opener, inner.max_cookie_size, now);
         let mut unstored = Vec::new();

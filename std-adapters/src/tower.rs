@@ -272,17 +272,20 @@ where
         );
         let found = (layer.storage != Storage::Cookie)
             .then(|| layer.source.session(req.headers(), req.extensions()));
-        let (session, needs_session): (SessionSlot<S>, bool) = {
-            let mut state = lock(&handle);
-            let session = match found {
-                Some(Ok(session)) => Some(session),
-                Some(Err(e)) => {
-                    state.session_unavailable(&e);
-                    None
-                }
-                None => None,
-            };
-            (session, state.needs_session())
+        // Cookie storage reads no session: the state is not locked again.
+        let (session, needs_session): (SessionSlot<S>, bool) = match found {
+            None => (None, false),
+            Some(found) => {
+                let mut state = lock(&handle);
+                let session = match found {
+                    Ok(session) => Some(session),
+                    Err(e) => {
+                        state.session_unavailable(&e);
+                        None
+                    }
+                };
+                (session, state.needs_session())
+            }
         };
         if !needs_session {
             req.extensions_mut().insert(Messages::of(&handle));
