@@ -368,12 +368,16 @@ impl RequestState {
         &mut self,
         mut set_cookie: impl FnMut(SetCookie<'_>),
     ) -> (SessionWrite, Vec<UnstoredMessage>) {
-        let config = self.config.clone();
-        let inner = &config.inner;
         #[cfg(feature = "django")]
-        if let Some(codec) = &inner.django {
-            return self.finish_django(codec, config.now(), set_cookie);
+        if self.config.inner.django.is_some() {
+            let config = self.config.clone();
+            if let Some(codec) = &config.inner.django {
+                return self.finish_django(codec, config.now(), set_cookie);
+            }
         }
+        // Borrowed, not cloned: no reference-count traffic on herald's own format.
+        let config = &self.config;
+        let inner = &*config.inner;
         // The clock is read once per request when nothing can expire between the loads and
         // now: the plan at the request's time is the plan at any later time (the core's
         // `settled_time`).
