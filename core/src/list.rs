@@ -414,6 +414,24 @@ mod growable {
             self.view().arena.len()
         }
 
+        /// Whether the list has moved to the heap (it does when it outgrows its inline
+        /// store, and then stays there).
+        ///
+        /// ```
+        /// use herald_core::list::{GrowableList, Limits, MessageStore};
+        /// use herald_core::{Level, Message};
+        /// let mut list = GrowableList::new(Limits::DEFAULT);
+        /// list.push(Message::new(Level::INFO, "one")).unwrap();
+        /// assert!(!list.is_spilled());
+        /// for _ in 0..10 {
+        ///     list.push(Message::new(Level::INFO, "and ten more")).unwrap();
+        /// }
+        /// assert!(list.is_spilled());
+        /// ```
+        pub fn is_spilled(&self) -> bool {
+            matches!(self.repr, Repr::Heap { .. })
+        }
+
         /// Moves the inline messages to the heap, with room for `messages` more messages
         /// and `bytes` more bytes.
         fn spill(&mut self, messages: usize, bytes: usize) {

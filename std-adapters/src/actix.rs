@@ -353,7 +353,13 @@ where
                         panic!("ResponseFuture polled after completion");
                     };
                     match finish_sync(&handle, &mut res) {
-                        None => return Poll::Ready(Ok(res)),
+                        None => {
+                            // The request's own copy goes with the response's request: the
+                            // state can be kept for the next request on this thread.
+                            res.request().extensions_mut().remove::<Messages>();
+                            state::release(handle);
+                            return Poll::Ready(Ok(res));
+                        }
                         Some(work) => Kind::Boxed {
                             fut: Box::pin(async move {
                                 Ok(finish_session::<S, Body>(handle, session, res, work).await)

@@ -3,6 +3,7 @@
 //! the core [`Inbox`]; this module only moves bytes between it, the cookie headers and the
 //! session backend.
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use bytes::Bytes;
@@ -26,6 +27,33 @@ pub(crate) type Handle = Arc<Mutex<RequestState>>;
 /// Locks the state (a panic while it was held does not make it unusable).
 pub(crate) fn lock(handle: &Handle) -> MutexGuard<'_, RequestState> {
     handle.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+thread_local! {
+    /// The allocation of the last request state this thread finished with, for the next
+    /// request that begins on it ([`RequestState::begin_shared`]). It still holds that
+    /// request's state (its messages and a reference to its configuration) until then or
+    /// until the thread ends: one state per thread, of a request whose messages stayed in
+    /// the inline store (a few hundred bytes).
+    static SPARE: Cell<Option<Handle>> = const { Cell::new(None) };
+}
+
+/// Ends a request's use of `handle`: when no `Messages` copy of it is left (the handler's
+/// are gone) and its messages fitted the inline store, its allocation is kept for the next
+/// request on this thread; otherwise it is dropped as usual.
+pub(crate) fn release(mut handle: Handle) {
+    let reusable = Arc::get_mut(&mut handle).is_some_and(|state| {
+        !state
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .inbox
+            .store()
+            .is_spilled()
+    });
+    if reusable {
+        // Fails only while the thread is being torn down: the handle is dropped then.
+        let _ = SPARE.try_with(|spare| spare.set(Some(handle)));
+    }
 }
 
 /// A request's inbox: the growable store, bounded by the configured request limits.
@@ -225,12 +253,28 @@ impl RequestState {
     /// (over a kilobyte, the inbox's inline store) is built empty in its allocation and
     /// the cookie is loaded there, so it is not moved by value into the handle (nor into
     /// the adapter's future) afterwards.
+    ///
+    /// The allocation is the one the last request finished on this thread left (see
+    /// [`release`]) when there is one: in steady state a request's shared state costs no
+    /// allocation.
     pub(crate) fn begin_shared<'h>(
         config: &Config,
         storage: Storage,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Handle {
-        let handle = Arc::new(Mutex::new(RequestState::new(config, storage)));
+        let state = Mutex::new(RequestState::new(config, storage));
+        let handle = match SPARE.try_with(Cell::take).ok().flatten() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(slot) => {
+                    // The previous request's state is dropped here, wholly replaced.
+                    *slot = state;
+                    spare
+                }
+                // Not reached: only a handle without other references is kept.
+                None => Arc::new(state),
+            },
+            None => Arc::new(state),
+        };
         lock(&handle).load_cookie_headers(cookie_headers);
         handle
     }
@@ -619,6 +663,86 @@ mod tests {
     /// (the largest block glibc's per-thread cache serves), with the `Arc`'s two counts.
     /// 672 bytes on 64-bit targets at this code (the inbox's inline store holds 256 bytes
     /// of text and 4 messages); the bound leaves one cache line of room, so growth shows.
+    fn config() -> Config {
+        Config::builder()
+            .secret("a secret for the state's own tests, 32+ bytes")
+            .build()
+            .unwrap()
+    }
+
+    fn add(handle: &Handle, text: &str) {
+        lock(handle).add_reported(Message::new(herald_core::Level::INFO, text));
+    }
+
+    fn texts(handle: &Handle) -> Vec<String> {
+        let mut state = lock(handle);
+        state.inbox.iter().map(|m| m.message.to_owned()).collect()
+    }
+
+    /// A finished request's allocation is reused by the next request on the thread, and
+    /// the next request sees nothing of the last one.
+    #[test]
+    fn a_released_state_is_reused_empty() {
+        let config = config();
+        let first = RequestState::begin_shared(&config, Storage::Cookie, []);
+        add(&first, "the first request's message");
+        let at = Arc::as_ptr(&first);
+        release(first);
+        let second = RequestState::begin_shared(&config, Storage::Cookie, []);
+        assert_eq!(Arc::as_ptr(&second), at, "the same allocation");
+        assert!(!lock(&second).inbox.used());
+        assert!(texts(&second).is_empty(), "nothing of the first request");
+        let other = Config::builder()
+            .secret("another configuration's secret, 32+ bytes")
+            .cookie_name("other")
+            .build()
+            .unwrap();
+        release(second);
+        let third = RequestState::begin_shared(&other, Storage::Fallback, []);
+        assert_eq!(Arc::as_ptr(&third), at);
+        let state = lock(&third);
+        assert_eq!(state.config.cookie_name(), "other", "its own configuration");
+        assert_eq!(state.inbox.storage(), Storage::Fallback);
+    }
+
+    /// A state some `Messages` copy still refers to is never reused, nor one whose
+    /// messages outgrew the inline store (its heap buffers are not kept per thread).
+    #[test]
+    fn a_shared_or_spilled_state_is_not_kept() {
+        let config = config();
+        let first = RequestState::begin_shared(&config, Storage::Cookie, []);
+        let kept_by_a_task = Arc::clone(&first);
+        release(first);
+        assert!(!spare_is_kept(), "still in use: not kept");
+        let next = RequestState::begin_shared(&config, Storage::Cookie, []);
+        add(&kept_by_a_task, "still usable");
+        assert_eq!(texts(&kept_by_a_task), ["still usable"]);
+
+        for i in 0..10 {
+            add(
+                &next,
+                &format!("message {i} of a request that outgrows the inline store"),
+            );
+        }
+        assert!(lock(&next).inbox.store().is_spilled());
+        release(next);
+        assert!(!spare_is_kept(), "a spilled state is dropped");
+        let small = RequestState::begin_shared(&config, Storage::Cookie, []);
+        add(&small, "one");
+        release(small);
+        assert!(spare_is_kept(), "the control: a small one is kept");
+    }
+
+    /// Whether this thread holds a spare state (left in place).
+    fn spare_is_kept() -> bool {
+        SPARE.with(|spare| {
+            let held = spare.take();
+            let kept = held.is_some();
+            spare.set(held);
+            kept
+        })
+    }
+
     #[test]
     fn the_shared_state_fits_the_tcache() {
         let arc_counts = 2 * std::mem::size_of::<usize>();

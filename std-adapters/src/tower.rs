@@ -373,7 +373,10 @@ impl<S: TowerSessionSource, ResBody: Send + 'static> FinishResponse<ResBody> for
         res: Response<ResBody>,
     ) -> Result<Response<ResBody>, BoxFuture<Response<ResBody>>> {
         match finish_sync(&self.handle, res) {
-            (res, None) => Ok(res),
+            (res, None) => {
+                state::release(self.handle);
+                Ok(res)
+            }
             (res, Some(work)) => Err(Box::pin(finish_session::<S, ResBody>(
                 self.handle,
                 self.session,

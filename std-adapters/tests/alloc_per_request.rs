@@ -1,7 +1,7 @@
 //! Heap allocations per request that herald adds on the cookie path, counted with a counting
 //! global allocator: the same axum router with and without `MessagesLayer`, driven in
 //! process (no sockets), warmed up first. The figures are printed (`--nocapture`) and are
-//! the ones the README reports; the test fails above 4.
+//! the ones the README reports; the test fails above 3 (the target is 4).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -180,8 +180,10 @@ fn allocations_per_request_on_the_cookie_path() {
         );
         worst = worst.max(added);
     }
+    // The target is 4; since the request state's allocation is reused per thread, herald
+    // adds 3 at most at this code (2 when no `Set-Cookie` line is written).
     assert!(
-        worst <= 4,
-        "herald adds {worst} allocations to a request on the cookie path (target <= 4)"
+        worst <= 3,
+        "herald adds {worst} allocations to a request on the cookie path (3 at this code; target <= 4)"
     );
 }
