@@ -984,6 +984,23 @@ impl<L: MessageStore> Inbox<L> {
         &self.list
     }
 
+    /// The store, with the messages it holds: to reuse its memory for another inbox (see
+    /// `GrowableList::reset`).
+    ///
+    /// ```
+    /// use herald_core::{Inbox, Level, MessageList, MessageStore, Storage};
+    /// let mut inbox: Inbox<MessageList<512, 4>> = Inbox::new(Storage::Cookie, Level::INFO);
+    /// inbox.add(Level::INFO, "kept in the store", "").unwrap();
+    /// let mut list = inbox.into_store();
+    /// assert_eq!(list.len(), 1);
+    /// list.truncate(0);
+    /// let next = Inbox::with_store(list, Storage::Cookie, Level::INFO);
+    /// assert!(next.store().is_empty());
+    /// ```
+    pub fn into_store(self) -> L {
+        self.list
+    }
+
     /// The messages in `range` (as given by an [`Update`] or a [`Plan`]), without marking
     /// anything.
     pub fn messages(&self, range: Range<usize>) -> ListView<'_> {

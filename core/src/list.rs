@@ -432,6 +432,37 @@ mod growable {
             matches!(self.repr, Repr::Heap { .. })
         }
 
+        /// The bytes of heap the list holds (0 while it is inline): its text buffer's and
+        /// its message table's capacities.
+        pub fn heap_bytes(&self) -> usize {
+            match &self.repr {
+                Repr::Inline(_) => 0,
+                Repr::Heap { arena, entries } => {
+                    arena.capacity() + entries.capacity() * core::mem::size_of::<Entry>()
+                }
+            }
+        }
+
+        /// Empties the list and bounds it by `limits`, keeping its heap buffers: for a
+        /// new inbox that reuses this one's memory.
+        ///
+        /// ```
+        /// use herald_core::list::{GrowableList, Limits, MessageStore};
+        /// use herald_core::{Level, Message};
+        /// let mut list = GrowableList::new(Limits::DEFAULT);
+        /// for _ in 0..10 {
+        ///     list.push(Message::new(Level::INFO, "a message that outgrows the inline store")).unwrap();
+        /// }
+        /// let held = list.heap_bytes();
+        /// list.reset(Limits { max_bytes: 100, max_messages: 2 });
+        /// assert!(list.is_empty() && list.heap_bytes() == held);
+        /// assert_eq!(list.limits().max_messages, 2);
+        /// ```
+        pub fn reset(&mut self, limits: Limits) {
+            self.truncate(0);
+            self.limits = limits;
+        }
+
         /// Moves the inline messages to the heap, with room for `messages` more messages
         /// and `bytes` more bytes.
         fn spill(&mut self, messages: usize, bytes: usize) {

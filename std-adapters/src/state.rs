@@ -33,22 +33,22 @@ thread_local! {
     /// The allocation of the last request state this thread finished with, for the next
     /// request that begins on it ([`RequestState::begin_shared`]). It still holds that
     /// request's state (its messages and a reference to its configuration) until then or
-    /// until the thread ends: one state per thread, of a request whose messages stayed in
-    /// the inline store (a few hundred bytes).
+    /// until the thread ends: one state per thread, under 3 KiB with its buffers.
     static SPARE: Cell<Option<Handle>> = const { Cell::new(None) };
 }
 
+/// The most heap a kept request state's message store may hold (its buffers are reused,
+/// emptied, by the next request on the thread): ten ordinary messages' worth, so that a
+/// thread never keeps a large request's memory.
+const SPARE_HEAP_BYTES: usize = 2048;
+
 /// Ends a request's use of `handle`: when no `Messages` copy of it is left (the handler's
-/// are gone) and its messages fitted the inline store, its allocation is kept for the next
-/// request on this thread; otherwise it is dropped as usual.
+/// are gone) and its message store holds at most [`SPARE_HEAP_BYTES`] of heap, it is kept
+/// for the next request on this thread; otherwise it is dropped as usual.
 pub(crate) fn release(mut handle: Handle) {
     let reusable = Arc::get_mut(&mut handle).is_some_and(|state| {
-        !state
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .inbox
-            .store()
-            .is_spilled()
+        let state = state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        state.inbox.store().heap_bytes() <= SPARE_HEAP_BYTES
     });
     if reusable {
         // Fails only while the thread is being torn down: the handle is dropped then.
@@ -262,18 +262,25 @@ impl RequestState {
         storage: Storage,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Handle {
-        let state = Mutex::new(RequestState::new(config, storage));
         let handle = match SPARE.try_with(Cell::take).ok().flatten() {
             Some(mut spare) => match Arc::get_mut(&mut spare) {
                 Some(slot) => {
-                    // The previous request's state is dropped here, wholly replaced.
-                    *slot = state;
+                    slot.clear_poison();
+                    let state = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+                    // The previous request's state is wholly replaced; only the heap
+                    // buffers of its message store are kept, emptied.
+                    let old = std::mem::replace(state, RequestState::new(config, storage));
+                    if old.inbox.store().is_spilled() {
+                        let mut list = old.inbox.into_store();
+                        list.reset(config.inner.limits);
+                        state.inbox = Inbox::with_store(list, storage, config.inner.min_level);
+                    }
                     spare
                 }
                 // Not reached: only a handle without other references is kept.
-                None => Arc::new(state),
+                None => Arc::new(Mutex::new(RequestState::new(config, storage))),
             },
-            None => Arc::new(state),
+            None => Arc::new(Mutex::new(RequestState::new(config, storage))),
         };
         lock(&handle).load_cookie_headers(cookie_headers);
         handle
@@ -706,31 +713,43 @@ mod tests {
     }
 
     /// A state some `Messages` copy still refers to is never reused, nor one whose
-    /// messages outgrew the inline store (its heap buffers are not kept per thread).
+    /// message store holds more than `SPARE_HEAP_BYTES` of heap; one that spilled a little
+    /// is reused with its buffers, emptied.
     #[test]
-    fn a_shared_or_spilled_state_is_not_kept() {
+    fn a_shared_or_large_state_is_not_kept() {
         let config = config();
         let first = RequestState::begin_shared(&config, Storage::Cookie, []);
         let kept_by_a_task = Arc::clone(&first);
         release(first);
         assert!(!spare_is_kept(), "still in use: not kept");
-        let next = RequestState::begin_shared(&config, Storage::Cookie, []);
         add(&kept_by_a_task, "still usable");
         assert_eq!(texts(&kept_by_a_task), ["still usable"]);
 
+        let ten = RequestState::begin_shared(&config, Storage::Cookie, []);
         for i in 0..10 {
             add(
-                &next,
+                &ten,
                 &format!("message {i} of a request that outgrows the inline store"),
             );
         }
-        assert!(lock(&next).inbox.store().is_spilled());
+        let held = lock(&ten).inbox.store().heap_bytes();
+        assert!(held > 0 && held <= SPARE_HEAP_BYTES, "{held}");
+        release(ten);
+        assert!(spare_is_kept(), "ten messages: kept");
+        let next = RequestState::begin_shared(&config, Storage::Cookie, []);
+        assert_eq!(
+            lock(&next).inbox.store().heap_bytes(),
+            held,
+            "its buffers reused"
+        );
+        assert!(texts(&next).is_empty(), "emptied");
+
+        for i in 0..100 {
+            add(&next, &format!("message {i} of a large request"));
+        }
+        assert!(lock(&next).inbox.store().heap_bytes() > SPARE_HEAP_BYTES);
         release(next);
-        assert!(!spare_is_kept(), "a spilled state is dropped");
-        let small = RequestState::begin_shared(&config, Storage::Cookie, []);
-        add(&small, "one");
-        release(small);
-        assert!(spare_is_kept(), "the control: a small one is kept");
+        assert!(!spare_is_kept(), "a large state is dropped");
     }
 
     /// Whether this thread holds a spare state (left in place).
