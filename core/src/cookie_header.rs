@@ -74,7 +74,9 @@ const EXPIRES_EPOCH: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
 
 /// An RFC 6265 `cookie-octet`: printable US-ASCII except space, `"`, `,`, `;`, `\`.
 const fn is_cookie_octet(b: u8) -> bool {
-    matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E)
+    // 0x21..=0x7E except DQUOTE, comma, semicolon and backslash; written without
+    // branches, so that a check over a value compiles to vector compares.
+    (b.wrapping_sub(0x21) <= 0x7E - 0x21) & (b != b'"') & (b != b',') & (b != b';') & (b != b'\\')
 }
 
 /// An RFC 7230 `tchar`, the characters of a cookie name (RFC 6265 `token`).
@@ -207,6 +209,25 @@ pub fn find_cookie<'h, I>(headers: I, name: &str) -> Result<Option<&'h str>, Par
 where
     I: IntoIterator<Item = &'h [u8]>,
 {
+    // A value is all cookie-octets, which are ASCII: the conversion cannot fail.
+    Ok(find_cookie_bytes(headers, name)?.and_then(|v| core::str::from_utf8(v).ok()))
+}
+
+/// [`find_cookie`] without the conversion to `&str`: the value's bytes, for a caller that
+/// reads bytes (a signer) and need not check UTF-8 again. The same rules and errors.
+///
+/// ```
+/// use herald_core::cookie_header::find_cookie_bytes;
+/// let headers: [&[u8]; 1] = [b"a=1; messages=\"W1s:1r31eq\""];
+/// assert_eq!(find_cookie_bytes(headers, "messages"), Ok(Some(&b"W1s:1r31eq"[..])));
+/// ```
+///
+/// # Errors
+/// As [`find_cookie`].
+pub fn find_cookie_bytes<'h, I>(headers: I, name: &str) -> Result<Option<&'h [u8]>, ParseError>
+where
+    I: IntoIterator<Item = &'h [u8]>,
+{
     let name = name.as_bytes();
     if name.is_empty() || first_invalid(name, is_tchar).is_some() {
         return Err(ParseError::InvalidName);
@@ -258,7 +279,7 @@ fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
 /// Looks at one `;`-separated piece. `None` if it is not the cookie `name`;
 /// otherwise its validated value, or the offset (within the piece) and value of the
 /// first bad byte.
-fn match_piece<'h>(piece: &'h [u8], name: &[u8]) -> Option<Result<&'h str, (usize, u8)>> {
+fn match_piece<'h>(piece: &'h [u8], name: &[u8]) -> Option<Result<&'h [u8], (usize, u8)>> {
     let eq = piece.iter().position(|&b| b == b'=')?;
     let (raw_name, rest) = piece.split_at(eq);
     if trim_ows(raw_name).1 != name {
@@ -274,15 +295,10 @@ fn match_piece<'h>(piece: &'h [u8], name: &[u8]) -> Option<Result<&'h str, (usiz
         }
         _ => value,
     };
-    if let Some((i, byte)) = first_invalid(value, is_cookie_octet) {
-        return Some(Err((value_start + i, byte)));
+    match first_invalid(value, is_cookie_octet) {
+        Some((i, byte)) => Some(Err((value_start + i, byte))),
+        None => Some(Ok(value)),
     }
-    // Cookie-octets are ASCII, so this always succeeds; the error arm only keeps the
-    // function panic-free.
-    Some(core::str::from_utf8(value).map_err(|e| {
-        let i = e.valid_up_to();
-        (value_start + i, value.get(i).copied().unwrap_or_default())
-    }))
 }
 
 /// Like [`find_cookie`], but any error is "no cookie": `None` when the cookie is
@@ -868,6 +884,15 @@ mod tests {
 
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn cookie_octets_are_rfc_6265s_at_every_byte() {
+        // RFC 6265 section 4.1.1: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E.
+        for b in 0..=255u8 {
+            let rfc = matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
+            assert_eq!(is_cookie_octet(b), rfc, "byte 0x{b:02x}");
+        }
+    }
 
     #[test]
     fn find_byte_agrees_with_position_at_every_place_and_length() {

@@ -24,8 +24,18 @@ use crate::config::Inner;
 /// * A value with a byte that is not UTF-8 cannot be returned as text: it is no value
 ///   (`None`, as when the cookie is absent), so it shows no messages and is left alone.
 pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) -> Option<&'h str> {
+    // Both kinds of value `find_bytes` returns are UTF-8 (cookie-octets are ASCII).
+    find_bytes(headers, name).and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// [`find`] as bytes, for herald's own format, whose signer reads bytes: the same value
+/// without a second UTF-8 pass over it.
+pub(crate) fn find_bytes<'h>(
+    headers: impl IntoIterator<Item = &'h [u8]>,
+    name: &str,
+) -> Option<&'h [u8]> {
     for header in headers {
-        match cookie_header::find_cookie([header], name) {
+        match cookie_header::find_cookie_bytes([header], name) {
             Ok(None) => {}
             Ok(Some(value)) => return Some(value),
             Err(error @ ParseError::InvalidValue { offset, .. }) => {
@@ -36,7 +46,7 @@ pub(crate) fn find<'h>(headers: impl IntoIterator<Item = &'h [u8]>, name: &str) 
                     passed_to_signer = value.is_some(),
                     "herald: a malformed cookie value"
                 );
-                return value;
+                return value.map(str::as_bytes);
             }
             // An invalid name, or a kind of malformation added later: no value.
             Err(_) => return None,

@@ -185,17 +185,13 @@ pub(crate) fn load_cookie<'h>(
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     now: u64,
 ) -> Result<herald_core::Loaded, LoadError> {
-    let value = cookies::find(cookie_headers, &inner.cookie_name);
     #[cfg(feature = "django")]
     if let Some(codec) = &inner.django {
+        let value = cookies::find(cookie_headers, &inner.cookie_name);
         return crate::django_storage::load_cookie(inbox, codec, value, now, inner.max_age);
     }
-    inbox.load_cookie(
-        value.map(str::as_bytes),
-        inner.cookie_opener(),
-        now,
-        inner.max_age,
-    )
+    let value = cookies::find_bytes(cookie_headers, &inner.cookie_name);
+    inbox.load_cookie(value, inner.cookie_opener(), now, inner.max_age)
 }
 
 /// Seals the cookie value for `messages` into `out` (signed, or encrypted with a fresh
@@ -563,6 +559,9 @@ impl RequestState {
         range: Range<usize>,
         reason: &UnstoredReason,
     ) {
+        if range.is_empty() {
+            return;
+        }
         let tags = self.config.tags();
         for m in self.inbox.messages(range).iter() {
             tracing::warn!(level = m.level.0, text = %m.message, reason = %reason, "herald: message could not be stored");
