@@ -25,6 +25,20 @@ fn signer() -> Signer {
     .unwrap()
 }
 
+/// A key rotation: the old key's signer, and the new key's, which still accepts the old.
+fn rotated_signers() -> (Signer, Signer) {
+    let old_secret = b"the old secret, 32 bytes or longer";
+    let old = Signer::new(old_secret, "herald.messages", "messages", &[]).unwrap();
+    let new = Signer::new(
+        b"the new secret, 32 bytes or longer",
+        "herald.messages",
+        "messages",
+        &[old_secret],
+    )
+    .unwrap();
+    (old, new)
+}
+
 /// What one response writes, as the next request will see it.
 #[derive(Debug, Default, Clone)]
 struct Jar {
@@ -500,20 +514,7 @@ fn r_6_2_no_cookie_no_session_read() {
 /// Key rotation: a cookie signed with the old key is read and re-signed with the new one.
 #[test]
 fn key_rotation_resigns_with_the_current_key() {
-    let old: Signer = Signer::new(
-        b"the old secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[],
-    )
-    .unwrap();
-    let new: Signer = Signer::new(
-        b"the new secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[b"the old secret, 32 bytes or longer"],
-    )
-    .unwrap();
+    let (old, new) = rotated_signers();
     let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
     inbox.add(Level::INFO, "kept", "").unwrap();
     let mut out = [0u8; 512];
@@ -570,20 +571,7 @@ fn key_rotation_resigns_with_the_current_key() {
 /// `inbox_ops` fuzz target.)
 #[test]
 fn key_rotation_never_resigns_past_the_bound() {
-    let old: Signer = Signer::new(
-        b"the old secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[],
-    )
-    .unwrap();
-    let new: Signer = Signer::new(
-        b"the new secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[b"the old secret, 32 bytes or longer"],
-    )
-    .unwrap();
+    let (old, new) = rotated_signers();
     let (then, now) = (16_383, 16_384);
     let mut out = [0u8; MAX_VALUE_LEN];
     // A text whose value would grow by one character if it were stamped `now`.
@@ -932,20 +920,7 @@ fn r_3_5_fallback_parts_share_the_oldest_issued_at() {
 /// reads nothing keeps its issued-at: key rotation does not extend its life.
 #[test]
 fn r_3_5_fallback_key_resign_keeps_the_issued_at() {
-    let old: Signer = Signer::new(
-        b"the old secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[],
-    )
-    .unwrap();
-    let new: Signer = Signer::new(
-        b"the new secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[b"the old secret, 32 bytes or longer"],
-    )
-    .unwrap();
+    let (old, new) = rotated_signers();
     let mut jar = Jar::default();
     request_at(Storage::Cookie, &mut jar, &old, NOW, |i| {
         i.add(Level::INFO, "before the rotation", "").unwrap();
@@ -1616,20 +1591,7 @@ fn settled_time_is_the_request_time_only_when_no_later_plan_differs() {
     );
 
     // A cookie signed with the old key, issued 5 s after the request's time.
-    let old: Signer = Signer::new(
-        b"the old secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[],
-    )
-    .unwrap();
-    let new: Signer = Signer::new(
-        b"the new secret, 32 bytes or longer",
-        "herald.messages",
-        "messages",
-        &[b"the old secret, 32 bytes or longer"],
-    )
-    .unwrap();
+    let (old, new) = rotated_signers();
     let mut writer: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
     writer.add(Level::INFO, "from a clock ahead", "").unwrap();
     let mut out = [0u8; 512];

@@ -45,6 +45,9 @@
 //! Message identity is a unique id prefixed to each text (`"<id>~<random text>"`).
 //! `PROPTEST_CASES` overrides the number of cases of every property here.
 
+#[path = "common/settled.rs"]
+mod settled;
+
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -1598,33 +1601,7 @@ impl<'s> Driver<'s> {
         prop_assert_eq!(observe_update(&copy, &update)?, model.update(), "update");
 
         let plan_now = now + req.late;
-        // An adapter may plan at the settled time instead of reading its clock again: the
-        // plan there must write what the plan at the response's time writes.
-        if let Some(settled) = inbox.settled_time() {
-            prop_assert!(settled <= plan_now, "the settled time is the request's");
-            let at_settled = inbox.clone().plan_for(&signer, max, settled);
-            let later = inbox.clone().plan_for(&signer, max, plan_now);
-            prop_assert_eq!(
-                (
-                    &at_settled.cookie,
-                    &at_settled.session,
-                    &at_settled.unstored
-                ),
-                (&later.cookie, &later.session, &later.unstored),
-                "a plan at the settled time {} against one at {}",
-                settled,
-                plan_now
-            );
-            let writes = matches!(at_settled.cookie, CookieAction::Set { .. })
-                || matches!(at_settled.session, SessionAction::Set { .. });
-            if writes {
-                prop_assert_eq!(
-                    at_settled.issued_at,
-                    later.issued_at,
-                    "the issued-at written"
-                );
-            }
-        }
+        settled::check_settled_plan(&inbox, &signer, max, plan_now)?;
         let plan = inbox.plan_for(&signer, max, plan_now);
         let got = observe_plan(&inbox, &plan)?;
         let expected = model.plan(max, plan_now);
