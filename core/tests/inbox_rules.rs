@@ -1594,15 +1594,19 @@ fn settled_time_is_the_request_time_only_when_no_later_plan_differs() {
     let (old, new) = rotated_signers();
     let mut writer: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
     writer.add(Level::INFO, "from a clock ahead", "").unwrap();
-    let mut out = [0u8; 512];
-    let value = writer
-        .seal_cookie(0..1, false, &old, NOW + 5, &mut out)
-        .unwrap()
-        .to_owned();
-    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
-    inbox
-        .load_cookie(Some(value.as_bytes()), &new, NOW, None)
-        .unwrap();
+    // The request at NOW loads a cookie the old key signed at `issued_at`.
+    let loaded_at_now = |issued_at: u64| {
+        let mut out = [0u8; 512];
+        let value = writer
+            .seal_cookie(0..1, false, &old, issued_at, &mut out)
+            .unwrap();
+        let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
+        inbox
+            .load_cookie(Some(value.as_bytes()), &new, NOW, None)
+            .unwrap();
+        inbox
+    };
+    let inbox = loaded_at_now(NOW + 5);
     assert!(inbox.needs_resign());
     assert_eq!(
         inbox.settled_time(),
@@ -1616,13 +1620,5 @@ fn settled_time_is_the_request_time_only_when_no_later_plan_differs() {
     assert_eq!((at.issued_at, later.issued_at), (NOW, NOW + 5));
 
     // The same cookie issued before the request's time: settled.
-    let value = writer
-        .seal_cookie(0..1, false, &old, NOW - 5, &mut out)
-        .unwrap()
-        .to_owned();
-    let mut inbox: Inbox = Inbox::new(Storage::Cookie, Level::INFO);
-    inbox
-        .load_cookie(Some(value.as_bytes()), &new, NOW, None)
-        .unwrap();
-    assert_eq!(inbox.settled_time(), Some(NOW));
+    assert_eq!(loaded_at_now(NOW - 5).settled_time(), Some(NOW));
 }
