@@ -11,6 +11,7 @@ use sha2::Sha256;
 pub mod adapters;
 pub mod alloc_count;
 pub mod core_work;
+pub mod run_args;
 
 /// The secret every benchmark signs with.
 pub const SECRET: &[u8] = b"benchmark secret benchmark secret!";

@@ -1,16 +1,19 @@
 //! The adapter rows timed side by side: for each message count, every row's client (bare
 //! frameworks, herald, the peers) runs short blocks of POST + GET cycles in turn, 300
-//! rounds, and each row keeps its fastest block. Criterion measures one row after another,
+//! rounds, and each row keeps its fastest block, of the server side (the service call and
+//! the body) and of the whole cycle (the client's request building and jar included). Criterion measures one row after another,
 //! so on a shared machine a load change between two rows moves an overhead by as much as
 //! the overhead itself; here every row sees the same moments. Then each flash row's
 //! overhead above its floor, and each peer's against herald's on the same framework.
 //!
-//! Usage: `adapter_ratios [--rounds N]`. Prints markdown.
+//! Usage: `adapter_ratios [--rounds N] [--json FILE]`. Prints markdown; with `--json`, also
+//! writes the rows (read by the `report` bin: `$CARGO_TARGET_DIR/adapter-ratios.json`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use herald_benches::adapters::Row;
+use herald_benches::run_args::{self, RunArgs};
 
 /// Index of the server side's time (the service call and the body) in a row's bests.
 const SERVER: usize = 0;
@@ -18,22 +21,13 @@ const SERVER: usize = 0;
 const WHOLE: usize = 1;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut rounds = 300;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--rounds N")
-            }
-            other => {
-                eprintln!("unknown argument {other}; usage: adapter_ratios [--rounds N]");
-                std::process::exit(2);
-            }
-        }
-    }
+    let RunArgs { rounds, json } = RunArgs::parse(
+        std::env::args().skip(1),
+        300,
+        "adapter_ratios [--rounds N] [--json FILE]",
+    );
+    println!("{}\n", run_args::sha_line());
+    let mut rows = Vec::new();
     println!(
         "| row | N | server side | overhead above its floor (× herald's) | whole cycle, client included | overhead above its floor (× herald's) |"
     );
@@ -90,6 +84,19 @@ fn main() {
                 format!("{:.2} µs | {o}{vs}", time(row, which) / 1e3)
             });
             println!("| {row} | {n} | {} | {} |", cells[0], cells[1]);
+            rows.push(format!(
+                "{{\"row\": \"{row}\", \"n\": {n}, \"server_ns\": {:.1}, \"whole_ns\": {:.1}}}",
+                time(row, SERVER),
+                time(row, WHOLE)
+            ));
         }
+    }
+    if let Some(path) = json {
+        let body = format!(
+            "{{\"rounds\": {rounds}, \"soft_sha\": {}, \"rows\": [{}]}}\n",
+            run_args::SOFT_SHA,
+            rows.join(", ")
+        );
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("writing {path}: {e}"));
     }
 }

@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use herald_benches::core_work::{ROWS, Work};
+use herald_benches::run_args::{self, RunArgs};
 
 /// Operations per block: about half a millisecond at this row's size.
 fn block(row: &str) -> usize {
@@ -35,26 +36,12 @@ fn fastest(work: &mut Work, ops: usize, best: &mut f64) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let mut rounds = 400;
-    let mut json = None;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--rounds N")
-            }
-            "--json" => json = args.next(),
-            other => {
-                eprintln!(
-                    "unknown argument {other}; usage: core_ratios [--rounds N] [--json FILE]"
-                );
-                std::process::exit(2);
-            }
-        }
-    }
+    let RunArgs { rounds, json } = RunArgs::parse(
+        std::env::args().skip(1),
+        400,
+        "core_ratios [--rounds N] [--json FILE]",
+    );
+    println!("{}\n", run_args::sha_line());
     println!("| row | herald | limit | ratio |");
     println!("|---|---:|---:|---:|");
     let mut rows = Vec::new();
@@ -78,7 +65,8 @@ fn main() {
     }
     if let Some(path) = json {
         let body = format!(
-            "{{\"rounds\": {rounds}, \"rows\": [{}]}}\n",
+            "{{\"rounds\": {rounds}, \"soft_sha\": {}, \"rows\": [{}]}}\n",
+            run_args::SOFT_SHA,
             rows.join(", ")
         );
         std::fs::write(&path, body).unwrap_or_else(|e| panic!("writing {path}: {e}"));

@@ -197,6 +197,7 @@ fn main() {
     );
 
     let (model, sha_ni) = cpu();
+    println!("{}", herald_benches::run_args::sha_line());
     println!(
         "CPU: {model}; SHA extensions (`sha_ni` in /proc/cpuinfo): {}.\n",
         match sha_ni {
@@ -423,6 +424,17 @@ fn main() {
         ),
     }
 
+    let adapter_file = criterion_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("adapter-ratios.json");
+    if let (Some(d), Some(r)) = (django.as_ref(), read_json(&ratios_file)) {
+        print!(
+            "{}",
+            django_fastest_table(d, &r, read_json(&adapter_file).as_ref())
+        );
+    }
+
     if allocs {
         if !herald_benches::alloc_count::installed() {
             println!("\n(allocations not counted: the counting allocator is not installed)");
@@ -452,6 +464,75 @@ fn main() {
             );
         }
     }
+}
+
+/// Django against herald's fastest blocks (`core_ratios`, and for the round trip
+/// `adapter_ratios`' server side): Django's timeit figures are minima of repeats, so this is
+/// a minimum against a minimum, where the criterion rows above set Django's minimum
+/// against herald's median. Beside each, Django against the limit itself: what a signer
+/// doing nothing beyond the HMAC and base64 would reach.
+fn django_fastest_table(django: &Value, core: &Value, adapters: Option<&Value>) -> String {
+    let fastest = |row: &str, field: &str| -> Option<f64> {
+        core["rows"]
+            .as_array()?
+            .iter()
+            .find(|v| v["row"].as_str() == Some(row))?[field]
+            .as_f64()
+    };
+    let mut out = String::from(
+        "\nDjango against herald's fastest blocks (`core_ratios`; the round trip: \
+         `adapter_ratios`' server side), a minimum against a minimum, and against the limit:\n\n\
+         | Django row | Django | herald | Django / herald | limit | Django / limit |\n\
+         |---|---:|---:|---:|---:|---:|\n",
+    );
+    for k in [
+        "encode/1",
+        "decode/1",
+        "encode/10",
+        "decode/10",
+        "encode/50",
+        "decode/50",
+        "encode/200",
+        "decode/200",
+        "truncate_keep_newest/200",
+        "truncate_keep_oldest/200",
+    ] {
+        let (Some(d), Some(h), Some(l)) = (
+            django["rows"][k].as_f64(),
+            fastest(&format!("herald_{k}"), "herald_ns"),
+            fastest(&format!("herald_{k}"), "limit_ns"),
+        ) else {
+            continue;
+        };
+        out += &format!(
+            "| django_{k} | {} | {} | {:.0}× | {} | {:.0}× |\n",
+            fmt_ns(d),
+            fmt_ns(h),
+            d / h,
+            fmt_ns(l),
+            d / l
+        );
+    }
+    let server = |row: &str| -> Option<f64> {
+        adapters?["rows"]
+            .as_array()?
+            .iter()
+            .find(|v| v["row"].as_str() == Some(row) && v["n"].as_u64() == Some(1))?["server_ns"]
+            .as_f64()
+    };
+    let d_over = django["rows"]["roundtrip/1"]
+        .as_f64()
+        .zip(django["rows"]["roundtrip_floor/1"].as_f64())
+        .map(|(a, b)| a - b);
+    if let (Some(d), Some(h), Some(f)) = (d_over, server("herald_axum"), server("axum_bare")) {
+        out += &format!(
+            "| django_roundtrip/1 (storage overhead; herald: herald_axum/1 above axum_bare/1) | {} | {} | {:.0}× | — | — |\n",
+            fmt_ns(d),
+            fmt_ns(h - f),
+            d / (h - f)
+        );
+    }
+    out
 }
 
 /// How the core rows' cost grows with the messages: the time per extra body byte from 1 to
