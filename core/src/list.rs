@@ -66,6 +66,11 @@ impl Entry {
         self.start as usize
     }
 
+    /// Where the entry's text and extra tags end in the arena.
+    fn end(&self) -> usize {
+        self.start() + self.text_len as usize + usize::from(self.extra_len)
+    }
+
     fn view<'a>(&self, arena: &'a str) -> Message<'a> {
         let start = self.start();
         let mid = start + self.text_len as usize;
@@ -620,6 +625,15 @@ impl<'a> ListView<'a> {
         self.entries
             .iter()
             .position(|e| e.flags & EXPIRES != 0 && now >= e.expires_at)
+    }
+
+    /// The bytes of text and extra tags of the messages in view (they are contiguous in
+    /// the arena).
+    pub(crate) fn text_len(&self) -> usize {
+        match (self.entries.first(), self.entries.last()) {
+            (Some(first), Some(last)) => last.end() - first.start(),
+            _ => 0,
+        }
     }
 
     /// Whether any message in view has an expiry.
