@@ -265,7 +265,7 @@ fn main() {
         table.row("core", &format!("herald_{r}"), h, &against, &ratio);
     }
 
-    let growth = growth_table(&t);
+    let growth = growth_table(&t, "criterion medians");
 
     // Adapters: overhead above the floor; peers as a multiple of herald's overhead.
     let overhead = |row: Row, n: usize| -> Option<f64> {
@@ -416,6 +416,24 @@ fn main() {
                     }
                 }
             }
+            // The same growth, from the side-by-side figures: `core/herald_X/N` is the
+            // row's herald time, `core/limit_X/N` its limit's.
+            let side = |id: &str| -> Option<f64> {
+                let id = id.strip_prefix("core/")?;
+                let (field, row) = match id.strip_prefix("limit_") {
+                    Some(rest) => ("limit_ns", format!("herald_{rest}")),
+                    None => ("herald_ns", id.to_owned()),
+                };
+                r["rows"]
+                    .as_array()?
+                    .iter()
+                    .find(|v| v["row"].as_str() == Some(row.as_str()))?[field]
+                    .as_f64()
+            };
+            print!(
+                "{}",
+                growth_table(&side, "side by side, from `core_ratios`")
+            );
         }
         None => println!(
             "\n(side-by-side core ratios not run: `cargo run --release -p herald-benches --bin \
@@ -538,7 +556,7 @@ fn django_fastest_table(django: &Value, core: &Value, adapters: Option<&Value>) 
 /// How the core rows' cost grows with the messages: the time per extra body byte from 1 to
 /// 200 messages, `(t(200) - t(1)) / (bytes(200) - bytes(1))`, herald's beside its limit's
 /// (the limits work on the same bytes, so they share the byte counts).
-fn growth_table(t: &impl Fn(&str) -> Option<f64>) -> String {
+fn growth_table(t: &impl Fn(&str) -> Option<f64>, source: &str) -> String {
     use herald_core::codec::{self, Header};
     let bytes = |n: usize| {
         let mut list: herald_core::MessageList<16384, 256> = herald_core::MessageList::new();
@@ -557,8 +575,8 @@ fn growth_table(t: &impl Fn(&str) -> Option<f64>) -> String {
     };
     let extra = bytes(200) - bytes(1);
     let mut out = format!(
-        "\nCost per extra message byte, from 1 to 200 messages ({extra:.0} more body bytes; \
-         `(t(200) - t(1)) / {extra:.0}`):\n\n\
+        "\nCost per extra message byte, from 1 to 200 messages ({source}; {extra:.0} more body \
+         bytes; `(t(200) - t(1)) / {extra:.0}`):\n\n\
          | direction | herald | limit | ratio |\n|---|---:|---:|---:|\n"
     );
     for (dir, limit) in [
