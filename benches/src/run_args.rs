@@ -33,6 +33,19 @@ impl RunArgs {
         }
         parsed
     }
+
+    /// Writes `rows` (JSON objects) to the `--json` file, if one was given, with the
+    /// rounds and whether SHA-256 ran in software.
+    pub fn write_json(&self, rows: &[String]) {
+        if let Some(path) = &self.json {
+            let body = format!(
+                "{{\"rounds\": {}, \"soft_sha\": {SOFT_SHA}, \"rows\": [{}]}}\n",
+                self.rounds,
+                rows.join(", ")
+            );
+            std::fs::write(path, body).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+        }
+    }
 }
 
 /// Whether this build forces SHA-256 to run in software (feature `soft-sha`, which turns

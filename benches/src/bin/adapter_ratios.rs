@@ -21,11 +21,12 @@ const SERVER: usize = 0;
 const WHOLE: usize = 1;
 
 fn main() {
-    let RunArgs { rounds, json } = RunArgs::parse(
+    let args = RunArgs::parse(
         std::env::args().skip(1),
         300,
         "adapter_ratios [--rounds N] [--json FILE]",
     );
+    let rounds = args.rounds;
     println!("{}\n", run_args::sha_line());
     let mut rows = Vec::new();
     println!(
@@ -91,12 +92,5 @@ fn main() {
             ));
         }
     }
-    if let Some(path) = json {
-        let body = format!(
-            "{{\"rounds\": {rounds}, \"soft_sha\": {}, \"rows\": [{}]}}\n",
-            run_args::SOFT_SHA,
-            rows.join(", ")
-        );
-        std::fs::write(&path, body).unwrap_or_else(|e| panic!("writing {path}: {e}"));
-    }
+    args.write_json(&rows);
 }

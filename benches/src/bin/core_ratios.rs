@@ -36,11 +36,12 @@ fn fastest(work: &mut Work, ops: usize, best: &mut f64) {
 }
 
 fn main() {
-    let RunArgs { rounds, json } = RunArgs::parse(
+    let args = RunArgs::parse(
         std::env::args().skip(1),
         400,
         "core_ratios [--rounds N] [--json FILE]",
     );
+    let rounds = args.rounds;
     println!("{}\n", run_args::sha_line());
     println!("| row | herald | limit | ratio |");
     println!("|---|---:|---:|---:|");
@@ -63,12 +64,5 @@ fn main() {
             "{{\"row\": \"{row}\", \"herald_ns\": {bh:.1}, \"limit_ns\": {bl:.1}}}"
         ));
     }
-    if let Some(path) = json {
-        let body = format!(
-            "{{\"rounds\": {rounds}, \"soft_sha\": {}, \"rows\": [{}]}}\n",
-            run_args::SOFT_SHA,
-            rows.join(", ")
-        );
-        std::fs::write(&path, body).unwrap_or_else(|e| panic!("writing {path}: {e}"));
-    }
+    args.write_json(&rows);
 }
