@@ -258,26 +258,27 @@ impl RequestState {
         storage: Storage,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Handle {
-        let handle = match SPARE.try_with(Cell::take).ok().flatten() {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(slot) => {
-                    slot.clear_poison();
-                    let state = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
-                    // The previous request's state is wholly replaced; only the heap
-                    // buffers of its message store are kept, emptied.
-                    let old = std::mem::replace(state, RequestState::new(config, storage));
-                    if old.inbox.store().is_spilled() {
-                        let mut list = old.inbox.into_store();
-                        list.reset(config.inner.limits);
-                        state.inbox = Inbox::with_store(list, storage, config.inner.min_level);
-                    }
-                    spare
+        // Only a handle without other references is kept, so `get_mut` succeeds.
+        let reused = SPARE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .and_then(|mut spare| {
+                let slot = Arc::get_mut(&mut spare)?;
+                slot.clear_poison();
+                let state = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+                // The previous request's state is wholly replaced; only the heap buffers of
+                // its message store are kept, emptied.
+                let old = std::mem::replace(state, RequestState::new(config, storage));
+                if old.inbox.store().is_spilled() {
+                    let mut list = old.inbox.into_store();
+                    list.reset(config.inner.limits);
+                    state.inbox = Inbox::with_store(list, storage, config.inner.min_level);
                 }
-                // Not reached: only a handle without other references is kept.
-                None => Arc::new(Mutex::new(RequestState::new(config, storage))),
-            },
-            None => Arc::new(Mutex::new(RequestState::new(config, storage))),
-        };
+                Some(spare)
+            });
+        let handle =
+            reused.unwrap_or_else(|| Arc::new(Mutex::new(RequestState::new(config, storage))));
         lock(&handle).load_cookie_headers(cookie_headers);
         handle
     }
