@@ -1,9 +1,10 @@
 //! The adapter rows timed side by side: for each message count, every row's client (bare
 //! frameworks, herald, the peers) runs short blocks of POST + GET cycles in turn, 300
 //! rounds, and each row keeps its fastest block, of the server side (the service call and
-//! the body) and of the whole cycle (the client's request building and jar included). Criterion measures one row after another,
-//! so on a shared machine a load change between two rows moves an overhead by as much as
-//! the overhead itself; here every row sees the same moments. Then each flash row's
+//! the body) and of the whole cycle (the client's request building and jar included).
+//! Criterion measures one row after another, so on a shared machine a load change between
+//! two rows moves an overhead by as much as the overhead itself; here every row sees the
+//! same moments. Then each flash row's
 //! overhead above its floor, and each peer's against herald's on the same framework.
 //!
 //! Usage: `adapter_ratios [--rounds N] [--json FILE]`. Prints markdown; with `--json`, also

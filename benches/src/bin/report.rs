@@ -126,8 +126,7 @@ fn cpu() -> (String, Option<bool>) {
             .map(|(_, v)| v.trim().to_owned())
     };
     let model = field("model name").unwrap_or_else(|| "unknown".to_owned());
-    let sha = field("flags").map(|f| f.split_whitespace().any(|w| w == "sha_ni"));
-    (model, sha)
+    (model, herald_benches::run_args::cpu_has_sha_ni())
 }
 
 struct Table {
@@ -387,7 +386,8 @@ fn main() {
         .parent()
         .unwrap_or(Path::new("."))
         .join("core-ratios.json");
-    match read_json(&ratios_file) {
+    let core_ratios = read_json(&ratios_file);
+    match &core_ratios {
         Some(r) => {
             println!(
                 "\nThe core rows timed side by side (`core_ratios`: herald's blocks and the \
@@ -408,15 +408,10 @@ fn main() {
             // row's herald time, `core/limit_X/N` its limit's.
             let side = |id: &str| -> Option<f64> {
                 let id = id.strip_prefix("core/")?;
-                let (field, row) = match id.strip_prefix("limit_") {
-                    Some(rest) => ("limit_ns", format!("herald_{rest}")),
-                    None => ("herald_ns", id.to_owned()),
-                };
-                r["rows"]
-                    .as_array()?
-                    .iter()
-                    .find(|v| v["row"].as_str() == Some(row.as_str()))?[field]
-                    .as_f64()
+                match id.strip_prefix("limit_") {
+                    Some(rest) => core_row(r, &format!("herald_{rest}"), "limit_ns"),
+                    None => core_row(r, id, "herald_ns"),
+                }
             };
             print!(
                 "{}",
@@ -434,10 +429,10 @@ fn main() {
         .parent()
         .unwrap_or(Path::new("."))
         .join("adapter-ratios.json");
-    if let (Some(d), Some(r)) = (django.as_ref(), read_json(&ratios_file)) {
+    if let (Some(d), Some(r)) = (django.as_ref(), core_ratios.as_ref()) {
         print!(
             "{}",
-            django_fastest_table(d, &r, read_json(&adapter_file).as_ref())
+            django_fastest_table(d, r, read_json(&adapter_file).as_ref())
         );
     }
 
@@ -487,19 +482,21 @@ const SIGNED_ROWS: [&str; 10] = [
     "truncate_keep_oldest/200",
 ];
 
+/// One figure (`herald_ns` or `limit_ns`) of the row named `row` in `core_ratios`' JSON.
+fn core_row(core: &Value, row: &str, field: &str) -> Option<f64> {
+    core["rows"]
+        .as_array()?
+        .iter()
+        .find(|v| v["row"].as_str() == Some(row))?[field]
+        .as_f64()
+}
+
 /// Django against herald's fastest blocks (`core_ratios`, and for the round trip
 /// `adapter_ratios`' server side): Django's timeit figures are minima of repeats, so this is
 /// a minimum against a minimum, where the criterion rows above set Django's minimum
 /// against herald's median. Beside each, Django against the limit itself: what a signer
 /// doing nothing beyond the HMAC and base64 would reach.
 fn django_fastest_table(django: &Value, core: &Value, adapters: Option<&Value>) -> String {
-    let fastest = |row: &str, field: &str| -> Option<f64> {
-        core["rows"]
-            .as_array()?
-            .iter()
-            .find(|v| v["row"].as_str() == Some(row))?[field]
-            .as_f64()
-    };
     let mut out = String::from(
         "\nDjango against herald's fastest blocks (`core_ratios`; the round trip: \
          `adapter_ratios`' server side), a minimum against a minimum, and against the limit:\n\n\
@@ -509,8 +506,8 @@ fn django_fastest_table(django: &Value, core: &Value, adapters: Option<&Value>) 
     for k in SIGNED_ROWS {
         let (Some(d), Some(h), Some(l)) = (
             django["rows"][k].as_f64(),
-            fastest(&format!("herald_{k}"), "herald_ns"),
-            fastest(&format!("herald_{k}"), "limit_ns"),
+            core_row(core, &format!("herald_{k}"), "herald_ns"),
+            core_row(core, &format!("herald_{k}"), "limit_ns"),
         ) else {
             continue;
         };
